@@ -1,0 +1,1 @@
+"""Ad-platform gateway: one API over Meta, TikTok and Apple ad sets."""

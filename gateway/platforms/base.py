@@ -1,0 +1,199 @@
+"""Domain types shared by every platform client, and the client Protocol.
+
+Platform clients speak one real API each and return these plain dataclasses; they never
+import Strawberry or Starlette. IDs here are the platforms' own (external) IDs: the gateway's
+prefixed IDs are derived later, in the listing layer.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+
+class Platform(enum.StrEnum):
+    """The ad platforms, with the contract's wire names."""
+
+    META_ADS = "meta_ads"
+    TIKTOK_ADS = "tiktok_ads"
+    APPLE_ADS = "apple_ads"
+
+
+class AdSetStatus(enum.StrEnum):
+    """The contract's normalized ad-set status."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+    ARCHIVED = "archived"
+    DELETED = "deleted"
+    IN_REVIEW = "in_review"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An amount in major units (75.0 = 75 dollars) and its ISO 4217 currency."""
+
+    amount: float
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgeRange:
+    """Targeted ages; ``max`` is None when open-ended (65+)."""
+
+    min: int
+    max: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class TargetingSummary:
+    """The pieces of targeting almost every client needs (design.md section 2)."""
+
+    geo: tuple[str, ...] = ()
+    age: AgeRange | None = None
+    custom_audiences: tuple[str, ...] = ()
+    placements: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRef:
+    """One connected ad account, as configured: platform, external ID and credentials.
+
+    ``external_id`` is the configured form: Meta ``act_123``, TikTok advertiser_id, Apple
+    adAccountId. ``credentials`` holds the platform's secrets (never logged).
+    """
+
+    platform: Platform
+    external_id: str
+    name: str = ""
+    credentials: Mapping[str, str] = field(default_factory=dict, repr=False, hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AdAccountInfo:
+    """What the platform says about an ad account."""
+
+    platform: Platform
+    external_id: str
+    name: str
+    currency: str
+    timezone: str | None
+    platform_status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignRecord:
+    """A campaign as the platform reports it."""
+
+    platform: Platform
+    external_id: str
+    account_external_id: str
+    name: str
+    platform_status: str
+    objective: str | None = None
+    countries: tuple[str, ...] = ()
+    daily_budget: Money | None = None
+    lifetime_budget: Money | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AdSetRecord:
+    """One ad set (TikTok/Apple: ad group), mapped to the contract's vocabulary."""
+
+    platform: Platform
+    external_id: str
+    account_external_id: str
+    campaign_external_id: str
+    name: str
+    status: AdSetStatus
+    platform_status: str
+    optimization_goal: str | None
+    billing_event: str | None
+    daily_budget: Money | None
+    lifetime_budget: Money | None
+    start_time: datetime | None
+    end_time: datetime | None
+    created_at: datetime | None
+    targeting: TargetingSummary
+
+
+@dataclass(frozen=True, slots=True)
+class AdSetQuery:
+    """Filters for one account's listing. Clients push down what the platform supports and
+    filter the rest locally; ``statuses`` None means every status, deleted rows included."""
+
+    campaign_external_id: str | None = None
+    statuses: frozenset[AdSetStatus] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AdSetPage:
+    """A slice of one account's ad sets in the platform's stable order.
+
+    ``resume_points[k]`` is the opaque token that resumes the walk right after the first ``k``
+    rows (so it has ``len(rows) + 1`` entries; ``resume_points[0]`` is where this page started).
+    A None entry means nothing follows. ``total`` is the exact number of matching rows in the
+    account when the platform reported it for exactly these filters, else None.
+    """
+
+    rows: Sequence[AdSetRecord]
+    resume_points: Sequence[str | None]
+    total: int | None
+
+    def resume_after(self, consumed: int) -> str | None:
+        """The token that continues the walk after ``consumed`` rows of this page."""
+        return self.resume_points[consumed]
+
+
+class CampaignLookup(Protocol):
+    """Loads campaigns of one account by external ID (a per-request dataloader in the app)."""
+
+    async def __call__(
+        self, account: AccountRef, campaign_ids: Sequence[str]
+    ) -> Mapping[str, CampaignRecord]: ...
+
+
+class AdPlatform(Protocol):
+    """An async client for one ad platform's listing API."""
+
+    platform: Platform
+
+    async def list_adsets(
+        self,
+        account: AccountRef,
+        query: AdSetQuery,
+        *,
+        start: str | None,
+        count: int,
+        campaigns: CampaignLookup | None = None,
+    ) -> AdSetPage:
+        """Up to ``count`` matching ad sets from ``start`` (a resume token; None = beginning).
+
+        Makes as few upstream calls as the platform allows (one, when nothing is filtered
+        locally) and never returns fewer than ``count`` rows unless the account is exhausted.
+        ``campaigns`` is used where mapping needs campaign data (Apple: countries).
+        """
+        ...
+
+    async def get_campaigns(
+        self, account: AccountRef, campaign_ids: Sequence[str]
+    ) -> dict[str, CampaignRecord]:
+        """The named campaigns of the account, batched into as few calls as the platform
+        allows. Unknown IDs are absent from the result."""
+        ...
+
+    async def list_campaigns(self, account: AccountRef) -> list[CampaignRecord]:
+        """Every campaign of the account, deleted ones included (for resolving IDs)."""
+        ...
+
+    async def get_account(self, account: AccountRef) -> AdAccountInfo:
+        """Name, currency and timezone of the account (clients may cache this briefly)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release resources the client owns (not an injected httpx client)."""
+        ...

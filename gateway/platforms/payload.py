@@ -1,0 +1,90 @@
+"""Typed reads of decoded JSON. A field of the wrong type or a missing required field raises
+``PayloadError``, which clients turn into ``MalformedResponseError`` at their boundary, so
+mapping code never leaks a KeyError or TypeError."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class PayloadError(ValueError):
+    """The payload does not have the documented shape."""
+
+
+JsonObject = Mapping[str, Any]
+
+
+def as_object(value: Any, what: str) -> JsonObject:
+    """``value`` as a JSON object, or PayloadError."""
+    if not isinstance(value, Mapping):
+        raise PayloadError(f"{what}: expected an object, got {type(value).__name__}")
+    return value
+
+
+def as_list(value: Any, what: str) -> list[Any]:
+    """``value`` as a JSON array, or PayloadError."""
+    if not isinstance(value, list):
+        raise PayloadError(f"{what}: expected an array, got {type(value).__name__}")
+    return value
+
+
+def req_str(obj: JsonObject, key: str) -> str:
+    """A required string (JSON numbers are accepted as IDs and turned into strings)."""
+    value = obj.get(key)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise PayloadError(f"{key}: expected a string, got {type(value).__name__}")
+
+
+def opt_str(obj: JsonObject, key: str) -> str | None:
+    """An optional string; null and absent give None."""
+    if obj.get(key) is None:
+        return None
+    return req_str(obj, key)
+
+
+def opt_int(obj: JsonObject, key: str) -> int | None:
+    """An optional integer; numeric strings are accepted."""
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise PayloadError(f"{key}: expected an integer, got a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError as exc:
+            raise PayloadError(f"{key}: expected an integer, got {value!r}") from exc
+    raise PayloadError(f"{key}: expected an integer, got {type(value).__name__}")
+
+
+def opt_number(obj: JsonObject, key: str) -> float | None:
+    """An optional JSON number (int or float)."""
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PayloadError(f"{key}: expected a number, got {type(value).__name__}")
+    return float(value)
+
+
+def str_list(obj: JsonObject, key: str) -> list[str]:
+    """An optional array of strings (or integers, stringified); null and absent give []."""
+    value = obj.get(key)
+    if value is None:
+        return []
+    items = as_list(value, key)
+    out: list[str] = []
+    for item in items:
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, int) and not isinstance(item, bool):
+            out.append(str(item))
+        else:
+            raise PayloadError(f"{key}: expected strings, got {type(item).__name__}")
+    return out
