@@ -96,6 +96,7 @@ class CampaignRecord:
     platform_status: str
     objective: str | None = None
     countries: tuple[str, ...] = ()
+    placements: tuple[str, ...] = ()
     daily_budget: Money | None = None
     lifetime_budget: Money | None = None
 
