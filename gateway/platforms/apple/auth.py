@@ -1,0 +1,233 @@
+"""Apple OAuth: an ES256 client-secret JWT exchanged for a client-credentials access token.
+
+Both the signed client secret and the access token are cached per ``client_id`` and reused
+until shortly before they expire. Concurrent callers that find no valid token share one token
+request (a lock per ``client_id``). The API client calls ``invalidate`` on a 401 and asks
+again, which refreshes once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import httpx
+import jwt
+
+from gateway.errors import (
+    MalformedResponseError,
+    RateLimitedError,
+    UpstreamAuthError,
+    UpstreamBadRequestError,
+    UpstreamError,
+    UpstreamUnavailableError,
+)
+from gateway.platforms.base import AccountRef, Platform
+from gateway.platforms.http import send_json
+from gateway.platforms.payload import PayloadError, as_object, opt_int, opt_str, req_str
+
+PLATFORM = Platform.APPLE_ADS.value
+AUDIENCE = "https://appleid.apple.com"
+SCOPE = "searchadsorg"
+#: Apple accepts client secrets valid for up to 180 days; one day limits a leaked secret.
+SECRET_LIFETIME_S = 24 * 3600
+#: Errors of the token endpoint that mean "these credentials do not work".
+_AUTH_ERRORS = frozenset({"invalid_client", "invalid_grant", "unauthorized_client"})
+
+
+@dataclass(frozen=True, slots=True)
+class AppleCredentials:
+    """What an Apple Ads API user needs to sign a client secret."""
+
+    client_id: str
+    team_id: str
+    key_id: str
+    private_key_pem: str
+
+    @classmethod
+    def from_account(cls, account: AccountRef) -> AppleCredentials:
+        """The account's credentials, or UpstreamAuthError naming the missing key."""
+        creds: Mapping[str, str] = account.credentials
+        missing = [
+            k for k in ("client_id", "team_id", "key_id", "private_key_pem") if not creds.get(k)
+        ]
+        if missing:
+            raise UpstreamAuthError(
+                f"Apple Ads credentials lack {', '.join(missing)}",
+                platform=PLATFORM,
+                account_id=account.external_id,
+            )
+        return cls(creds["client_id"], creds["team_id"], creds["key_id"], creds["private_key_pem"])
+
+
+def sign_client_secret(creds: AppleCredentials, *, now: float, lifetime_s: int) -> str:
+    """The ES256 client-secret JWT Apple's token endpoint expects."""
+    issued = int(now)
+    claims = {
+        "sub": creds.client_id,
+        "iss": creds.team_id,
+        "aud": AUDIENCE,
+        "iat": issued,
+        "exp": issued + lifetime_s,
+    }
+    headers = {"kid": creds.key_id}
+    return jwt.encode(claims, creds.private_key_pem, algorithm="ES256", headers=headers)
+
+
+def retry_after_seconds(headers: httpx.Headers) -> float | None:
+    """Apple's wait: ``Retry-After`` seconds, else ``RateLimit-Reset`` (a delta), else None."""
+    for name in ("retry-after", "ratelimit-reset"):
+        raw = headers.get(name)
+        if raw is None:
+            continue
+        try:
+            seconds = float(raw.strip())
+        except ValueError:
+            continue  # an HTTP-date or garbage: try the next signal
+        if seconds >= 0:
+            return seconds
+    return None
+
+
+def _refresh_margin(lifetime_s: float) -> float:
+    """Renew this long before expiry: a minute, or a tenth of short lifetimes."""
+    return min(60.0, lifetime_s / 10)
+
+
+@dataclass(slots=True)
+class _Cached:
+    value: str
+    expires_at: float
+    margin: float
+
+    def fresh(self, now: float) -> bool:
+        return now < self.expires_at - self.margin
+
+
+class AppleTokenSource:
+    """Access tokens for Apple Ads API users, cached and shared per ``client_id``."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        token_url: str,
+        *,
+        clock: Callable[[], float] = time.time,
+        secret_lifetime_s: int = SECRET_LIFETIME_S,
+    ) -> None:
+        self._http = http
+        self._token_url = token_url
+        self._clock = clock
+        self._secret_lifetime_s = secret_lifetime_s
+        self._secrets: dict[tuple[str, str, str], _Cached] = {}
+        self._tokens: dict[str, _Cached] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        #: How many token requests were sent (useful to observe sharing).
+        self.fetches = 0
+
+    async def token(self, account: AccountRef) -> str:
+        """A valid access token for the account's API user."""
+        creds = AppleCredentials.from_account(account)
+        cached = self._tokens.get(creds.client_id)
+        if cached is not None and cached.fresh(self._clock()):
+            return cached.value
+        lock = self._locks.setdefault(creds.client_id, asyncio.Lock())
+        async with lock:
+            # Another caller may have fetched while we waited for the lock.
+            cached = self._tokens.get(creds.client_id)
+            if cached is not None and cached.fresh(self._clock()):
+                return cached.value
+            fetched = await self._fetch(creds, account.external_id)
+            self._tokens[creds.client_id] = fetched
+            return fetched.value
+
+    def invalidate(self, account: AccountRef, token: str) -> None:
+        """Forget ``token`` (rejected by the API) unless a newer one already replaced it."""
+        client_id = account.credentials.get("client_id", "")
+        cached = self._tokens.get(client_id)
+        if cached is not None and cached.value == token:
+            del self._tokens[client_id]
+
+    def _client_secret(self, creds: AppleCredentials, account_id: str) -> str:
+        key = (creds.client_id, creds.team_id, creds.key_id)
+        now = self._clock()
+        cached = self._secrets.get(key)
+        if cached is not None and cached.fresh(now):
+            return cached.value
+        try:
+            secret = sign_client_secret(creds, now=now, lifetime_s=self._secret_lifetime_s)
+        except (ValueError, TypeError, jwt.PyJWTError) as exc:
+            # Never echo the key material: only say that it cannot sign.
+            raise UpstreamAuthError(
+                "Apple Ads private key cannot sign a client secret (not an EC P-256 PEM?)",
+                platform=PLATFORM,
+                account_id=account_id,
+            ) from exc
+        lifetime = float(self._secret_lifetime_s)
+        self._secrets[key] = _Cached(secret, now + lifetime, _refresh_margin(lifetime))
+        return secret
+
+    async def _fetch(self, creds: AppleCredentials, account_id: str) -> _Cached:
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": creds.client_id,
+            "client_secret": self._client_secret(creds, account_id),
+            "scope": SCOPE,
+        }
+        request = self._http.build_request("POST", self._token_url, data=form)
+        self.fetches += 1
+        response, payload = await send_json(
+            self._http, request, platform=PLATFORM, account_id=account_id
+        )
+        if response.status_code != 200:
+            raise _token_error(response, payload, account_id)
+        try:
+            body = as_object(payload, "token response")
+            access_token = req_str(body, "access_token")
+            expires_in = opt_int(body, "expires_in") or 3600
+        except PayloadError as exc:
+            raise MalformedResponseError(
+                f"Apple token endpoint sent an unexpected body: {exc}",
+                platform=PLATFORM,
+                account_id=account_id,
+            ) from exc
+        now = self._clock()
+        return _Cached(access_token, now + expires_in, _refresh_margin(float(expires_in)))
+
+
+def _token_error(response: httpx.Response, payload: object, account_id: str) -> UpstreamError:
+    """The gateway error for a failed token request (never quoting the secret)."""
+    status = response.status_code
+    code: str | None = None
+    description: str | None = None
+    if isinstance(payload, Mapping):
+        try:
+            code = opt_str(payload, "error")
+            description = opt_str(payload, "error_description")
+        except PayloadError:
+            code = None
+    detail = f"{code}: {description}" if description else (code or f"HTTP {status}")
+    where = {"platform": PLATFORM, "account_id": account_id}
+    if status == 401 or code in _AUTH_ERRORS:
+        return UpstreamAuthError(
+            f"Apple token endpoint refused the credentials ({detail})",
+            upstream_code=code,
+            **where,
+        )
+    if status == 429:
+        return RateLimitedError(
+            "Apple token endpoint throttled us",
+            platform=PLATFORM,
+            account_id=account_id,
+            upstream_code=code,
+            retry_after=retry_after_seconds(response.headers),
+        )
+    if status >= 500:
+        return UpstreamUnavailableError(
+            f"Apple token endpoint answered HTTP {status}", upstream_code=code, **where
+        )
+    return UpstreamBadRequestError(
+        f"Apple token endpoint rejected the request ({detail})", upstream_code=code, **where
+    )
