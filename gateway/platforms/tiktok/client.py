@@ -1,0 +1,361 @@
+"""Async client for the TikTok API for Business v1.3 (ad groups, campaigns, advertisers)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+
+from gateway.errors import MalformedResponseError, UpstreamAuthError, UpstreamNotFoundError
+from gateway.platforms.base import (
+    AccountRef,
+    AdAccountInfo,
+    AdSetPage,
+    AdSetQuery,
+    AdSetStatus,
+    CampaignLookup,
+    CampaignRecord,
+    Platform,
+)
+from gateway.platforms.http import send_json
+from gateway.platforms.payload import JsonObject, PayloadError, as_list, as_object, opt_int
+from gateway.platforms.tiktok import mapping
+from gateway.platforms.tiktok.errors import PLATFORM, envelope_data
+from gateway.platforms.tiktok.paging import (
+    MAX_PAGE_SIZE,
+    decode_token,
+    encode_token,
+    plan_window,
+)
+from gateway.platforms.tiktok.statuses import primary_status_filter, status_of
+
+DEFAULT_BASE_URL = "https://business-api.tiktok.com"
+API_PREFIX = "/open_api/v1.3"
+ACCOUNT_TTL_SECONDS = 15 * 60
+CAMPAIGN_BATCH = 100  # filtering.campaign_ids takes at most 100 ids
+# When rows are filtered locally, scan upstream in windows at least this large.
+_SCAN_MIN = 200
+
+
+@dataclass(frozen=True, slots=True)
+class _Scan:
+    """Raw rows picked by a scan, the upstream offset after each, and whether the scan
+    reached the end of the account."""
+
+    rows: list[JsonObject]
+    after: list[int]
+    total: int
+    at_end: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Page:
+    """One decoded ``*/get/`` page."""
+
+    rows: list[JsonObject]
+    total_number: int
+    last: bool
+
+
+class TikTokClient:
+    """The AdPlatform client for TikTok Ads; ``AccountRef.external_id`` is the advertiser_id
+    and ``credentials["access_token"]`` goes in the ``Access-Token`` header."""
+
+    platform = Platform.TIKTOK_ADS
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._http = http
+        self._api = base_url.rstrip("/") + API_PREFIX
+        self._clock = clock
+        self._accounts: dict[str, tuple[float, AdAccountInfo]] = {}
+
+    async def aclose(self) -> None:
+        """Nothing to release: the httpx client is injected and owned by the caller."""
+
+    # -- accounts -------------------------------------------------------------------------
+
+    async def get_account(self, account: AccountRef) -> AdAccountInfo:
+        """Name, currency and timezone of the advertiser, cached for 15 minutes."""
+        cached = self._accounts.get(account.external_id)
+        now = self._clock()
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        data = await self._get(
+            account,
+            "/advertiser/info/",
+            {
+                "advertiser_ids": _json([account.external_id]),
+                "fields": _json(mapping.ADVERTISER_FIELDS),
+            },
+        )
+        with _malformed(account):
+            entries = [as_object(e, "advertiser") for e in as_list(data.get("list"), "list")]
+            match = [mapping.map_advertiser(e) for e in entries]
+            info = next((i for i in match if i.external_id == account.external_id), None)
+        if info is None:
+            raise UpstreamNotFoundError(
+                "TikTok does not know this advertiser",
+                platform=PLATFORM,
+                account_id=account.external_id,
+            )
+        self._accounts[account.external_id] = (now + ACCOUNT_TTL_SECONDS, info)
+        return info
+
+    # -- ad groups ------------------------------------------------------------------------
+
+    async def list_adsets(
+        self,
+        account: AccountRef,
+        query: AdSetQuery,
+        *,
+        start: str | None,
+        count: int,
+        campaigns: CampaignLookup | None = None,
+    ) -> AdSetPage:
+        """Up to ``count`` ad groups from ``start``; one upstream call on a warm client when
+        the status filter maps onto one ``primary_status`` value (see statuses.py)."""
+        offset = decode_token(start)
+        if count < 1:
+            return AdSetPage(rows=[], resume_points=[encode_token(offset)], total=None)
+        if query.statuses is not None and not query.statuses:
+            return AdSetPage(rows=[], resume_points=[None], total=0)
+        primary = primary_status_filter(query.statuses)
+        local = primary is None
+        filtering: dict[str, Any] = {"primary_status": primary or "STATUS_ALL"}
+        if query.campaign_external_id is not None:
+            filtering["campaign_ids"] = [query.campaign_external_id]
+
+        info_task = None
+        if not self._account_is_warm(account.external_id):
+            # Fetch the currency alongside the first page rather than before it.
+            info_task = asyncio.ensure_future(self.get_account(account))
+        try:
+            scan = await self._scan(
+                account, filtering, offset, count, query.statuses if local else None
+            )
+        except BaseException:
+            if info_task is not None:
+                info_task.cancel()
+                # Collect its outcome so a failure of its own is not reported as unretrieved.
+                await asyncio.gather(info_task, return_exceptions=True)
+            raise
+        info = await info_task if info_task is not None else await self.get_account(account)
+        with _malformed(account):
+            rows = [
+                mapping.map_adgroup(raw, account_id=account.external_id, currency=info.currency)
+                for raw in scan.rows
+            ]
+        points: list[str | None] = [encode_token(p) for p in scan.after]
+        if scan.at_end:
+            # Nothing (matching) follows the last row: say so rather than hand out a token
+            # that would only cost an empty call.
+            if points:
+                points[-1] = None
+            first = None if not rows else encode_token(offset)
+        else:
+            first = encode_token(offset)
+        return AdSetPage(
+            rows=rows,
+            resume_points=[first, *points],
+            total=None if local else scan.total,
+        )
+
+    async def _scan(
+        self,
+        account: AccountRef,
+        filtering: Mapping[str, Any],
+        offset: int,
+        count: int,
+        wanted: frozenset[AdSetStatus] | None,
+    ) -> _Scan:
+        """Raw rows from ``offset`` on, with the upstream offset after each.
+
+        With ``wanted`` None every row counts and exactly ``count`` are fetched (one call
+        when a single window covers them). Otherwise rows are filtered on their status here,
+        before mapping, and scanning goes on until ``count`` match or the account ends.
+        """
+        picked: list[JsonObject] = []
+        after: list[int] = []
+        total = 0
+        position = offset
+        while True:
+            scanned_from = position
+            need = count - len(picked)
+            window = plan_window(position, need if wanted is None else max(need, _SCAN_MIN))
+            page = await self._adgroup_page(account, filtering, window.page, window.page_size)
+            total = page.total_number
+            page_end = window.first_offset + len(page.rows)
+            with _malformed(account):
+                for raw in page.rows[window.skip :]:
+                    position += 1
+                    if wanted is not None and status_of(raw)[0] not in wanted:
+                        continue
+                    picked.append(raw)
+                    after.append(position)
+                    if len(picked) == count:
+                        break
+            at_end = page.last and position >= page_end
+            if at_end or len(picked) == count:
+                return _Scan(picked, after, total, at_end)
+            if position == scanned_from:
+                raise MalformedResponseError(
+                    "TikTok returned an empty page before the last one",
+                    platform=PLATFORM,
+                    account_id=account.external_id,
+                )
+
+    async def _adgroup_page(
+        self, account: AccountRef, filtering: Mapping[str, Any], page: int, page_size: int
+    ) -> _Page:
+        data = await self._get(
+            account,
+            "/adgroup/get/",
+            {
+                "advertiser_id": account.external_id,
+                "fields": _json(mapping.ADGROUP_FIELDS),
+                "filtering": _json(filtering),
+                "page": str(page),
+                "page_size": str(page_size),
+            },
+        )
+        return _read_page(data, account, page, page_size)
+
+    # -- campaigns ------------------------------------------------------------------------
+
+    async def get_campaigns(
+        self, account: AccountRef, campaign_ids: Sequence[str]
+    ) -> dict[str, CampaignRecord]:
+        """The named campaigns (deleted ones included), 100 ids per call, calls concurrent."""
+        ids = list(dict.fromkeys(campaign_ids))
+        if not ids:
+            return {}
+        batches = [ids[i : i + CAMPAIGN_BATCH] for i in range(0, len(ids), CAMPAIGN_BATCH)]
+        info, *pages = await asyncio.gather(
+            self.get_account(account),
+            *(
+                self._campaign_page(
+                    account,
+                    {"campaign_ids": batch, "primary_status": "STATUS_ALL"},
+                    1,
+                    len(batch),
+                )
+                for batch in batches
+            ),
+        )
+        assert isinstance(info, AdAccountInfo)
+        out: dict[str, CampaignRecord] = {}
+        with _malformed(account):
+            for page in pages:
+                assert isinstance(page, _Page)
+                for raw in page.rows:
+                    record = mapping.map_campaign(
+                        raw, account_id=account.external_id, currency=info.currency
+                    )
+                    out[record.external_id] = record
+        return {i: out[i] for i in ids if i in out}
+
+    async def list_campaigns(self, account: AccountRef) -> list[CampaignRecord]:
+        """Every campaign of the advertiser, deleted ones included, in TikTok's order."""
+        info = await self.get_account(account)
+        records: list[CampaignRecord] = []
+        page_number = 1
+        while True:
+            page = await self._campaign_page(
+                account, {"primary_status": "STATUS_ALL"}, page_number, MAX_PAGE_SIZE
+            )
+            with _malformed(account):
+                records.extend(
+                    mapping.map_campaign(
+                        raw, account_id=account.external_id, currency=info.currency
+                    )
+                    for raw in page.rows
+                )
+            if page.last:
+                return records
+            page_number += 1
+
+    async def _campaign_page(
+        self, account: AccountRef, filtering: Mapping[str, Any], page: int, page_size: int
+    ) -> _Page:
+        data = await self._get(
+            account,
+            "/campaign/get/",
+            {
+                "advertiser_id": account.external_id,
+                "fields": _json(mapping.CAMPAIGN_FIELDS),
+                "filtering": _json(filtering),
+                "page": str(page),
+                "page_size": str(page_size),
+            },
+        )
+        return _read_page(data, account, page, page_size)
+
+    # -- transport ------------------------------------------------------------------------
+
+    def _account_is_warm(self, advertiser_id: str) -> bool:
+        cached = self._accounts.get(advertiser_id)
+        return cached is not None and cached[0] > self._clock()
+
+    async def _get(self, account: AccountRef, path: str, params: Mapping[str, str]) -> JsonObject:
+        token = account.credentials.get("access_token", "")
+        if not token:
+            raise UpstreamAuthError(
+                "no TikTok access_token configured for this advertiser",
+                platform=PLATFORM,
+                account_id=account.external_id,
+            )
+        request = self._http.build_request(
+            "GET", self._api + path, params=params, headers={"Access-Token": token}
+        )
+        response, payload = await send_json(
+            self._http, request, platform=PLATFORM, account_id=account.external_id
+        )
+        with _malformed(account):
+            return envelope_data(response, payload, account_id=account.external_id, secret=token)
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _read_page(data: JsonObject, account: AccountRef, page: int, page_size: int) -> _Page:
+    """Rows and paging of one page, checked against ``page_info``."""
+    with _malformed(account):
+        rows = [as_object(r, "list item") for r in as_list(data.get("list"), "list")]
+        info = as_object(data.get("page_info"), "page_info")
+        total_number = opt_int(info, "total_number")
+        total_page = opt_int(info, "total_page")
+        if total_number is None or total_page is None or total_number < 0:
+            raise PayloadError("page_info lacks total_number/total_page")
+        if len(rows) > page_size:
+            raise PayloadError("page holds more rows than page_size")
+        last = page >= total_page
+        expected = min(page_size, max(0, total_number - (page - 1) * page_size))
+        if len(rows) != expected:
+            raise PayloadError(f"page {page} holds {len(rows)} rows; page_info implies {expected}")
+    return _Page(rows=rows, total_number=total_number, last=last)
+
+
+@contextmanager
+def _malformed(account: AccountRef) -> Iterator[None]:
+    """PayloadError inside -> MalformedResponseError, chained."""
+    try:
+        yield
+    except PayloadError as exc:
+        raise MalformedResponseError(
+            f"TikTok sent an unexpected body: {exc}",
+            platform=PLATFORM,
+            account_id=account.external_id,
+        ) from exc
