@@ -1,0 +1,237 @@
+"""Settings: the TOML configuration contract (design.md section 3), loaded once, passed down.
+
+``${NAME}`` anywhere in a string value is replaced by the environment variable NAME; a missing
+variable is a ``ConfigError`` naming it (never its value).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gateway.errors import ConfigError
+from gateway.platforms.base import AccountRef, Platform
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_HEX_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+_PROJECT_ID = re.compile(r"^prj_[0-9A-Za-z]{1,40}$")
+
+REQUIRED_CREDENTIALS: Mapping[Platform, tuple[str, ...]] = {
+    Platform.META_ADS: ("access_token",),
+    Platform.TIKTOK_ADS: ("access_token",),
+    Platform.APPLE_ADS: ("client_id", "team_id", "key_id", "private_key_pem"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformSettings:
+    """Where one platform's API lives."""
+
+    base_url: str
+    api_version: str | None = None
+    token_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeySpec:
+    """A configured API key: only its SHA-256 digest is ever stored."""
+
+    sha256: str
+    scopes: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectConfig:
+    """A customer project and its connected ad accounts."""
+
+    id: str
+    name: str
+    api_keys: tuple[ApiKeySpec, ...]
+    ad_accounts: tuple[AccountRef, ...]
+
+
+DEFAULT_PLATFORMS: Mapping[Platform, PlatformSettings] = {
+    Platform.META_ADS: PlatformSettings("https://graph.facebook.com", api_version="v25.0"),
+    Platform.TIKTOK_ADS: PlatformSettings("https://business-api.tiktok.com"),
+    Platform.APPLE_ADS: PlatformSettings(
+        "https://api.ads.apple.com",
+        token_url="https://appleid.apple.com/auth/oauth2/token",  # noqa: S106 - a URL
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the gateway needs to run."""
+
+    cursor_secret: bytes = field(repr=False)
+    database: str = "sqlite:///gateway.db"
+    platforms: Mapping[Platform, PlatformSettings] = field(
+        default_factory=lambda: dict(DEFAULT_PLATFORMS)
+    )
+    projects: tuple[ProjectConfig, ...] = ()
+
+    def project(self, project_id: str) -> ProjectConfig | None:
+        """The configured project with this ID, if any."""
+        for project in self.projects:
+            if project.id == project_id:
+                return project
+        return None
+
+    @property
+    def database_path(self) -> str:
+        """The SQLite file path (or ``:memory:``) named by ``database``."""
+        prefix = "sqlite:///"
+        if not self.database.startswith(prefix):
+            raise ConfigError("gateway.database must be a sqlite:/// URL")
+        return self.database[len(prefix) :] or ":memory:"
+
+
+def load_settings(path: str | Path, env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate a TOML configuration file."""
+    environ = os.environ if env is None else env
+    try:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"configuration file not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"configuration file is not valid TOML: {exc}") from exc
+    return parse_settings(_expand(raw, environ))
+
+
+def parse_settings(raw: Mapping[str, Any]) -> Settings:
+    """Validate an already-decoded configuration mapping."""
+    gateway = _table(raw, "gateway")
+    secret = gateway.get("cursor_secret")
+    if not isinstance(secret, str) or len(secret) < 16:
+        raise ConfigError("gateway.cursor_secret must be a string of at least 16 characters")
+    database = gateway.get("database", "sqlite:///gateway.db")
+    if not isinstance(database, str) or not database.startswith("sqlite:///"):
+        raise ConfigError("gateway.database must be a sqlite:/// URL")
+    platforms = dict(DEFAULT_PLATFORMS)
+    for name, table in _table(raw, "platforms").items():
+        platform = _platform(name, f"platforms.{name}")
+        platforms[platform] = _platform_settings(platform, _as_table(table, f"platforms.{name}"))
+    projects = tuple(
+        _project(_as_table(p, f"projects[{i}]"), i) for i, p in enumerate(_list(raw, "projects"))
+    )
+    ids = [p.id for p in projects]
+    if len(set(ids)) != len(ids):
+        raise ConfigError("project ids must be unique")
+    return Settings(
+        cursor_secret=secret.encode(), database=database, platforms=platforms, projects=projects
+    )
+
+
+def _platform_settings(platform: Platform, table: Mapping[str, Any]) -> PlatformSettings:
+    default = DEFAULT_PLATFORMS[platform]
+    base_url = _opt_str(table, "base_url", f"platforms.{platform}") or default.base_url
+    return PlatformSettings(
+        base_url=base_url.rstrip("/"),
+        api_version=_opt_str(table, "api_version", f"platforms.{platform}") or default.api_version,
+        token_url=_opt_str(table, "token_url", f"platforms.{platform}") or default.token_url,
+    )
+
+
+def _project(table: Mapping[str, Any], index: int) -> ProjectConfig:
+    where = f"projects[{index}]"
+    project_id = _opt_str(table, "id", where)
+    if not project_id or not _PROJECT_ID.match(project_id):
+        raise ConfigError(f"{where}.id must look like prj_01HX9Y7K8M2P4RSTUV56789AB")
+    keys = []
+    for k, key in enumerate(_list(table, "api_keys")):
+        key_table = _as_table(key, f"{where}.api_keys[{k}]")
+        digest = str(key_table.get("sha256", "")).lower()
+        if not _HEX_DIGEST.match(digest):
+            raise ConfigError(f"{where}.api_keys[{k}].sha256 must be a hex SHA-256 digest")
+        scopes = key_table.get("scopes", ["ads:read"])
+        if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+            raise ConfigError(f"{where}.api_keys[{k}].scopes must be a list of strings")
+        keys.append(ApiKeySpec(sha256=digest, scopes=frozenset(scopes)))
+    accounts = tuple(
+        _account(_as_table(a, f"{where}.ad_accounts[{n}]"), f"{where}.ad_accounts[{n}]")
+        for n, a in enumerate(_list(table, "ad_accounts"))
+    )
+    seen = {(a.platform, a.external_id) for a in accounts}
+    if len(seen) != len(accounts):
+        raise ConfigError(f"{where}: an ad account is listed twice")
+    return ProjectConfig(
+        id=project_id,
+        name=_opt_str(table, "name", where) or project_id,
+        api_keys=tuple(keys),
+        ad_accounts=accounts,
+    )
+
+
+def _account(table: Mapping[str, Any], where: str) -> AccountRef:
+    platform = _platform(str(table.get("platform", "")), f"{where}.platform")
+    external_id = _opt_str(table, "external_id", where)
+    if not external_id:
+        raise ConfigError(f"{where}.external_id is required")
+    credentials = _as_table(table.get("credentials", {}), f"{where}.credentials")
+    missing = [k for k in REQUIRED_CREDENTIALS[platform] if not credentials.get(k)]
+    if missing:
+        raise ConfigError(f"{where}.credentials lacks {', '.join(missing)}")
+    return AccountRef(
+        platform=platform,
+        external_id=external_id,
+        name=_opt_str(table, "name", where) or external_id,
+        credentials={k: str(v) for k, v in credentials.items()},
+    )
+
+
+def _platform(name: str, where: str) -> Platform:
+    try:
+        return Platform(name)
+    except ValueError as exc:
+        known = ", ".join(p.value for p in Platform)
+        raise ConfigError(f"{where}: unknown platform {name!r} (one of {known})") from exc
+
+
+def _expand(value: Any, env: Mapping[str, str]) -> Any:
+    if isinstance(value, str):
+
+        def substitute(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in env:
+                raise ConfigError(f"environment variable {name} is not set")
+            return env[name]
+
+        return _ENV_REF.sub(substitute, value)
+    if isinstance(value, list):
+        return [_expand(v, env) for v in value]
+    if isinstance(value, dict):
+        return {k: _expand(v, env) for k, v in value.items()}
+    return value
+
+
+def _table(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    return _as_table(raw.get(key, {}), key)
+
+
+def _as_table(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must be a table")
+    return value
+
+
+def _list(raw: Mapping[str, Any], key: str) -> list[Any]:
+    value = raw.get(key, [])
+    if not isinstance(value, list):
+        raise ConfigError(f"{key} must be an array of tables")
+    return value
+
+
+def _opt_str(table: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = table.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}.{key} must be a string")
+    return value
