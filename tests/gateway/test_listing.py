@@ -1,0 +1,266 @@
+"""The listing service: merge order, pagination walks, fan-out narrowing, cursors."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from gateway.auth import Principal
+from gateway.config import ApiKeySpec, ProjectConfig, Settings
+from gateway.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from gateway.ids import IdKind, derive_id
+from gateway.listing import ListFilters, ListingPage, ListingService
+from gateway.loaders import RequestLoaders
+from gateway.platforms.base import AccountRef, AdSetStatus, Platform
+from gateway.store import Store
+from tests.fakes import FakePlatform, fake_clients
+
+PROJECT = "prj_01HX9Y7K8M2P4RSTVW56789AB"
+READER = Principal(PROJECT, frozenset({"ads:read"}))
+
+
+def make_service(
+    clients: dict[Platform, FakePlatform], accounts: list[AccountRef]
+) -> ListingService:
+    settings = Settings(
+        cursor_secret=b"0123456789abcdef0123",
+        projects=(
+            ProjectConfig(PROJECT, "Test", (ApiKeySpec("0" * 64, frozenset()),), tuple(accounts)),
+        ),
+    )
+    return ListingService(settings, clients, Store(":memory:"))
+
+
+def expected_order(clients: dict[Platform, FakePlatform], accounts: list[AccountRef]) -> list[str]:
+    ordered = sorted(
+        accounts, key=lambda a: derive_id(IdKind.AD_ACCOUNT, a.platform, a.external_id)
+    )
+    return [r.external_id for a in ordered for r in clients[a.platform].rows[a.external_id]]
+
+
+async def walk(
+    service: ListingService,
+    clients: dict[Platform, FakePlatform],
+    accounts: list[AccountRef],
+    limit: int,
+    filters: ListFilters | None = None,
+) -> list[ListingPage]:
+    pages: list[ListingPage] = []
+    cursor: str | None = None
+    while True:
+        page = await service.list_adsets(
+            READER,
+            PROJECT,
+            filters or ListFilters(),
+            limit=limit,
+            cursor=cursor,
+            loaders=RequestLoaders(clients, accounts),
+        )
+        pages.append(page)
+        cursor = page.next_cursor
+        if cursor is None:
+            return pages
+        assert len(pages) < 500, "walk does not end"
+
+
+SIZES = [
+    {Platform.META_ADS: [0], Platform.TIKTOK_ADS: [0]},
+    {Platform.META_ADS: [5]},
+    {Platform.META_ADS: [250, 3], Platform.TIKTOK_ADS: [0, 17], Platform.APPLE_ADS: [100, 1]},
+    {Platform.META_ADS: [1, 1, 1], Platform.TIKTOK_ADS: [1], Platform.APPLE_ADS: [199, 201]},
+]
+
+
+@pytest.mark.parametrize(("sizes", "limit"), list(itertools.product(SIZES, [1, 7, 100, 200])))
+async def test_walk_returns_every_row_once_in_order_with_full_pages(
+    sizes: dict[Platform, list[int]], limit: int
+) -> None:
+    # given accounts of uneven sizes on several platforms
+    clients, accounts = fake_clients(sizes)
+    service = make_service(clients, accounts)
+    # when the whole list is walked page by page
+    pages = await walk(service, clients, accounts, limit)
+    # then every row comes once, in account order then platform order, pages are full but the last
+    seen = [item.record.external_id for page in pages for item in page.items]
+    assert seen == expected_order(clients, accounts)
+    assert all(len(p.items) == limit for p in pages[:-1])
+    total = sum(sum(s) for s in sizes.values())
+    assert all(p.total_count == total for p in pages)
+    assert [p.has_previous for p in pages] == [False] + [True] * (len(pages) - 1)
+    assert not pages[-1].has_next
+
+
+async def test_first_page_asks_every_account_once_and_no_page_asks_an_account_twice() -> None:
+    # given a large account and two small ones
+    clients, accounts = fake_clients({Platform.META_ADS: [450], Platform.APPLE_ADS: [30, 5]})
+    service = make_service(clients, accounts)
+    loaders = RequestLoaders(clients, accounts)
+    cursor: str | None = None
+    calls_per_page: list[list[str]] = []
+    # when the list is walked 200 at a time
+    while True:
+        before = {p: len(f.calls) for p, f in clients.items()}
+        page = await service.list_adsets(
+            READER, PROJECT, ListFilters(), limit=200, cursor=cursor, loaders=loaders
+        )
+        calls_per_page.append([c[0] for p, f in clients.items() for c in f.calls[before[p] :]])
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    # then page one fans out to all three accounts at once; no page asks an account twice
+    assert sorted(calls_per_page[0]) == sorted(a.external_id for a in accounts)
+    assert len(calls_per_page) == 3
+    for calls in calls_per_page:
+        assert len(calls) == len(set(calls))
+    # and later pages ask only accounts whose rows they return (totals came with the cursor)
+    assert all(1 <= len(calls) <= 2 for calls in calls_per_page[1:])
+
+
+async def test_later_pages_request_exactly_the_rows_they_use() -> None:
+    # given two accounts whose boundary falls inside the second page
+    clients, accounts = fake_clients({Platform.META_ADS: [150, 150]})
+    service = make_service(clients, accounts)
+    ordered = sorted(
+        accounts, key=lambda a: derive_id(IdKind.AD_ACCOUNT, a.platform, a.external_id)
+    )
+    first, second = ordered[0].external_id, ordered[1].external_id
+    # when two pages of 100 are read
+    await walk(service, clients, accounts, 100)
+    calls = clients[Platform.META_ADS].calls
+    # then page 2 asks the first account for 100 from offset 100 (50 left) and the second for 50
+    assert (first, None, 100) in calls and (second, None, 100) in calls
+    assert (first, "100", 100) in calls
+    assert (second, None, 50) in calls
+
+
+async def test_unknown_totals_give_null_total_count_and_still_a_complete_walk() -> None:
+    clients, accounts = fake_clients(
+        {Platform.TIKTOK_ADS: [33, 0, 12], Platform.META_ADS: [8]}, exact_totals=False
+    )
+    service = make_service(clients, accounts)
+    pages = await walk(service, clients, accounts, 10)
+    seen = [item.record.external_id for page in pages for item in page.items]
+    assert seen == expected_order(clients, accounts)
+    assert all(p.total_count is None for p in pages)
+
+
+async def test_edge_cursors_resume_right_after_their_row() -> None:
+    clients, accounts = fake_clients({Platform.META_ADS: [12], Platform.APPLE_ADS: [9]})
+    service = make_service(clients, accounts)
+    loaders = RequestLoaders(clients, accounts)
+    page = await service.list_adsets(READER, PROJECT, ListFilters(), limit=21, loaders=loaders)
+    for index in (0, 11, 12, 19):
+        resumed = await service.list_adsets(
+            READER, PROJECT, ListFilters(), limit=1, cursor=page.edge_cursor(index), loaders=loaders
+        )
+        assert resumed.items[0].adset_id == page.items[index + 1].adset_id
+    # the last edge's cursor marks the end: an empty page, not the first page again
+    end = await service.list_adsets(
+        READER, PROJECT, ListFilters(), limit=5, cursor=page.edge_cursor(20), loaders=loaders
+    )
+    assert end.items == [] and end.next_cursor is None
+
+
+@pytest.mark.parametrize("cursor", ["garbage", "a.b", "", "eyJ2IjoxfQ.AAAA", "Zm9v.YmFy" * 50])
+async def test_forged_or_malformed_cursor_means_first_page(cursor: str) -> None:
+    clients, accounts = fake_clients({Platform.META_ADS: [30]})
+    service = make_service(clients, accounts)
+    loaders = RequestLoaders(clients, accounts)
+    first = await service.list_adsets(READER, PROJECT, ListFilters(), limit=10, loaders=loaders)
+    page = await service.list_adsets(
+        READER, PROJECT, ListFilters(), limit=10, cursor=cursor, loaders=loaders
+    )
+    assert [i.adset_id for i in page.items] == [i.adset_id for i in first.items]
+    assert not page.has_previous
+
+
+async def test_cursor_of_other_filters_means_first_page() -> None:
+    clients, accounts = fake_clients({Platform.META_ADS: [30]})
+    service = make_service(clients, accounts)
+    loaders = RequestLoaders(clients, accounts)
+    active = ListFilters(statuses=frozenset({AdSetStatus.ACTIVE}))
+    page = await service.list_adsets(READER, PROJECT, ListFilters(), limit=10, loaders=loaders)
+    other = await service.list_adsets(
+        READER, PROJECT, active, limit=10, cursor=page.next_cursor, loaders=loaders
+    )
+    fresh = await service.list_adsets(READER, PROJECT, active, limit=10, loaders=loaders)
+    assert [i.adset_id for i in other.items] == [i.adset_id for i in fresh.items]
+
+
+async def test_ad_account_filter_touches_one_account() -> None:
+    clients, accounts = fake_clients({Platform.META_ADS: [5, 6], Platform.TIKTOK_ADS: [7]})
+    service = make_service(clients, accounts)
+    target = accounts[1]
+    filters = ListFilters(
+        ad_account_id=derive_id(IdKind.AD_ACCOUNT, target.platform, target.external_id)
+    )
+    pages = await walk(service, clients, accounts, 100, filters)
+    assert {i.record.account_external_id for i in pages[0].items} == {target.external_id}
+    assert pages[0].total_count == 6
+    assert [c[0] for fake in clients.values() for c in fake.calls] == [target.external_id]
+
+
+async def test_platform_filter_touches_only_those_platforms() -> None:
+    clients, accounts = fake_clients({Platform.META_ADS: [5], Platform.TIKTOK_ADS: [7, 1]})
+    service = make_service(clients, accounts)
+    pages = await walk(
+        service, clients, accounts, 100, ListFilters(platforms=frozenset({Platform.TIKTOK_ADS}))
+    )
+    assert len(pages[0].items) == 8
+    assert clients[Platform.META_ADS].calls == []
+
+
+async def test_campaign_filter_resolves_unlisted_campaign_and_touches_its_account_only() -> None:
+    clients, accounts = fake_clients({Platform.META_ADS: [9], Platform.APPLE_ADS: [4]})
+    service = make_service(clients, accounts)
+    apple = next(a for a in accounts if a.platform is Platform.APPLE_ADS)
+    campaign = f"{apple.external_id}-c1"
+    filters = ListFilters(campaign_id=derive_id(IdKind.CAMPAIGN, Platform.APPLE_ADS, campaign))
+    # when a campaign never listed before is asked for, the accounts' campaigns are indexed once
+    pages = await walk(service, clients, accounts, 100, filters)
+    assert [i.record.campaign_external_id for i in pages[0].items] == [campaign]
+    assert [c[0] for c in clients[Platform.META_ADS].calls] == []
+    assert [c[0] for c in clients[Platform.APPLE_ADS].calls] == [apple.external_id]
+
+
+async def test_unknown_campaign_gives_an_empty_page_and_is_not_looked_up_again_at_once() -> None:
+    clients, accounts = fake_clients({Platform.META_ADS: [9]})
+    service = make_service(clients, accounts)
+    filters = ListFilters(campaign_id="cmp_01HXG9")
+    for _ in range(3):
+        pages = await walk(service, clients, accounts, 100, filters)
+        assert pages[0].items == [] and pages[0].total_count == 0
+    assert len(clients[Platform.META_ADS].campaign_calls) == 1
+    assert clients[Platform.META_ADS].calls == []
+
+
+@pytest.mark.parametrize("limit", [0, 201, -1])
+async def test_limit_outside_range_is_rejected(limit: int) -> None:
+    clients, accounts = fake_clients({Platform.META_ADS: [1]})
+    service = make_service(clients, accounts)
+    with pytest.raises(InvalidInputError) as info:
+        await service.list_adsets(
+            READER,
+            PROJECT,
+            ListFilters(),
+            limit=limit,
+            loaders=RequestLoaders(clients, accounts),
+        )
+    assert info.value.code == "invalid_limit"
+
+
+async def test_other_project_is_not_found_and_missing_scope_is_forbidden() -> None:
+    clients, accounts = fake_clients({Platform.META_ADS: [1]})
+    service = make_service(clients, accounts)
+    loaders = RequestLoaders(clients, accounts)
+    with pytest.raises(NotFoundError):
+        await service.list_adsets(
+            Principal("prj_OTHER", frozenset({"ads:read"})), PROJECT, ListFilters(), loaders=loaders
+        )
+    with pytest.raises(NotFoundError):
+        await service.list_adsets(READER, "prj_NOPE", ListFilters(), loaders=loaders)
+    with pytest.raises(PermissionDeniedError):
+        await service.list_adsets(
+            Principal(PROJECT, frozenset()), PROJECT, ListFilters(), loaders=loaders
+        )
