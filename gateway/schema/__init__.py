@@ -1,0 +1,53 @@
+"""The GraphQL schema and its limits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.types import ExecutionContext
+
+from gateway.schema.errors import log_errors
+from gateway.schema.query import Project, Query
+from gateway.schema.types import AdAccount, AdSet, Campaign
+
+MAX_DEPTH = 10
+MAX_ALIASES = 30
+MAX_TOKENS = 2000
+CACHE_SIZE = 256
+
+
+class GatewaySchema(strawberry.Schema):
+    """Strawberry schema that logs errors without tracebacks (see schema.errors)."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        log_errors(errors)
+
+
+def build_schema() -> GatewaySchema:
+    """The schema with depth, alias and token limits and bounded parse/validation caches."""
+    extensions: list[Any] = [
+        MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        QueryDepthLimiter(max_depth=MAX_DEPTH),
+        ParserCache(maxsize=CACHE_SIZE),
+        ValidationCache(maxsize=CACHE_SIZE),
+    ]
+    return GatewaySchema(
+        query=Query, types=[AdSet, Campaign, AdAccount, Project], extensions=extensions
+    )
+
+
+def export_sdl() -> str:
+    """The schema as SDL, as kept in schema.graphql."""
+    return build_schema().as_str() + "\n"

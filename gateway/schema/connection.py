@@ -1,0 +1,105 @@
+"""Our Relay-style connection over the listing service.
+
+Strawberry's ``relay.ListConnection`` does not fit the contract (unsigned offset cursors, a
+forged cursor raises, no totalCount), so the connection types are written here, in one module.
+"""
+
+from __future__ import annotations
+
+import strawberry
+
+from gateway.errors import InvalidInputError
+from gateway.ids import IdKind, check_id
+from gateway.listing import ListFilters, ListingPage
+from gateway.platforms import base
+from gateway.schema.types import AdSet
+
+
+@strawberry.type(description="Relay page information.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="Whether another page follows.")
+    has_previous_page: bool = strawberry.field(
+        description="Whether this page was reached through a cursor (pages exist before it)."
+    )
+    start_cursor: str | None = strawberry.field(description="Cursor of the first edge.")
+    end_cursor: str | None = strawberry.field(
+        description="Cursor of the last edge; pass it as `after` for the next page."
+    )
+
+
+@strawberry.type(description="An ad set and its cursor.")
+class AdSetEdge:
+    node: AdSet = strawberry.field(description="The ad set.")
+    cursor: str = strawberry.field(description="Opaque cursor that resumes after this edge.")
+
+
+@strawberry.type(description="A page of ad sets across platforms.")
+class AdSetConnection:
+    edges: list[AdSetEdge] = strawberry.field(description="The ad sets of this page, in order.")
+    page_info: PageInfo = strawberry.field(description="Paging information.")
+    total_count: int | None = strawberry.field(
+        description="Matching ad sets in all selected accounts; null when a platform cannot "
+        "report an exact number for these filters (never a wrong number)."
+    )
+
+    @classmethod
+    def of(cls, page: ListingPage) -> AdSetConnection:
+        edges = [
+            AdSetEdge(node=AdSet.of(item), cursor=page.edge_cursor(i))
+            for i, item in enumerate(page.items)
+        ]
+        return cls(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next,
+                has_previous_page=page.has_previous,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+            total_count=page.total_count,
+        )
+
+
+@strawberry.input(description="Narrows the ad sets listed; all fields are optional.")
+class AdSetFilter:
+    campaign_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only ad sets of this campaign (cmp_...)."
+    )
+    ad_account_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only ad sets of this ad account (aa_...)."
+    )
+    platforms: list[base.Platform] | None = strawberry.field(
+        default=None, description="Only these platforms."
+    )
+    status: list[base.AdSetStatus] | None = strawberry.field(
+        default=None,
+        description="Only these normalized statuses (deleted rows are included "
+        "unless filtered out here).",
+    )
+
+    def to_filters(self) -> ListFilters:
+        return ListFilters(
+            campaign_id=(
+                None
+                if self.campaign_id is None
+                else check_id(self.campaign_id, IdKind.CAMPAIGN, param="filter.campaignId")
+            ),
+            ad_account_id=(
+                None
+                if self.ad_account_id is None
+                else check_id(self.ad_account_id, IdKind.AD_ACCOUNT, param="filter.adAccountId")
+            ),
+            platforms=None if self.platforms is None else frozenset(self.platforms),
+            statuses=None if self.status is None else frozenset(self.status),
+        )
+
+
+def page_size(first: int | None) -> int:
+    """Validate ``first`` (1-200, default 100)."""
+    if first is None:
+        return 100
+    if not 1 <= first <= 200:
+        raise InvalidInputError(
+            "first must be between 1 and 200", param="first", code="invalid_limit"
+        )
+    return first

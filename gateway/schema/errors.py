@@ -1,0 +1,63 @@
+"""GraphQL error formatting: stable ``extensions.code``, nothing internal in messages."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from graphql import GraphQLError
+
+from gateway.errors import GatewayError, InvalidInputError, RateLimitedError, UpstreamError
+from gateway.ids import IdKind, derive_id
+
+log = logging.getLogger("gateway.graphql")
+
+INTERNAL_MESSAGE = "Unexpected error."
+
+
+def format_error(error: GraphQLError) -> dict[str, Any]:
+    """The JSON form of one error, masked unless it is one of ours or a request error."""
+    original = error.original_error
+    while isinstance(original, GraphQLError) and original.original_error is not None:
+        original = original.original_error
+    extensions: dict[str, Any]
+    if isinstance(original, GatewayError):
+        message = original.message
+        extensions = {"code": original.code}
+        if isinstance(original, InvalidInputError):
+            extensions["param"] = original.param
+        if isinstance(original, UpstreamError):
+            extensions["platform"] = original.platform
+            if original.account_id is not None:
+                extensions["adAccountId"] = derive_id(
+                    IdKind.AD_ACCOUNT, original.platform, original.account_id
+                )
+        if isinstance(original, RateLimitedError) and original.retry_after is not None:
+            extensions["retryAfter"] = original.retry_after
+    elif original is None:
+        message = error.message
+        extensions = {"code": "graphql_invalid"}
+    else:
+        message = INTERNAL_MESSAGE
+        extensions = {"code": "internal_error"}
+    out: dict[str, Any] = {"message": message}
+    if error.locations:
+        out["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
+    if error.path:
+        out["path"] = list(error.path)
+    out["extensions"] = extensions
+    return out
+
+
+def log_errors(errors: list[GraphQLError]) -> None:
+    """Log errors in one line each: type and message, never a traceback or a secret."""
+    for error in errors:
+        original = error.original_error
+        if original is None:
+            log.info("graphql request error: %s", error.message)
+        elif isinstance(original, GatewayError):
+            log.info("graphql %s at %s: %s", original.code, error.path, original.message)
+        else:
+            log.error(
+                "graphql unexpected %s at %s: %s", type(original).__name__, error.path, original
+            )

@@ -1,0 +1,135 @@
+"""The Query root: adSets, project, node."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from gateway.errors import InvalidInputError, NotFoundError
+from gateway.ids import IdKind, kind_of
+from gateway.listing import ListFilters
+from gateway.platforms.base import Platform
+from gateway.schema.connection import AdSetConnection, AdSetFilter, page_size
+from gateway.schema.context import GraphQLContext
+from gateway.schema.types import AdAccount, AdSet, Campaign, Node
+
+Info = strawberry.Info[GraphQLContext, None]
+
+
+async def _list(
+    info: Info, project_id: str, filter: AdSetFilter | None, first: int | None, after: str | None
+) -> AdSetConnection:
+    ctx = info.context
+    filters = filter.to_filters() if filter is not None else ListFilters()
+    page = await ctx.service.list_adsets(
+        ctx.principal,
+        project_id,
+        filters,
+        limit=page_size(first),
+        cursor=after,
+        loaders=ctx.loaders,
+    )
+    return AdSetConnection.of(page)
+
+
+_FIRST = "Page size, 1-200 (default 100)."
+_AFTER = (
+    "Cursor from pageInfo.endCursor or an edge; an invalid or foreign cursor means the first page."
+)
+_FILTER = "Optional filters."
+
+
+@strawberry.type(description="A customer project and its connected ad accounts.")
+class Project(Node):
+    name: str = strawberry.field(description="The project's name.")
+
+    @strawberry.field(description="The project's connected ad accounts, in listing order.")
+    def ad_accounts(self, info: Info) -> list[AdAccount]:
+        service = info.context.service
+        project = service.project_for(info.context.principal, self.id)
+        return [AdAccount.of(a.ref, a.public_id) for a in service.scoped_accounts(project)]
+
+    @strawberry.field(description="Ad sets of this project across platforms.")
+    async def ad_sets(
+        self,
+        info: Info,
+        filter: Annotated[AdSetFilter | None, strawberry.argument(description=_FILTER)] = None,
+        first: Annotated[int | None, strawberry.argument(description=_FIRST)] = 100,
+        after: Annotated[str | None, strawberry.argument(description=_AFTER)] = None,
+    ) -> AdSetConnection:
+        return await _list(info, self.id, filter, first, after)
+
+
+@strawberry.type(description="Read-only queries over a project's ad sets.")
+class Query:
+    @strawberry.field(description="Ad sets of a project across Meta, TikTok and Apple.")
+    async def ad_sets(
+        self,
+        info: Info,
+        project_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The project (prj_...).")
+        ],
+        filter: Annotated[AdSetFilter | None, strawberry.argument(description=_FILTER)] = None,
+        first: Annotated[int | None, strawberry.argument(description=_FIRST)] = 100,
+        after: Annotated[str | None, strawberry.argument(description=_AFTER)] = None,
+    ) -> AdSetConnection:
+        return await _list(info, project_id, filter, first, after)
+
+    @strawberry.field(description="A project the API key belongs to.")
+    def project(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="prj_... ID.")],
+    ) -> Project:
+        ctx = info.context
+        project = ctx.service.project_for(ctx.principal, id)
+        return Project(id=strawberry.ID(project.id), name=project.name)
+
+    @strawberry.field(description="Any object by ID: a project, ad account, campaign or ad set.")
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The object's ID.")],
+    ) -> Node | None:
+        return await _node(info, id)
+
+
+async def _node(info: Info, public_id: str) -> Node | None:
+    ctx = info.context
+    kind = kind_of(public_id)
+    if kind is None:
+        raise InvalidInputError(
+            "id must start with prj_, aa_, cmp_ or adg_", param="id", code="invalid_id"
+        )
+    project = ctx.service.project_for(ctx.principal, ctx.principal.project_id)
+    accounts = {a.public_id: a for a in ctx.service.scoped_accounts(project)}
+    if kind is IdKind.PROJECT:
+        if public_id != project.id:
+            return None
+        return Project(id=strawberry.ID(project.id), name=project.name)
+    if kind is IdKind.AD_ACCOUNT:
+        found = accounts.get(public_id)
+        return None if found is None else AdAccount.of(found.ref, found.public_id)
+    target = ctx.service.resolve(public_id)
+    if target is None:
+        return None
+    platform = Platform(target.platform)
+    owner = next(
+        (
+            a
+            for a in accounts.values()
+            if a.ref.platform == platform and a.ref.external_id == target.account_external_id
+        ),
+        None,
+    )
+    if owner is None:
+        return None  # another project's object: say nothing about it
+    if kind is IdKind.CAMPAIGN:
+        record = await ctx.campaign(platform, target.account_external_id, target.external_id)
+        return None if record is None else Campaign.of(record, owner.public_id)
+    item = await ctx.service.find_adset(owner, target, ctx.loaders)
+    return None if item is None else AdSet.of(item)
+
+
+__all__ = ["NotFoundError", "Project", "Query"]

@@ -1,0 +1,214 @@
+"""GraphQL object types. Built from domain objects; nested objects load through dataloaders."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, NewType
+
+import strawberry
+from strawberry.scalars import JSON
+
+from gateway.ids import IdKind, derive_id
+from gateway.listing import AdSetItem
+from gateway.platforms import base
+from gateway.wire import format_time
+
+if TYPE_CHECKING:
+    from gateway.schema.context import GraphQLContext
+
+PlatformEnum = strawberry.enum(
+    base.Platform,
+    name="Platform",
+    description="An ad platform: META_ADS (Facebook, Instagram, Messenger, Audience Network), "
+    "TIKTOK_ADS and APPLE_ADS (Apple Search Ads); TikTok and Apple call ad sets ad groups.",
+)
+AdSetStatusEnum = strawberry.enum(
+    base.AdSetStatus,
+    name="AdSetStatus",
+    description="Normalized ad-set status (platformStatus keeps the platform's own value): "
+    "ACTIVE enabled (it may still not deliver: not started, out of budget), PAUSED by the "
+    "advertiser or a paused parent, ARCHIVED ended for good, DELETED soft-deleted, IN_REVIEW "
+    "waiting for the platform's review, REJECTED by that review.",
+)
+
+
+def _serialize_datetime(value: datetime) -> str:
+    return format_time(value) or ""
+
+
+def _parse_datetime(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+DateTime = strawberry.scalar(
+    NewType("DateTime", datetime),
+    name="DateTime",
+    description="An RFC 3339 instant in UTC, e.g. 2026-04-01T00:00:00Z.",
+    serialize=_serialize_datetime,
+    parse_value=_parse_datetime,
+)
+
+
+@strawberry.interface(description="An object with a stable, globally unique ID.")
+class Node:
+    id: strawberry.ID = strawberry.field(
+        description="The object's ID: prj_, aa_, cmp_ or adg_ and 26 base32 characters."
+    )
+
+
+@strawberry.type(description="An amount of money in major units (75.0 = 75 dollars).")
+class Money:
+    amount: float = strawberry.field(description="Amount in major units of the currency.")
+    currency: str = strawberry.field(description="ISO 4217 currency code, e.g. USD.")
+
+    @classmethod
+    def of(cls, money: base.Money | None) -> Money | None:
+        return None if money is None else cls(amount=money.amount, currency=money.currency)
+
+
+@strawberry.type(description="A targeted age range.")
+class AgeRange:
+    min: int = strawberry.field(description="Youngest targeted age.")
+    max: int | None = strawberry.field(description="Oldest targeted age; null when open-ended.")
+
+
+@strawberry.type(
+    description="The targeting pieces most clients need; not the platform's full spec."
+)
+class TargetingSummary:
+    geo: list[str] = strawberry.field(description="ISO 3166-1 alpha-2 countries (or geo IDs).")
+    age: AgeRange | None = strawberry.field(description="Targeted ages; null for all ages.")
+    custom_audiences: list[str] = strawberry.field(
+        description="The platform's custom-audience IDs."
+    )
+    placements: list[str] = strawberry.field(
+        description="<network>_<position> values such as facebook_feed; empty when automatic."
+    )
+
+
+@strawberry.type(description="A connected ad account on one platform.")
+class AdAccount(Node):
+    external_id: str = strawberry.field(description="The platform's own account ID.")
+    name: str = strawberry.field(description="The account's name in the gateway configuration.")
+    platform: base.Platform = strawberry.field(description="The account's platform.")
+
+    @strawberry.field(description="The account's currency (ISO 4217), from the platform.")
+    async def currency(self, info: strawberry.Info[GraphQLContext, None]) -> str | None:
+        found = await info.context.account_info(self.platform, self.external_id)
+        return None if found is None else found.currency
+
+    @strawberry.field(description="The account's time zone (IANA name), from the platform.")
+    async def timezone(self, info: strawberry.Info[GraphQLContext, None]) -> str | None:
+        found = await info.context.account_info(self.platform, self.external_id)
+        return None if found is None else found.timezone
+
+    @classmethod
+    def of(cls, account: base.AccountRef, public_id: str) -> AdAccount:
+        return cls(
+            id=strawberry.ID(public_id),
+            external_id=account.external_id,
+            name=account.name,
+            platform=account.platform,
+        )
+
+
+@strawberry.type(description="A campaign on one platform.")
+class Campaign(Node):
+    external_id: str = strawberry.field(description="The platform's own campaign ID.")
+    name: str = strawberry.field(description="The campaign's name.")
+    platform: base.Platform = strawberry.field(description="The campaign's platform.")
+    platform_status: str = strawberry.field(description="The platform's raw status value.")
+    objective: str | None = strawberry.field(description="The platform's objective, if any.")
+    ad_account_id: strawberry.ID = strawberry.field(description="ID of the owning ad account.")
+
+    @classmethod
+    def of(cls, record: base.CampaignRecord, ad_account_id: str) -> Campaign:
+        return cls(
+            id=strawberry.ID(derive_id(IdKind.CAMPAIGN, record.platform, record.external_id)),
+            external_id=record.external_id,
+            name=record.name,
+            platform=record.platform,
+            platform_status=record.platform_status,
+            objective=record.objective,
+            ad_account_id=strawberry.ID(ad_account_id),
+        )
+
+
+@strawberry.type(description="An ad set (an ad group on TikTok and Apple), normalized.")
+class AdSet(Node):
+    adset_id: strawberry.ID = strawberry.field(description="Same as id (the REST field name).")
+    campaign_id: strawberry.ID = strawberry.field(description="ID of the parent campaign.")
+    ad_account_id: strawberry.ID = strawberry.field(description="ID of the owning ad account.")
+    platform: base.Platform = strawberry.field(description="The ad set's platform.")
+    external_id: str = strawberry.field(description="The platform's own ad-set ID.")
+    name: str = strawberry.field(description="The ad set's name.")
+    status: base.AdSetStatus = strawberry.field(description="Normalized status.")
+    platform_status: str = strawberry.field(
+        description="The platform's raw status (Meta effective_status, TikTok secondary_status, "
+        "Apple status)."
+    )
+    optimization_goal: str | None = strawberry.field(
+        description="Platform-native optimization goal, lowercased."
+    )
+    billing_event: str | None = strawberry.field(
+        description="Platform-native billing event, lowercased."
+    )
+    daily_budget: Money | None = strawberry.field(description="Daily budget; null when none.")
+    lifetime_budget: Money | None = strawberry.field(description="Lifetime budget; null when none.")
+    start_time: DateTime | None = strawberry.field(description="Scheduled start.")  # type: ignore[valid-type]
+    end_time: DateTime | None = strawberry.field(  # type: ignore[valid-type]
+        description="Scheduled end; null means it runs indefinitely."
+    )
+    targeting_summary: TargetingSummary = strawberry.field(description="Targeting summary.")
+    created_at: DateTime | None = strawberry.field(description="When it was created.")  # type: ignore[valid-type]
+    metrics_snapshot_7d: JSON = strawberry.field(
+        name="metricsSnapshot7d", description="Reserved for a future rollup; always {} today."
+    )
+
+    @strawberry.field(description="The parent campaign (loaded in one batch per ad account).")
+    async def campaign(self, info: strawberry.Info[GraphQLContext, None]) -> Campaign | None:
+        record = await info.context.campaign(
+            self.platform, self._account_external_id, self._campaign_external_id
+        )
+        return None if record is None else Campaign.of(record, self.ad_account_id)
+
+    @strawberry.field(description="The owning ad account.")
+    def ad_account(self, info: strawberry.Info[GraphQLContext, None]) -> AdAccount | None:
+        account = info.context.account_ref(self.platform, self._account_external_id)
+        return None if account is None else AdAccount.of(account, self.ad_account_id)
+
+    _account_external_id: strawberry.Private[str]
+    _campaign_external_id: strawberry.Private[str]
+
+    @classmethod
+    def of(cls, item: AdSetItem) -> AdSet:
+        r = item.record
+        t = r.targeting
+        adset_id = strawberry.ID(item.adset_id)
+        return cls(
+            id=adset_id,
+            adset_id=adset_id,
+            campaign_id=strawberry.ID(item.campaign_id),
+            ad_account_id=strawberry.ID(item.ad_account_id),
+            platform=r.platform,
+            external_id=r.external_id,
+            name=r.name,
+            status=r.status,
+            platform_status=r.platform_status,
+            optimization_goal=r.optimization_goal,
+            billing_event=r.billing_event,
+            daily_budget=Money.of(r.daily_budget),
+            lifetime_budget=Money.of(r.lifetime_budget),
+            start_time=r.start_time,
+            end_time=r.end_time,
+            targeting_summary=TargetingSummary(
+                geo=list(t.geo),
+                age=None if t.age is None else AgeRange(min=t.age.min, max=t.age.max),
+                custom_audiences=list(t.custom_audiences),
+                placements=list(t.placements),
+            ),
+            created_at=r.created_at,
+            metrics_snapshot_7d=JSON({}),
+            _account_external_id=r.account_external_id,
+            _campaign_external_id=r.campaign_external_id,
+        )
