@@ -1,0 +1,147 @@
+"""The application factory: wiring only."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.auth import Authenticator, Principal, digest_key
+from gateway.config import Settings
+from gateway.graphiql import graphiql_routes
+from gateway.graphql_http import GraphQLEndpoint
+from gateway.listing import ListingService
+from gateway.openapi import openapi_document
+from gateway.platforms.apple import AppleClient
+from gateway.platforms.base import AdPlatform, Platform
+from gateway.platforms.meta import MetaClient
+from gateway.platforms.tiktok import TikTokClient
+from gateway.rest import AdSetsEndpoint, json_response
+from gateway.schema import build_schema
+from gateway.store import Store
+
+log = logging.getLogger("gateway")
+
+UPSTREAM_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=10.0, pool=5.0)
+UPSTREAM_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+
+
+@dataclass
+class Runtime:
+    """What the app holds for its lifetime."""
+
+    settings: Settings
+    store: Store
+    http: httpx.AsyncClient
+    clients: dict[Platform, AdPlatform]
+    service: ListingService
+    authenticator: Authenticator
+
+
+def build_clients(settings: Settings, http: httpx.AsyncClient) -> dict[Platform, AdPlatform]:
+    """One client per platform, sharing one httpx connection pool."""
+    meta = settings.platforms[Platform.META_ADS]
+    tiktok = settings.platforms[Platform.TIKTOK_ADS]
+    apple = settings.platforms[Platform.APPLE_ADS]
+    return {
+        Platform.META_ADS: MetaClient(
+            http, base_url=meta.base_url, api_version=meta.api_version or "v25.0"
+        ),
+        Platform.TIKTOK_ADS: TikTokClient(http, base_url=tiktok.base_url),
+        Platform.APPLE_ADS: AppleClient(
+            http, base_url=apple.base_url, token_url=apple.token_url or ""
+        ),
+    }
+
+
+def create_app(
+    settings: Settings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    store: Store | None = None,
+    demo_key: str | None = None,
+) -> Starlette:
+    """The gateway app. ``transport`` replaces the network (sandboxes in-process, tests)."""
+    store = store or Store(settings.database_path)
+    http = httpx.AsyncClient(transport=transport, timeout=UPSTREAM_TIMEOUT, limits=UPSTREAM_LIMITS)
+    clients = build_clients(settings, http)
+    service = ListingService(settings, clients, store)
+    authenticator = Authenticator(settings, store)
+    demo_headers = None
+    if demo_key is not None and settings.projects:
+        project = settings.projects[0]
+        authenticator.add(digest_key(demo_key), Principal(project.id, frozenset({"ads:read"})))
+        demo_headers = f'{{"Authorization": "Bearer {demo_key}"}}'
+    runtime = Runtime(settings, store, http, clients, service, authenticator)
+    graphql = GraphQLEndpoint(
+        build_schema(), service, authenticator, clients, demo_headers=demo_headers
+    )
+    adsets = AdSetsEndpoint(service, authenticator, clients)
+
+    async def openapi(_: Request) -> Response:
+        return json_response(openapi_document())
+
+    async def health(_: Request) -> Response:
+        return json_response({"status": "ok"})
+
+    async def index(_: Request) -> Response:
+        return json_response(
+            {
+                "graphql": "/graphql",
+                "graphiql": "/graphql (open in a browser)",
+                "rest": "/v1/projects/{projectId}/ads/adsets",
+                "openapi": "/openapi.json",
+            }
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await close_runtime(runtime)
+
+    app = Starlette(
+        routes=[
+            Route("/", index),
+            Route("/healthz", health),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/v1/projects/{project_id}/ads/adsets", adsets, methods=["GET"]),
+            Route("/openapi.json", openapi),
+            *graphiql_routes(endpoint="/graphql", static_prefix="/graphiql/static"),
+        ],
+        exception_handlers={HTTPException: _http_error, Exception: _internal_error},
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    return app
+
+
+async def close_runtime(runtime: Runtime) -> None:
+    """Close what the app owns (clients, connection pool, database)."""
+    for client in runtime.clients.values():
+        await client.aclose()
+    await runtime.http.aclose()
+    runtime.store.close()
+
+
+async def _http_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed"}
+    return json_response(
+        {"error": {"code": codes.get(exc.status_code, "http_error"), "message": exc.detail}},
+        exc.status_code,
+    )
+
+
+async def _internal_error(_: Request, exc: Exception) -> Response:
+    log.error("unexpected %s: %s", type(exc).__name__, exc)
+    return json_response({"error": {"code": "internal_error", "message": "Unexpected error."}}, 500)

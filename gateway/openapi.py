@@ -1,0 +1,268 @@
+"""OpenAPI 3.1 document of the REST path, served at /openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.listing import DEFAULT_LIMIT, MAX_LIMIT, MIN_LIMIT
+from gateway.platforms.base import AdSetStatus, Platform
+
+_ID_PATTERN = "^{prefix}_[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{{1,26}}$"
+
+
+def _id(prefix: str, description: str) -> dict[str, Any]:
+    return {
+        "type": "string",
+        "pattern": _ID_PATTERN.format(prefix=prefix),
+        "description": description,
+    }
+
+
+def _list_param(name: str, values: list[str], description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description
+        + " Repeat the parameter (`status=active&status=paused`) or separate values with "
+        "commas (`status=active,paused`); both forms may be mixed.",
+        "style": "form",
+        "explode": True,
+        "schema": {"type": "array", "items": {"type": "string", "enum": values}},
+    }
+
+
+_MONEY = {
+    "type": ["object", "null"],
+    "required": ["amount", "currency"],
+    "additionalProperties": False,
+    "properties": {
+        "amount": {"type": "number", "description": "Major units (75.0 = 75 dollars)."},
+        "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+    },
+}
+_TIME = {"type": ["string", "null"], "format": "date-time", "pattern": "Z$"}
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+
+ADSET_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": [
+        "adsetId",
+        "campaignId",
+        "adAccountId",
+        "platform",
+        "externalId",
+        "name",
+        "status",
+        "optimizationGoal",
+        "billingEvent",
+        "dailyBudget",
+        "lifetimeBudget",
+        "startTime",
+        "endTime",
+        "targetingSummary",
+        "createdAt",
+        "metricsSnapshot7d",
+    ],
+    "properties": {
+        "adsetId": _id("adg", "The ad set's ID (GraphQL Node.id)."),
+        "campaignId": _id("cmp", "The parent campaign's ID."),
+        "adAccountId": _id("aa", "The owning ad account's ID."),
+        "platform": {"type": "string", "enum": [p.value for p in Platform]},
+        "externalId": {"type": "string", "description": "The platform's own ID."},
+        "name": {"type": "string"},
+        "status": {"type": "string", "enum": [s.value for s in AdSetStatus]},
+        "optimizationGoal": {
+            "type": ["string", "null"],
+            "description": "Platform-native, lowercased (Apple: the bid strategy goal).",
+        },
+        "billingEvent": {
+            "type": ["string", "null"],
+            "description": "Platform-native, lowercased (Apple: the pricing model).",
+        },
+        "dailyBudget": _MONEY,
+        "lifetimeBudget": _MONEY,
+        "startTime": _TIME,
+        "endTime": {**_TIME, "description": "null: runs indefinitely."},
+        "targetingSummary": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["geo", "age", "customAudiences", "placements"],
+            "properties": {
+                "geo": _STRINGS,
+                "age": {
+                    "type": ["object", "null"],
+                    "additionalProperties": False,
+                    "required": ["min", "max"],
+                    "properties": {
+                        "min": {"type": "integer"},
+                        "max": {"type": ["integer", "null"]},
+                    },
+                },
+                "customAudiences": _STRINGS,
+                "placements": _STRINGS,
+            },
+        },
+        "createdAt": _TIME,
+        "metricsSnapshot7d": {"type": "object", "maxProperties": 0},
+    },
+}
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "additionalProperties": False,
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "description": "Stable, machine-readable code."},
+                "message": {"type": "string", "description": "For humans; may change."},
+                "param": {"type": "string", "description": "The offending parameter (400)."},
+                "platform": {"type": "string", "description": "The failing platform (502/503)."},
+                "reason": {"type": "string", "description": "The upstream failure (502)."},
+            },
+        }
+    },
+}
+
+_ERRORS = {
+    "400": (
+        "Invalid parameter. Codes: invalid_limit, invalid_platform, invalid_status, invalid_id, "
+        "unknown_parameter, duplicate_parameter."
+    ),
+    "401": "Missing or unknown API key (code unauthenticated); see WWW-Authenticate.",
+    "403": "The key lacks the ads:read scope (code forbidden).",
+    "404": "Unknown project, or one the key does not belong to (code not_found).",
+    "502": "A platform failed (code upstream_unavailable; reason names the failure).",
+    "503": "A platform throttled the request (code upstream_throttled); see Retry-After.",
+}
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 description of ``GET /v1/projects/{projectId}/ads/adsets``."""
+    error_ref = {"$ref": "#/components/schemas/Error"}
+    responses: dict[str, Any] = {
+        "200": {
+            "description": "A page of ad sets.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AdSetPage"}}},
+        }
+    }
+    for status, description in _ERRORS.items():
+        responses[status] = {
+            "description": description,
+            "content": {"application/json": {"schema": error_ref}},
+        }
+    responses["503"]["headers"] = {
+        "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}
+    }
+    responses["401"]["headers"] = {
+        "WWW-Authenticate": {"schema": {"type": "string", "const": "Bearer"}}
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Ad-platform gateway",
+            "version": "1.0.0",
+            "description": "Lists ad sets across Meta, TikTok and Apple in one shape.",
+        },
+        "security": [{"bearer": []}],
+        "paths": {
+            "/v1/projects/{projectId}/ads/adsets": {
+                "get": {
+                    "operationId": "listAdSets",
+                    "summary": "List ad sets across platforms",
+                    "description": (
+                        "Lists every ad set under the project's connected ad accounts, across "
+                        "platforms. Soft-deleted ad sets are included unless `status` filters "
+                        "them out. Pages follow the ad accounts' order, then each platform's "
+                        "own order."
+                    ),
+                    "parameters": [
+                        {
+                            "name": "projectId",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                            "description": "Project to list within (prj_...).",
+                        },
+                        {
+                            "name": "campaignId",
+                            "in": "query",
+                            "required": False,
+                            "schema": _id("cmp", "Only ad sets of this campaign."),
+                        },
+                        _list_param(
+                            "platforms",
+                            [p.value for p in Platform],
+                            "Only these platforms.",
+                        ),
+                        {
+                            "name": "adAccountId",
+                            "in": "query",
+                            "required": False,
+                            "schema": _id("aa", "Only ad sets of this ad account."),
+                        },
+                        _list_param(
+                            "status",
+                            [s.value for s in AdSetStatus],
+                            "Only these normalized statuses.",
+                        ),
+                        {
+                            "name": "cursor",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string"},
+                            "description": (
+                                "Opaque cursor (nextCursor). Forged, malformed or foreign "
+                                "cursors are treated as no cursor (first page)."
+                            ),
+                        },
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "required": False,
+                            "schema": {
+                                "type": "integer",
+                                "minimum": MIN_LIMIT,
+                                "maximum": MAX_LIMIT,
+                                "default": DEFAULT_LIMIT,
+                            },
+                            "description": f"Page size, {MIN_LIMIT}-{MAX_LIMIT}.",
+                        },
+                    ],
+                    "responses": responses,
+                }
+            }
+        },
+        "components": {
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API key with the ads:read scope.",
+                }
+            },
+            "schemas": {
+                "AdSet": ADSET_SCHEMA,
+                "AdSetPage": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["items", "nextCursor"],
+                    "properties": {
+                        "items": {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/AdSet"},
+                        },
+                        "nextCursor": {
+                            "type": ["string", "null"],
+                            "description": "Pass as cursor for the next page; null at the end.",
+                        },
+                    },
+                },
+                "Error": ERROR_SCHEMA,
+            },
+        },
+    }
