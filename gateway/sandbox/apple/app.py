@@ -1,0 +1,320 @@
+"""A Starlette app speaking the Apple Ads Platform API v1 and Apple's OAuth token endpoint.
+
+Routes (relative to wherever the app is mounted):
+- ``POST /auth/oauth2/token``: client-credentials grant; the client secret must be an ES256
+  JWT signed by the key registered for ``client_id`` (alg, kid, sub, iss, aud, exp checked).
+- ``POST /v1/adgroups/query``, ``POST /v1/campaigns/query``: v1 query bodies (filters,
+  sorting, pagination) validated per field and operator as Apple documents them.
+- ``GET /v1/ad-accounts/{id}``: the AdAccount (name, currency, timezone).
+
+Every API response carries ``RateLimit-Limit``, ``RateLimit-Remaining`` and
+``RateLimit-Reset``; with ``quota_per_minute`` set, calls beyond the quota get a 429.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+import jwt
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from gateway.sandbox.apple.seed import ApiUser, AppleSeed, QueryError, run_query
+from gateway.sandbox.control import CannedResponse, ControlledApp, FaultForms, SandboxControl
+
+AUDIENCE = "https://appleid.apple.com"
+#: The window Apple's RateLimit-* headers describe; the nominal quota shown when unlimited.
+WINDOW_S = 60
+NOMINAL_QUOTA = 600
+THROTTLE_RETRY_S = 7
+
+
+def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status, headers, media_type="application/json")
+
+
+def v1_error(code: str, message: str, details: list[dict[str, Any]] | None = None) -> bytes:
+    """A v1 error body."""
+    return orjson.dumps({"error": {"code": code, "message": message, "details": details or []}})
+
+
+def fault_forms() -> FaultForms:
+    """Apple's own forms of a 500, a throttle and a rejected token."""
+    json_type = ("content-type", "application/json")
+    return FaultForms(
+        server_error=lambda: CannedResponse(
+            500,
+            v1_error("INTERNAL_SERVER_ERROR", "An unexpected server-side error occurred."),
+            (json_type,),
+        ),
+        throttle=lambda: CannedResponse(
+            429,
+            v1_error("RATE_LIMIT_EXCEEDED", "Too many requests."),
+            (
+                json_type,
+                ("retry-after", str(THROTTLE_RETRY_S)),
+                ("ratelimit-limit", str(NOMINAL_QUOTA)),
+                ("ratelimit-remaining", "0"),
+                ("ratelimit-reset", str(THROTTLE_RETRY_S)),
+            ),
+        ),
+        auth=lambda: CannedResponse(
+            401, v1_error("UNAUTHORIZED", "Invalid or expired access token."), (json_type,)
+        ),
+    )
+
+
+@dataclass
+class _Window:
+    started: float
+    used: int = 0
+
+
+@dataclass
+class AppleSandboxState:
+    """Issued tokens and rate-limit windows; tests may revoke tokens or read them."""
+
+    seed: AppleSeed
+    token_ttl_s: int
+    quota_per_minute: int | None
+    clock: Callable[[], float]
+    tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
+    windows: dict[str, _Window] = field(default_factory=dict)
+
+    def revoke_all(self) -> None:
+        """Forget every issued token (the next API call with one gets a 401)."""
+        self.tokens.clear()
+
+
+class _Handlers:
+    def __init__(self, state: AppleSandboxState) -> None:
+        self.state = state
+
+    # -- OAuth -------------------------------------------------------------------------------
+
+    async def token(self, request: Request) -> Response:
+        form = {k: v[0] for k, v in parse_qs((await request.body()).decode("latin-1")).items()}
+        if form.get("grant_type") != "client_credentials":
+            return _oauth_error("unsupported_grant_type", "grant_type must be client_credentials")
+        if form.get("scope") != "searchadsorg":
+            return _oauth_error("invalid_scope", "scope must be searchadsorg")
+        user = self.state.seed.users.get(form.get("client_id", ""))
+        if user is None:
+            return _oauth_error("invalid_client", "unknown client_id")
+        problem = self._check_secret(user, form.get("client_secret", ""))
+        if problem is not None:
+            return _oauth_error("invalid_client", problem)
+        token = secrets.token_urlsafe(32)
+        ttl = self.state.token_ttl_s
+        self.state.tokens[token] = (user.client_id, self.state.clock() + ttl)
+        return _json(
+            200,
+            {
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": ttl,
+                "scope": "searchadsorg",
+            },
+        )
+
+    def _check_secret(self, user: ApiUser, secret: str) -> str | None:
+        """Why the client secret is unacceptable, or None when it is good."""
+        try:
+            header = jwt.get_unverified_header(secret)
+        except jwt.PyJWTError:
+            return "client_secret is not a JWT"
+        if header.get("alg") != "ES256":
+            return "client_secret must be signed with ES256"
+        if header.get("kid") != user.key_id:
+            return "client_secret kid does not match the registered key"
+        try:
+            claims = jwt.decode(
+                secret,
+                user.public_key,
+                algorithms=["ES256"],
+                audience=AUDIENCE,
+                issuer=user.team_id,
+                options={"require": ["sub", "iss", "aud", "iat", "exp"]},
+                leeway=5,
+            )
+        except jwt.ExpiredSignatureError:
+            return "client_secret has expired"
+        except jwt.InvalidSignatureError:
+            return "client_secret signature does not verify"
+        except jwt.PyJWTError as exc:
+            return f"client_secret rejected: {exc}"
+        if claims.get("sub") != user.client_id:
+            return "client_secret sub does not match client_id"
+        return None
+
+    # -- API ---------------------------------------------------------------------------------
+
+    async def adgroups_query(self, request: Request) -> Response:
+        return await self._api(
+            request,
+            lambda account, body: run_query("adgroups", self.state.seed.data[account], body),
+        )
+
+    async def campaigns_query(self, request: Request) -> Response:
+        return await self._api(
+            request,
+            lambda account, body: run_query("campaigns", self.state.seed.data[account], body),
+        )
+
+    async def get_account(self, request: Request) -> Response:
+        path_id = request.path_params["account_id"]
+
+        def answer(account: str, _body: Any) -> tuple[int, Any]:
+            if path_id != account:
+                return 403, orjson.loads(
+                    v1_error("FORBIDDEN", "The ad account in the path does not match X-AP-Context.")
+                )
+            return 200, {"result": self.state.seed.data[account].account}
+
+        return await self._api(request, answer, has_body=False)
+
+    async def _api(
+        self,
+        request: Request,
+        answer: Callable[[str, Any], tuple[int, Any]],
+        *,
+        has_body: bool = True,
+    ) -> Response:
+        """Auth, context, rate limit and body parsing around one API handler."""
+        client_id = self._bearer(request)
+        limit_headers, throttled = self._rate(client_id or "anonymous")
+        if throttled:
+            headers = {**limit_headers, "Retry-After": limit_headers["RateLimit-Reset"]}
+            return _raw(429, v1_error("RATE_LIMIT_EXCEEDED", "Too many requests."), headers)
+        if client_id is None:
+            return _raw(
+                401, v1_error("UNAUTHORIZED", "Invalid or expired access token."), limit_headers
+            )
+        context = request.headers.get("x-ap-context", "")
+        name, sep, account = context.partition("=")
+        if not sep or name.strip() != "adAccountId" or not account.strip().isdigit():
+            return _raw(
+                400,
+                v1_error(
+                    "INVALID_ARGUMENT",
+                    "Missing or malformed X-AP-Context header.",
+                    [
+                        {
+                            "code": "MISSING_HEADER",
+                            "message": "Send X-AP-Context: adAccountId=<id>.",
+                            "info": {"field": "X-AP-Context"},
+                        }
+                    ],
+                ),
+                limit_headers,
+            )
+        account = account.strip()
+        user = self.state.seed.users[client_id]
+        if account not in user.account_ids or account not in self.state.seed.data:
+            return _raw(
+                403,
+                v1_error("FORBIDDEN", "The API user has no access to this ad account."),
+                limit_headers,
+            )
+        body: Any = {}
+        if has_body:
+            raw = await request.body()
+            if raw.strip():
+                try:
+                    body = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    return _raw(
+                        400,
+                        v1_error("INVALID_ARGUMENT", "The body is not valid JSON."),
+                        limit_headers,
+                    )
+        try:
+            status, payload = answer(account, body)
+        except QueryError as exc:
+            return _raw(
+                400, v1_error("INVALID_ARGUMENT", "Invalid query.", exc.details), limit_headers
+            )
+        return _json(status, payload, limit_headers)
+
+    def _bearer(self, request: Request) -> str | None:
+        """The client_id of a valid bearer token, or None."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        issued = self.state.tokens.get(token.strip())
+        if issued is None or issued[1] <= self.state.clock():
+            return None
+        return issued[0]
+
+    def _rate(self, key: str) -> tuple[dict[str, str], bool]:
+        """The RateLimit-* headers for this call, and whether it is over the quota."""
+        now = self.state.clock()
+        window = self.state.windows.get(key)
+        if window is None or now - window.started >= WINDOW_S:
+            window = self.state.windows[key] = _Window(started=now)
+        window.used += 1
+        quota = self.state.quota_per_minute
+        limit = quota if quota is not None else NOMINAL_QUOTA
+        reset = max(1, int(window.started + WINDOW_S - now + 0.999))
+        headers = {
+            "RateLimit-Limit": str(limit),
+            "RateLimit-Remaining": str(max(0, limit - window.used)),
+            "RateLimit-Reset": str(reset),
+        }
+        return headers, quota is not None and window.used > quota
+
+
+def _raw(status: int, body: bytes, headers: dict[str, str]) -> Response:
+    return Response(body, status, headers, media_type="application/json")
+
+
+def _oauth_error(code: str, description: str) -> Response:
+    return _json(400, {"error": code, "error_description": description})
+
+
+def create_app(
+    seed: AppleSeed,
+    control: SandboxControl,
+    *,
+    token_ttl_s: int = 3600,
+    quota_per_minute: int | None = None,
+    clock: Callable[[], float] = time.time,
+) -> ASGIApp:
+    """The Apple sandbox, wrapped in ``ControlledApp`` with Apple's fault forms.
+
+    ``token_ttl_s`` shortens issued tokens for expiry tests; ``quota_per_minute`` makes the
+    API really throttle; ``clock`` lets tests move time. The state (issued tokens) is
+    reachable through ``sandbox_state(app)``.
+    """
+    state = AppleSandboxState(
+        seed=seed, token_ttl_s=token_ttl_s, quota_per_minute=quota_per_minute, clock=clock
+    )
+    handlers = _Handlers(state)
+    app = Starlette(
+        routes=[
+            Route("/auth/oauth2/token", handlers.token, methods=["POST"]),
+            Route("/v1/adgroups/query", handlers.adgroups_query, methods=["POST"]),
+            Route("/v1/campaigns/query", handlers.campaigns_query, methods=["POST"]),
+            Route("/v1/ad-accounts/{account_id}", handlers.get_account, methods=["GET"]),
+        ]
+    )
+    app.state.apple = state
+    return ControlledApp(app, control, fault_forms())
+
+
+def sandbox_state(app: ASGIApp) -> AppleSandboxState:
+    """The state of an app built by ``create_app``."""
+    if isinstance(app, ControlledApp) and isinstance(app.app, Starlette):
+        state = app.app.state.apple
+        if isinstance(state, AppleSandboxState):
+            return state
+    raise TypeError("not an Apple sandbox app")
