@@ -13,11 +13,12 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from gateway.schema.errors import log_errors
 from gateway.schema.query import Project, Query
-from gateway.schema.types import AdAccount, AdSet, Campaign
+from gateway.schema.types import DATETIME_SCALAR, AdAccount, AdSet, Campaign, DateTime
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30
@@ -37,14 +38,17 @@ class GatewaySchema(strawberry.Schema):
 def build_schema() -> GatewaySchema:
     """The schema with depth, alias and token limits and bounded parse/validation caches."""
     extensions: list[Any] = [
-        MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        QueryDepthLimiter(max_depth=MAX_DEPTH),
-        ParserCache(maxsize=CACHE_SIZE),
-        ValidationCache(maxsize=CACHE_SIZE),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: ParserCache(maxsize=CACHE_SIZE),
+        lambda: ValidationCache(maxsize=CACHE_SIZE),
     ]
     return GatewaySchema(
-        query=Query, types=[AdSet, Campaign, AdAccount, Project], extensions=extensions
+        query=Query,
+        types=[AdSet, Campaign, AdAccount, Project],
+        extensions=extensions,
+        config=StrawberryConfig(scalar_map={DateTime: DATETIME_SCALAR}),
     )
 
 

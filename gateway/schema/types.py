@@ -40,8 +40,8 @@ def _parse_datetime(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
-DateTime = strawberry.scalar(
-    NewType("DateTime", datetime),
+DateTime = NewType("DateTime", datetime)
+DATETIME_SCALAR = strawberry.scalar(
     name="DateTime",
     description="An RFC 3339 instant in UTC, e.g. 2026-04-01T00:00:00Z.",
     serialize=_serialize_datetime,
@@ -155,12 +155,12 @@ class AdSet(Node):
     )
     daily_budget: Money | None = strawberry.field(description="Daily budget; null when none.")
     lifetime_budget: Money | None = strawberry.field(description="Lifetime budget; null when none.")
-    start_time: DateTime | None = strawberry.field(description="Scheduled start.")  # type: ignore[valid-type]
-    end_time: DateTime | None = strawberry.field(  # type: ignore[valid-type]
+    start_time: DateTime | None = strawberry.field(description="Scheduled start.")
+    end_time: DateTime | None = strawberry.field(
         description="Scheduled end; null means it runs indefinitely."
     )
     targeting_summary: TargetingSummary = strawberry.field(description="Targeting summary.")
-    created_at: DateTime | None = strawberry.field(description="When it was created.")  # type: ignore[valid-type]
+    created_at: DateTime | None = strawberry.field(description="When it was created.")
     metrics_snapshot_7d: JSON = strawberry.field(
         name="metricsSnapshot7d", description="Reserved for a future rollup; always {} today."
     )

@@ -1,0 +1,63 @@
+"""The gateway app over in-process sandboxes, as tests use it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from gateway.app import close_runtime, create_app
+from gateway.config import Settings
+from gateway.sandbox.suite import DEMO_PROJECT_ID, SandboxSuite
+
+KEY = "lp_test_key_for_tests"
+PROJECT = DEMO_PROJECT_ID
+AUTH = {"Authorization": f"Bearer {KEY}"}
+ADSETS = f"/v1/projects/{PROJECT}/ads/adsets"
+
+
+@pytest.fixture(scope="session")
+def suite() -> SandboxSuite:
+    return SandboxSuite.build()
+
+
+@dataclass
+class Gateway:
+    """A gateway app over the sandboxes and an HTTP client for it."""
+
+    http: httpx.AsyncClient
+    suite: SandboxSuite
+    settings: Settings
+    app: Starlette
+
+    async def rest(
+        self,
+        params: Any = None,
+        headers: dict[str, str] = AUTH,
+        path: str = ADSETS,
+    ) -> httpx.Response:
+        return await self.http.get(path, params=params, headers=headers)
+
+    async def graphql(
+        self, query: str, variables: dict[str, object] | None = None
+    ) -> httpx.Response:
+        return await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=AUTH
+        )
+
+
+@pytest.fixture
+async def gateway(suite: SandboxSuite) -> AsyncIterator[Gateway]:
+    suite.reset()
+    settings = suite.settings(key=KEY)
+    app = create_app(settings, transport=suite.transport())
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://gateway.test"
+    ) as http:
+        yield Gateway(http, suite, settings, app)
+    await close_runtime(app.state.runtime)
+    suite.reset()
