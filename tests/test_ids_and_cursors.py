@@ -25,7 +25,9 @@ def test_ids_are_deterministic_prefixed_crockford() -> None:
     assert kind_of("nope") is None
 
 
-@pytest.mark.parametrize("value", ["adg_01HXG9", "cmp_01HXG9", "cmp_", "cmp_01HXU9", "cmp_" + "0" * 27])
+@pytest.mark.parametrize(
+    "value", ["adg_01HXG9", "cmp_01HXG9", "cmp_", "cmp_01HXU9", "cmp_" + "0" * 27]
+)
 def test_check_id_rejects_wrong_prefix_or_alphabet(value: str) -> None:
     if value == "cmp_01HXG9":
         assert check_id(value, IdKind.CAMPAIGN, param="campaignId") == value

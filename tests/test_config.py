@@ -1,0 +1,80 @@
+"""The configuration contract: TOML + environment, validated with clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.config import load_settings
+from gateway.errors import ConfigError
+from gateway.platforms.base import Platform
+
+VALID = """
+[gateway]
+cursor_secret = "${SECRET}"
+database = "sqlite:///data/gw.db"
+
+[platforms.meta_ads]
+base_url = "http://127.0.0.1:9/meta/"
+api_version = "v24.0"
+
+[[projects]]
+id = "prj_01HX9Y7K8M2P4RSTUV56789AB"
+name = "Acme"
+api_keys = [{ sha256 = "%s", scopes = ["ads:read"] }]
+
+[[projects.ad_accounts]]
+platform = "meta_ads"
+external_id = "act_1234567890"
+name = "Acme US"
+credentials = { access_token = "${META_TOKEN}" }
+""" % ("ab" * 32)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "gateway.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_valid_file_with_environment_references(tmp_path: Path) -> None:
+    env = {"SECRET": "s" * 20, "META_TOKEN": "EAAB-token"}
+    settings = load_settings(write(tmp_path, VALID), env)
+    assert settings.cursor_secret == b"s" * 20
+    assert settings.database_path == "data/gw.db"
+    meta = settings.platforms[Platform.META_ADS]
+    assert meta.base_url == "http://127.0.0.1:9/meta"
+    assert meta.api_version == "v24.0"
+    assert settings.platforms[Platform.APPLE_ADS].base_url == "https://api.ads.apple.com"
+    (project,) = settings.projects
+    assert project.ad_accounts[0].credentials == {"access_token": "EAAB-token"}
+    assert "EAAB-token" not in repr(project)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (('cursor_secret = "${SECRET}"', 'cursor_secret = "short"'), "cursor_secret"),
+        (('platform = "meta_ads"', 'platform = "snapchat"'), "unknown platform"),
+        (('credentials = { access_token = "${META_TOKEN}" }', "credentials = {}"), "access_token"),
+        (('"${META_TOKEN}"', '"${MISSING_VAR}"'), "MISSING_VAR"),
+        (('id = "prj_01HX9Y7K8M2P4RSTUV56789AB"', 'id = "project-1"'), "projects[0].id"),
+        (('sha256 = "abab', 'sha256 = "zz'), "sha256"),
+        (('database = "sqlite:///data/gw.db"', 'database = "postgres://x"'), "sqlite"),
+    ],
+)
+def test_invalid_files_name_the_problem(
+    tmp_path: Path, change: tuple[str, str], message: str
+) -> None:
+    env = {"SECRET": "s" * 20, "META_TOKEN": "t"}
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, VALID.replace(*change)), env)
+    assert message in info.value.message
+
+
+def test_missing_and_broken_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_settings(tmp_path / "nope.toml", {})
+    with pytest.raises(ConfigError, match="TOML"):
+        load_settings(write(tmp_path, "[gateway\n"), {})
