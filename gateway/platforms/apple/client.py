@@ -304,9 +304,7 @@ class AppleClient:
             raise self._malformed(account, exc) from exc
         return rows, total
 
-    async def _call(
-        self, account: AccountRef, method: str, path: str, body: Any = None
-    ) -> Any:
+    async def _call(self, account: AccountRef, method: str, path: str, body: Any = None) -> Any:
         """Send one API call with a bearer token; on a 401 refresh the token and retry once."""
         for attempt in (1, 2):
             token = await self.tokens.token(account)

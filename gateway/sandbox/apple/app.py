@@ -36,6 +36,8 @@ AUDIENCE = "https://appleid.apple.com"
 WINDOW_S = 60
 NOMINAL_QUOTA = 600
 THROTTLE_RETRY_S = 7
+LEEWAY_S = 5
+MAX_SECRET_LIFETIME_S = 180 * 24 * 3600
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -143,15 +145,25 @@ class _Handlers:
                 algorithms=["ES256"],
                 audience=AUDIENCE,
                 issuer=user.team_id,
-                options={"require": ["sub", "iss", "aud", "iat", "exp"]},
-                leeway=5,
+                # Time claims are checked below against the sandbox clock (tests move it).
+                options={
+                    "require": ["sub", "iss", "aud", "iat", "exp"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                },
             )
-        except jwt.ExpiredSignatureError:
-            return "client_secret has expired"
         except jwt.InvalidSignatureError:
             return "client_secret signature does not verify"
         except jwt.PyJWTError as exc:
             return f"client_secret rejected: {exc}"
+        now = self.state.clock()
+        exp, iat = claims.get("exp"), claims.get("iat")
+        if not isinstance(exp, int | float) or exp <= now - LEEWAY_S:
+            return "client_secret has expired"
+        if not isinstance(iat, int | float) or iat > now + LEEWAY_S:
+            return "client_secret iat is in the future"
+        if exp - iat > MAX_SECRET_LIFETIME_S:
+            return "client_secret lifetime exceeds 180 days"
         if claims.get("sub") != user.client_id:
             return "client_secret sub does not match client_id"
         return None

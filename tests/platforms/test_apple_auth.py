@@ -1,0 +1,202 @@
+"""Apple OAuth: ES256 client secrets, token caching, sharing and failures (over the sandbox)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+
+import httpx
+import jwt
+import pytest
+
+from gateway.errors import UpstreamAuthError, UpstreamUnavailableError
+from gateway.platforms.apple.auth import AUDIENCE, AppleTokenSource
+from gateway.platforms.base import AccountRef
+from gateway.sandbox.apple import build_seed, create_app
+from gateway.sandbox.apple.keys import private_pem, public_key
+from gateway.sandbox.apple.seed import AppleSeed
+from gateway.sandbox.control import SandboxControl
+from gateway.sandbox.transport import SandboxTransport
+
+TOKEN_URL = "http://sandbox.test/auth/oauth2/token"
+SEED = build_seed(large_adsets=20)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_780_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Env:
+    seed: AppleSeed
+    control: SandboxControl
+    http: httpx.AsyncClient
+    clock: Clock
+
+    def source(self) -> AppleTokenSource:
+        return AppleTokenSource(self.http, TOKEN_URL, clock=self.clock)
+
+
+@pytest.fixture
+async def env() -> AsyncIterator[Env]:
+    control = SandboxControl()
+    clock = Clock()
+    app = create_app(SEED, control, token_ttl_s=600, clock=clock)
+    async with httpx.AsyncClient(transport=SandboxTransport(app)) as http:
+        yield Env(SEED, control, http, clock)
+
+
+def with_credentials(account: AccountRef, **changes: str) -> AccountRef:
+    return replace(account, credentials={**account.credentials, **changes})
+
+
+async def test_client_secret_is_an_es256_jwt_apple_accepts(env: Env) -> None:
+    # Given the token source and a recorded token request
+    account = env.seed.large_account
+    seen: list[httpx.Request] = []
+
+    async def record(request: httpx.Request) -> None:
+        seen.append(request)
+
+    env.http.event_hooks["request"].append(record)
+
+    # When a token is requested
+    token = await env.source().token(account)
+
+    # Then the form carries a client secret signed by the account's key with Apple's claims
+    assert token
+    form = dict(httpx.QueryParams(seen[0].content.decode()))
+    assert form["grant_type"] == "client_credentials"
+    assert form["scope"] == "searchadsorg"
+    assert form["client_id"] == account.credentials["client_id"]
+    assert seen[0].headers["content-type"] == "application/x-www-form-urlencoded"
+    secret = form["client_secret"]
+    assert jwt.get_unverified_header(secret) == {
+        "alg": "ES256",
+        "kid": account.credentials["key_id"],
+        "typ": "JWT",
+    }
+    claims = jwt.decode(
+        secret,
+        public_key(0),
+        algorithms=["ES256"],
+        audience=AUDIENCE,
+        options={"verify_exp": False},  # the test clock is not the wall clock
+    )
+    assert claims["sub"] == account.credentials["client_id"]
+    assert claims["iss"] == account.credentials["team_id"]
+    assert claims["iat"] == int(env.clock.now)
+    assert claims["exp"] > claims["iat"]
+
+
+async def test_token_is_cached_until_shortly_before_expiry(env: Env) -> None:
+    source = env.source()
+    account = env.seed.large_account
+
+    first = await source.token(account)
+    env.clock.now += 500  # of a 600 s token: still fresh
+    assert await source.token(account) == first
+    assert env.control.log.count("/oauth2/token") == 1
+
+    env.clock.now += 60  # within the refresh margin
+    second = await source.token(account)
+
+    assert second != first
+    assert env.control.log.count("/oauth2/token") == 2
+
+
+async def test_accounts_of_one_api_user_share_its_token(env: Env) -> None:
+    source = env.source()
+    large, small = env.seed.accounts[0], env.seed.accounts[1]
+
+    assert await source.token(large) == await source.token(small)
+    assert env.control.log.count("/oauth2/token") == 1
+
+
+async def test_concurrent_callers_share_one_token_request(env: Env) -> None:
+    source = env.source()
+    env.control.latency_ms = 20
+
+    tokens = await asyncio.gather(*(source.token(env.seed.large_account) for _ in range(8)))
+
+    assert len(set(tokens)) == 1
+    assert env.control.log.count("/oauth2/token") == 1
+    assert source.fetches == 1
+
+
+async def test_invalidate_forces_a_new_token(env: Env) -> None:
+    source = env.source()
+    account = env.seed.large_account
+    first = await source.token(account)
+
+    source.invalidate(account, "some-older-token")
+    assert await source.token(account) == first
+    source.invalidate(account, first)
+
+    assert await source.token(account) != first
+
+
+async def test_wrong_key_is_invalid_client(env: Env) -> None:
+    account = with_credentials(env.seed.large_account, private_key_pem=private_pem(2))
+
+    with pytest.raises(UpstreamAuthError) as caught:
+        await env.source().token(account)
+
+    assert caught.value.upstream_code == "invalid_client"
+    assert caught.value.account_id == account.external_id
+    assert "BEGIN" not in caught.value.message
+
+
+async def test_unknown_client_is_invalid_client(env: Env) -> None:
+    account = with_credentials(env.seed.large_account, client_id="SEARCHADS.nobody")
+
+    with pytest.raises(UpstreamAuthError):
+        await env.source().token(account)
+
+
+async def test_unusable_private_key_never_reaches_the_network(env: Env) -> None:
+    account = with_credentials(env.seed.large_account, private_key_pem="not a key")
+
+    with pytest.raises(UpstreamAuthError) as caught:
+        await env.source().token(account)
+
+    assert "not a key" not in caught.value.message
+    assert env.control.log.count() == 0
+
+
+async def test_missing_credentials_are_named(env: Env) -> None:
+    account = AccountRef(
+        platform=env.seed.large_account.platform, external_id="1", credentials={"client_id": "x"}
+    )
+
+    with pytest.raises(UpstreamAuthError, match="team_id, key_id, private_key_pem"):
+        await env.source().token(account)
+
+
+async def test_token_endpoint_outage_is_unavailable(env: Env) -> None:
+    env.control.fail_next(1, "500")
+
+    with pytest.raises(UpstreamUnavailableError):
+        await env.source().token(env.seed.large_account)
+
+
+async def test_client_secret_is_reused_across_token_refreshes(env: Env) -> None:
+    source = env.source()
+    account = env.seed.large_account
+    secrets: list[str] = []
+
+    async def record(request: httpx.Request) -> None:
+        secrets.append(dict(httpx.QueryParams(request.content.decode()))["client_secret"])
+
+    env.http.event_hooks["request"].append(record)
+    await source.token(account)
+    env.clock.now += 3600
+    await source.token(account)
+
+    assert len(secrets) == 2
+    assert secrets[0] == secrets[1]

@@ -1,0 +1,429 @@
+"""AppleClient over the in-process Apple sandbox: walks, filters, errors, call counts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from gateway.errors import (
+    InvalidInputError,
+    MalformedResponseError,
+    RateLimitedError,
+    UpstreamAuthError,
+    UpstreamForbiddenError,
+    UpstreamUnavailableError,
+)
+from gateway.platforms.apple import AppleClient
+from gateway.platforms.base import (
+    AccountRef,
+    AdPlatform,
+    AdSetQuery,
+    AdSetStatus,
+    CampaignRecord,
+    Money,
+)
+from gateway.sandbox.apple import build_seed, client_for, create_app, sandbox_state
+from gateway.sandbox.apple.seed import AppleSeed
+from gateway.sandbox.control import FaultKind, SandboxControl
+from gateway.sandbox.transport import SandboxTransport
+
+SEED = build_seed()
+LARGE = SEED.large_account
+SMALL = SEED.accounts[1]
+ALL = AdSetQuery()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_790_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Env:
+    seed: AppleSeed
+    control: SandboxControl
+    client: AppleClient
+    http: httpx.AsyncClient
+    app: Starlette
+
+
+async def _env(quota: int | None = None) -> AsyncIterator[Env]:
+    control = SandboxControl()
+    sandbox = create_app(SEED, control, quota_per_minute=quota)
+    root = Starlette(routes=[Mount("/apple", app=sandbox)])
+    async with httpx.AsyncClient(transport=SandboxTransport(root)) as http:
+        yield Env(SEED, control, client_for(http, "http://sandbox.test/apple"), http, root)
+
+
+@pytest.fixture
+async def env() -> AsyncIterator[Env]:
+    async for e in _env():
+        yield e
+
+
+def api_calls(env: Env) -> int:
+    return env.control.log.count("/v1/")
+
+
+def statuses(*values: AdSetStatus) -> AdSetQuery:
+    return AdSetQuery(statuses=frozenset(values))
+
+
+async def walk(
+    client: AppleClient, account: AccountRef, query: AdSetQuery, sizes: Sequence[int]
+) -> list[str]:
+    """Walk the whole listing, cycling page sizes and consuming only part of some pages."""
+    ids: list[str] = []
+    token: str | None = None
+    step = 0
+    while True:
+        count = sizes[step % len(sizes)]
+        page = await client.list_adsets(account, query, start=token, count=count)
+        assert len(page.resume_points) == len(page.rows) + 1
+        # Consume every third page only partly, then resume from the matching point.
+        used = len(page.rows) if step % 3 else (len(page.rows) + 1) // 2
+        ids.extend(r.external_id for r in page.rows[:used])
+        token = page.resume_after(used)
+        step += 1
+        if token is None:
+            return ids
+
+
+def test_client_satisfies_the_platform_protocol(env: Env) -> None:
+    client: AdPlatform = env.client
+    assert client.platform.value == "apple_ads"
+
+
+@pytest.mark.parametrize("sizes", [[200], [7, 50, 333], [1000], [1500]])
+async def test_full_walk_returns_every_id_once_in_seed_order(env: Env, sizes: list[int]) -> None:
+    ids = await walk(env.client, LARGE, ALL, sizes)
+
+    assert ids == env.seed.adset_ids(LARGE.external_id)
+    assert len(ids) == 1200
+
+
+async def test_default_listing_includes_deleted_rows_after_live_ones(env: Env) -> None:
+    page = await env.client.list_adsets(SMALL, ALL, start=None, count=1000)
+
+    found = [r.status for r in page.rows]
+    assert AdSetStatus.DELETED in found
+    first_deleted = found.index(AdSetStatus.DELETED)
+    assert all(s is AdSetStatus.DELETED for s in found[first_deleted:])
+    assert [r.external_id for r in page.rows] == env.seed.adset_ids(SMALL.external_id)
+    # Both phases were read in this call, so the exact total is known.
+    assert page.total == len(page.rows)
+    assert page.resume_points[-1] is None
+
+
+async def test_first_page_costs_one_call_and_resume_points_are_positions(env: Env) -> None:
+    await env.client.get_account(LARGE)  # warm: token and account cached
+    env.control.log.clear()
+
+    page = await env.client.list_adsets(LARGE, ALL, start=None, count=100)
+
+    assert len(page.rows) == 100
+    assert page.resume_points[0] == "0:0"
+    assert page.resume_points[100] == "0:100"
+    assert env.control.log.by_endpoint() == {
+        "POST /apple/v1/adgroups/query": 1,
+        "POST /apple/v1/campaigns/query": 1,
+    }
+
+
+async def test_warm_client_lists_with_exactly_one_upstream_call(env: Env) -> None:
+    first = await env.client.list_adsets(LARGE, ALL, start=None, count=50)
+    env.control.log.clear()
+
+    page = await env.client.list_adsets(LARGE, ALL, start=first.resume_after(50), count=50)
+
+    assert len(page.rows) == 50
+    assert env.control.log.by_endpoint() == {"POST /apple/v1/adgroups/query": 1}
+
+
+async def test_campaign_lookup_supplies_geo_and_placements_once_per_page(env: Env) -> None:
+    calls: list[list[str]] = []
+
+    async def lookup(
+        account: AccountRef, campaign_ids: Sequence[str]
+    ) -> Mapping[str, CampaignRecord]:
+        calls.append(list(campaign_ids))
+        return await env.client.get_campaigns(account, campaign_ids)
+
+    page = await env.client.list_adsets(LARGE, ALL, start=None, count=30, campaigns=lookup)
+
+    assert len(calls) == 1
+    assert len(calls[0]) == len(set(calls[0]))
+    by_campaign = {r.campaign_external_id: r.targeting for r in page.rows}
+    campaigns = env.seed.data[LARGE.external_id].campaigns_by_id
+    for cid, targeting in by_campaign.items():
+        raw = campaigns[int(cid)]["targeting"]
+        assert targeting.geo == tuple(raw["countryOrRegion"]["include"])
+        assert targeting.placements == tuple(p.lower() for p in raw["supplyPlacement"]["include"])
+
+
+@pytest.mark.parametrize(
+    ("query", "allowed"),
+    [
+        (statuses(AdSetStatus.ACTIVE), {AdSetStatus.ACTIVE}),
+        (statuses(AdSetStatus.PAUSED), {AdSetStatus.PAUSED}),
+        (statuses(AdSetStatus.DELETED), {AdSetStatus.DELETED}),
+        (
+            statuses(AdSetStatus.ACTIVE, AdSetStatus.PAUSED),
+            {AdSetStatus.ACTIVE, AdSetStatus.PAUSED},
+        ),
+        (
+            statuses(AdSetStatus.PAUSED, AdSetStatus.DELETED, AdSetStatus.ARCHIVED),
+            {AdSetStatus.PAUSED, AdSetStatus.DELETED},
+        ),
+    ],
+)
+async def test_status_filters_match_the_default_walk_restricted(
+    env: Env, query: AdSetQuery, allowed: set[AdSetStatus]
+) -> None:
+    everything = await env.client.list_adsets(SMALL, ALL, start=None, count=1000)
+    expected = [r.external_id for r in everything.rows if r.status in allowed]
+
+    ids = await walk(env.client, SMALL, query, [4, 9])
+    page = await env.client.list_adsets(SMALL, query, start=None, count=1000)
+
+    assert ids == expected
+    assert page.total == len(expected)
+
+
+async def test_single_phase_filters_report_exact_totals_on_any_page(env: Env) -> None:
+    page = await env.client.list_adsets(LARGE, statuses(AdSetStatus.ACTIVE), start=None, count=10)
+
+    assert page.total is not None
+    assert page.total == sum(
+        1
+        for r in env.seed.data[LARGE.external_id].adgroups
+        if not r["deleted"] and r["status"] == "ENABLED"
+    )
+
+
+async def test_statuses_apple_lacks_match_nothing_without_a_call(env: Env) -> None:
+    page = await env.client.list_adsets(
+        LARGE, statuses(AdSetStatus.ARCHIVED, AdSetStatus.IN_REVIEW), start=None, count=10
+    )
+
+    assert (list(page.rows), list(page.resume_points), page.total) == ([], [None], 0)
+    assert env.control.log.count() == 0
+
+
+async def test_campaign_filter_pushes_down_and_keeps_deleted_rows(env: Env) -> None:
+    rows = env.seed.data[LARGE.external_id].adgroups
+    campaign = rows[0]["campaignId"]
+    mine = [r for r in rows if r["campaignId"] == campaign]
+    expected = [str(r["id"]) for r in mine if not r["deleted"]]
+    expected += [str(r["id"]) for r in mine if r["deleted"]]
+
+    ids = await walk(env.client, LARGE, AdSetQuery(campaign_external_id=str(campaign)), [60])
+
+    assert ids == expected
+    assert len(expected) > len([r for r in mine if not r["deleted"]])  # deleted ones included
+
+
+async def test_unknown_campaign_id_matches_nothing(env: Env) -> None:
+    page = await env.client.list_adsets(
+        LARGE, AdSetQuery(campaign_external_id="999"), start=None, count=10
+    )
+    assert list(page.rows) == []
+    assert page.resume_points[-1] is None
+
+
+async def test_unreadable_resume_token_is_invalid_input(env: Env) -> None:
+    with pytest.raises(InvalidInputError):
+        await env.client.list_adsets(LARGE, ALL, start="after:12", count=10)
+
+
+@pytest.mark.parametrize(
+    ("kind", "error"),
+    [
+        ("500", UpstreamUnavailableError),
+        ("throttle", RateLimitedError),
+        ("malformed", MalformedResponseError),
+        ("drop", UpstreamUnavailableError),
+    ],
+)
+async def test_each_fault_becomes_its_error(
+    env: Env, kind: FaultKind, error: type[Exception]
+) -> None:
+    await env.client.get_account(LARGE)  # the token is fetched before the fault
+    env.control.fail_next(1, kind)
+
+    with pytest.raises(error) as caught:
+        await env.client.list_adsets(LARGE, ALL, start=None, count=10)
+
+    assert getattr(caught.value, "platform", None) == "apple_ads"
+    assert getattr(caught.value, "account_id", None) == LARGE.external_id
+    if isinstance(caught.value, RateLimitedError):
+        assert caught.value.retry_after == 7
+        assert caught.value.upstream_code == "RATE_LIMIT_EXCEEDED"
+
+
+async def test_slow_response_still_succeeds(env: Env) -> None:
+    env.control.slow_ms = 10
+    env.control.fail_next(1, "slow")
+
+    page = await env.client.list_adsets(LARGE, ALL, start=None, count=5)
+
+    assert len(page.rows) == 5
+
+
+async def test_one_rejected_token_is_refreshed_and_the_call_retried(env: Env) -> None:
+    await env.client.get_account(LARGE)
+    env.control.log.clear()
+    env.control.fail_next(1, "auth")
+
+    page = await env.client.list_adsets(LARGE, ALL, start=None, count=5)
+
+    assert len(page.rows) == 5
+    assert env.control.log.count("/oauth2/token") == 1
+    assert env.control.log.count("/v1/adgroups/query") == 2
+
+
+async def test_a_token_revoked_upstream_is_replaced_transparently(env: Env) -> None:
+    await env.client.get_account(LARGE)
+    state = sandbox_state(env.app.routes[0].app)  # type: ignore[attr-defined]
+    state.revoke_all()
+
+    page = await env.client.list_adsets(LARGE, ALL, start=None, count=5)
+
+    assert len(page.rows) == 5
+
+
+async def test_a_second_401_is_an_auth_error() -> None:
+    # Given an API that rejects every token (the token endpoint itself works)
+    control = SandboxControl()
+    sandbox = SandboxTransport(create_app(SEED, control))
+    api_calls: list[str] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if "/v1/" in request.url.path:
+            api_calls.append(request.headers["authorization"])
+            body = {"error": {"code": "UNAUTHORIZED", "message": "Invalid token.", "details": []}}
+            return httpx.Response(401, json=body)
+        return await sandbox.handle_async_request(request)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+        client = client_for(http, "http://sandbox.test")
+
+        # When listing
+        with pytest.raises(UpstreamAuthError) as caught:
+            await client.list_adsets(LARGE, ALL, start=None, count=5)
+
+    # Then the call was retried once with a fresh token, then reported
+    assert caught.value.upstream_code == "UNAUTHORIZED"
+    assert len(api_calls) == 2
+    assert api_calls[0] != api_calls[1]
+    assert control.log.count("/oauth2/token") == 2
+
+
+async def test_wrong_credentials_are_an_auth_error(env: Env) -> None:
+    other_user = SEED.accounts[2].credentials
+    account = replace(LARGE, credentials={**LARGE.credentials, "key_id": other_user["key_id"]})
+
+    with pytest.raises(UpstreamAuthError):
+        await env.client.list_adsets(account, ALL, start=None, count=5)
+
+
+async def test_an_account_the_user_cannot_reach_is_forbidden(env: Env) -> None:
+    account = replace(LARGE, external_id=SEED.accounts[2].external_id)
+
+    with pytest.raises(UpstreamForbiddenError):
+        await env.client.list_adsets(account, ALL, start=None, count=5)
+
+
+async def test_quota_exhaustion_reports_the_platform_wait() -> None:
+    async for env in _env(quota=3):
+        for _ in range(3):
+            await env.client.get_campaigns(LARGE, ["1"])
+            env.client._campaigns.clear()  # force upstream calls
+
+        with pytest.raises(RateLimitedError) as caught:
+            await env.client.get_campaigns(LARGE, ["4001001100"])
+
+        assert caught.value.retry_after is not None
+        assert 0 < caught.value.retry_after <= 60
+
+
+async def test_get_campaigns_batches_ids_and_includes_deleted(env: Env) -> None:
+    data = env.seed.data[LARGE.external_id]
+    ids = [str(c["id"]) for c in data.campaigns]
+
+    found = await env.client.get_campaigns(LARGE, [*ids, "12345", "not-an-id"])
+
+    assert list(found) == ids
+    assert env.control.log.count("/v1/campaigns/query") == 1
+    deleted = [c for c in data.campaigns if c["deleted"]]
+    assert deleted
+    assert found[str(deleted[0]["id"])].platform_status == "DELETED"
+    first = found[ids[0]]
+    assert first.daily_budget == Money(250.0, "USD")
+    assert first.countries == ("US",)
+
+
+async def test_get_campaigns_serves_repeats_from_its_cache(env: Env) -> None:
+    ids = [str(c["id"]) for c in env.seed.data[LARGE.external_id].campaigns]
+    await env.client.get_campaigns(LARGE, ids[:2])
+
+    await env.client.get_campaigns(LARGE, ids[:2])
+    await env.client.get_campaigns(LARGE, ids[:3])
+
+    assert env.control.log.count("/v1/campaigns/query") == 2
+
+
+async def test_list_campaigns_walks_all_including_deleted(env: Env) -> None:
+    campaigns = await env.client.list_campaigns(LARGE)
+
+    expected = [str(c["id"]) for c in env.seed.data[LARGE.external_id].campaigns]
+    assert [c.external_id for c in campaigns] == expected
+    assert any(c.platform_status == "DELETED" for c in campaigns)
+
+
+async def test_get_account_is_cached_for_fifteen_minutes() -> None:
+    control = SandboxControl()
+    clock = Clock()
+    app = create_app(SEED, control, clock=clock)
+    async with httpx.AsyncClient(transport=SandboxTransport(app)) as http:
+        client = AppleClient(
+            http,
+            base_url="http://sandbox.test",
+            token_url="http://sandbox.test/auth/oauth2/token",
+            clock=clock,
+        )
+        info = await client.get_account(SMALL)
+        clock.now += 14 * 60
+        assert await client.get_account(SMALL) == info
+        clock.now += 2 * 60
+        await client.get_account(SMALL)
+
+    assert (info.name, info.currency, info.timezone) == (
+        "Acme Fitness — EU",
+        "EUR",
+        "Europe/Berlin",
+    )
+    assert control.log.count("/v1/ad-accounts/") == 2
+
+
+async def test_small_upstream_page_cap_still_fills_the_page() -> None:
+    async for env in _env():
+        client = AppleClient(
+            env.http,
+            base_url="http://sandbox.test/apple",
+            token_url="http://sandbox.test/apple/auth/oauth2/token",
+            max_page_size=40,
+        )
+        page = await client.list_adsets(LARGE, ALL, start=None, count=100)
+
+        assert len(page.rows) == 100
+        assert env.control.log.count("/v1/adgroups/query") == 3
+        assert [r.external_id for r in page.rows] == SEED.adset_ids(LARGE.external_id)[:100]
