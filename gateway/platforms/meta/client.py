@@ -1,0 +1,360 @@
+"""Async client for the Meta Marketing API (Graph API): ad sets, campaigns, ad accounts."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+
+from gateway.errors import MalformedResponseError, UpstreamAuthError, UpstreamNotFoundError
+from gateway.platforms.base import (
+    AccountRef,
+    AdAccountInfo,
+    AdSetPage,
+    AdSetQuery,
+    CampaignLookup,
+    CampaignRecord,
+    Platform,
+)
+from gateway.platforms.http import send_json
+from gateway.platforms.meta import mapping
+from gateway.platforms.meta.errors import PLATFORM, translate, usage_pct
+from gateway.platforms.meta.paging import Position, decode_token
+from gateway.platforms.meta.statuses import effective_status_filter
+from gateway.platforms.payload import JsonObject, PayloadError, as_list, as_object, opt_int, opt_str
+
+DEFAULT_BASE_URL = "https://graph.facebook.com"
+DEFAULT_API_VERSION = "v25.0"
+ACCOUNT_TTL_SECONDS = 15 * 60
+#: Largest ``limit`` we ask for (Meta documents none for this edge; the sandbox allows 500).
+MAX_LIMIT = 500
+CAMPAIGN_BATCH = 50  # ids per ``GET /?ids=`` call
+# A walk that crosses this many empty upstream pages in one call is not making progress.
+_MAX_PAGES_PER_CALL = 100
+
+
+@dataclass(frozen=True, slots=True)
+class _Page:
+    """One decoded edge page: rows, the ``after`` cursor, whether ``paging.next`` exists."""
+
+    data: list[JsonObject]
+    after: str | None
+    has_next: bool
+    total: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Walk:
+    rows: list[JsonObject]
+    first: Position | None
+    points: list[Position | None]
+    total: int | None
+
+
+class MetaClient:
+    """The AdPlatform client for Meta Ads. ``AccountRef.external_id`` is ``act_<digits>``;
+    ``credentials["access_token"]`` is sent as a Bearer header, never in a URL."""
+
+    platform = Platform.META_ADS
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        api_version: str = DEFAULT_API_VERSION,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._http = http
+        self._root = f"{base_url.rstrip('/')}/{api_version.strip('/')}"
+        self._clock = clock
+        self._accounts: dict[str, tuple[float, AdAccountInfo]] = {}
+        self._usage: dict[str, float] = {}
+
+    async def aclose(self) -> None:
+        """Nothing to release: the httpx client is injected and owned by the caller."""
+
+    def last_usage_pct(self, account_external_id: str) -> float | None:
+        """The highest quota percentage (app, account or business use case) in the latest
+        response for this account that reported usage, or None before any."""
+        return self._usage.get(account_external_id)
+
+    # -- accounts -------------------------------------------------------------------------
+
+    async def get_account(self, account: AccountRef) -> AdAccountInfo:
+        """Name, currency and timezone of the ad account, cached for 15 minutes."""
+        now = self._clock()
+        cached = self._accounts.get(account.external_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        payload = await self._get(
+            account, f"/{_node(account)}", {"fields": ",".join(mapping.ACCOUNT_FIELDS)}
+        )
+        with _malformed(account):
+            info = mapping.map_account(payload, account_id=account.external_id)
+        self._accounts[account.external_id] = (now + ACCOUNT_TTL_SECONDS, info)
+        return info
+
+    def _account_is_warm(self, account_id: str) -> bool:
+        cached = self._accounts.get(account_id)
+        return cached is not None and cached[0] > self._clock()
+
+    # -- ad sets --------------------------------------------------------------------------
+
+    async def list_adsets(
+        self,
+        account: AccountRef,
+        query: AdSetQuery,
+        *,
+        start: str | None,
+        count: int,
+        campaigns: CampaignLookup | None = None,
+    ) -> AdSetPage:
+        """Up to ``count`` ad sets from ``start``. Status and campaign filters are pushed
+        down exactly, so this is one upstream call on a warm client (two pages only when
+        a resumed page needs more than ``MAX_LIMIT`` rows)."""
+        position = decode_token(start)
+        if count < 1:
+            return AdSetPage(rows=[], resume_points=[position.encode()], total=None)
+        if query.statuses is not None and not query.statuses:
+            return AdSetPage(rows=[], resume_points=[None], total=0)
+        params = _adset_params(query)
+        info_task = None
+        if not self._account_is_warm(account.external_id):
+            # The currency is needed for budgets: fetch it alongside the first page.
+            info_task = asyncio.ensure_future(self.get_account(account))
+        try:
+            walk = await self._walk(account, params, position, count)
+        except BaseException:
+            if info_task is not None:
+                info_task.cancel()
+                await asyncio.gather(info_task, return_exceptions=True)
+            raise
+        info = await (info_task if info_task is not None else self.get_account(account))
+        with _malformed(account):
+            rows = [
+                mapping.map_adset(raw, account_id=account.external_id, currency=info.currency)
+                for raw in walk.rows
+            ]
+        points = [walk.first, *walk.points]
+        return AdSetPage(
+            rows=rows,
+            resume_points=[None if p is None else p.encode() for p in points],
+            total=walk.total,
+        )
+
+    async def _walk(
+        self, account: AccountRef, params: Mapping[str, str], position: Position, count: int
+    ) -> _Walk:
+        """``count`` raw rows from ``position``, with the position after each row."""
+        rows: list[JsonObject] = []
+        points: list[Position | None] = []
+        total: int | None = None
+        first: Position | None = position
+        pos = position
+        for _ in range(_MAX_PAGES_PER_CALL):
+            need = count - len(rows)
+            page = await self._adset_page(
+                account, params, pos.after, min(MAX_LIMIT, pos.skip + need)
+            )
+            if total is None:
+                total = page.total
+            fresh = page.data[pos.skip :]
+            taken = fresh[:need]
+            for offset, raw in enumerate(taken, start=pos.skip + 1):
+                rows.append(raw)
+                if offset < len(page.data):
+                    points.append(pos.advanced(offset - pos.skip))
+                else:  # the page's last row: what follows starts at its end cursor
+                    points.append(Position(page.after, 0) if page.has_next else None)
+            if len(rows) >= count:
+                break
+            if not page.has_next:
+                if not rows:
+                    first = None  # nothing at or after the start position
+                break
+            pos = Position(page.after, max(0, pos.skip - len(page.data)))
+        else:
+            raise MalformedResponseError(
+                "Meta kept sending pages without rows",
+                platform=PLATFORM,
+                account_id=account.external_id,
+            )
+        return _Walk(rows=rows, first=first, points=points, total=total)
+
+    async def _adset_page(
+        self, account: AccountRef, params: Mapping[str, str], after: str | None, limit: int
+    ) -> _Page:
+        request = {**params, "limit": str(limit)}
+        if after is not None:
+            request["after"] = after
+        payload = await self._get(account, f"/{_node(account)}/adsets", request)
+        with _malformed(account):
+            return _parse_page(payload)
+
+    # -- campaigns ------------------------------------------------------------------------
+
+    async def get_campaigns(
+        self, account: AccountRef, campaign_ids: Sequence[str]
+    ) -> dict[str, CampaignRecord]:
+        """The named campaigns of this account via ``GET /?ids=`` (50 ids a call, calls
+        made concurrently); unknown ids and other accounts' campaigns are absent."""
+        wanted = list(dict.fromkeys(campaign_ids))
+        if not wanted:
+            return {}
+        batches = [wanted[i : i + CAMPAIGN_BATCH] for i in range(0, len(wanted), CAMPAIGN_BATCH)]
+        fields = ",".join(mapping.CAMPAIGN_FIELDS)
+        results = await asyncio.gather(
+            self.get_account(account),
+            *(self._get(account, "/", {"ids": ",".join(b), "fields": fields}) for b in batches),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        info = results[0]
+        assert isinstance(info, AdAccountInfo)
+        found: dict[str, CampaignRecord] = {}
+        digits = _digits(account)
+        with _malformed(account):
+            for payload in results[1:]:
+                for key, value in as_object(payload, "response").items():
+                    node = as_object(value, f"response[{key}]")
+                    if opt_str(node, "account_id") not in (None, digits):
+                        continue
+                    record = mapping.map_campaign(
+                        node, account_id=account.external_id, currency=info.currency
+                    )
+                    found[record.external_id] = record
+        return {cid: found[cid] for cid in wanted if cid in found}
+
+    async def list_campaigns(self, account: AccountRef) -> list[CampaignRecord]:
+        """Every campaign of the account, ARCHIVED and DELETED included."""
+        info_task = asyncio.ensure_future(self.get_account(account))
+        params = {
+            "fields": ",".join(mapping.CAMPAIGN_FIELDS),
+            "effective_status": _json(effective_status_filter(None)),
+            "limit": str(MAX_LIMIT),
+        }
+        raw: list[JsonObject] = []
+        try:
+            after: str | None = None
+            while True:
+                request = dict(params) if after is None else {**params, "after": after}
+                payload = await self._get(account, f"/{_node(account)}/campaigns", request)
+                with _malformed(account):
+                    page = _parse_page(payload)
+                raw.extend(page.data)
+                if not page.has_next:
+                    break
+                after = page.after
+        except BaseException:
+            info_task.cancel()
+            await asyncio.gather(info_task, return_exceptions=True)
+            raise
+        info = await info_task
+        with _malformed(account):
+            return [
+                mapping.map_campaign(r, account_id=account.external_id, currency=info.currency)
+                for r in raw
+            ]
+
+    # -- transport ------------------------------------------------------------------------
+
+    async def _get(self, account: AccountRef, path: str, params: Mapping[str, str]) -> Any:
+        """GET ``path`` with the account's token; Graph errors become gateway errors."""
+        token = account.credentials.get("access_token")
+        if not token:
+            raise UpstreamAuthError(
+                "no Meta access_token configured for this account",
+                platform=PLATFORM,
+                account_id=account.external_id,
+            )
+        request = self._http.build_request(
+            "GET",
+            self._root + path,
+            params=dict(params),
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        response, payload = await send_json(
+            self._http, request, platform=PLATFORM, account_id=account.external_id
+        )
+        pct = usage_pct(response.headers, _digits(account))
+        if pct is not None:
+            self._usage[account.external_id] = pct
+        error = translate(response, payload, account_id=account.external_id, secret=token)
+        if error is not None:
+            raise error
+        return payload
+
+
+def _digits(account: AccountRef) -> str:
+    return account.external_id.removeprefix("act_")
+
+
+def _node(account: AccountRef) -> str:
+    """``act_<digits>``; an id that is not one cannot name a Meta ad account."""
+    digits = _digits(account)
+    if not digits.isdigit():
+        raise UpstreamNotFoundError(
+            "not a Meta ad account id (expected act_<digits>)",
+            platform=PLATFORM,
+            account_id=account.external_id,
+        )
+    return f"act_{digits}"
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _adset_params(query: AdSetQuery) -> dict[str, str]:
+    params = {
+        "fields": ",".join(mapping.ADSET_FIELDS),
+        "summary": "total_count",
+        # Always explicit: without it Meta hides ARCHIVED and DELETED ad sets.
+        "effective_status": _json(effective_status_filter(query.statuses)),
+    }
+    if query.campaign_external_id is not None:
+        params["filtering"] = _json(
+            [{"field": "campaign.id", "operator": "EQUAL", "value": query.campaign_external_id}]
+        )
+    return params
+
+
+def _parse_page(payload: Any) -> _Page:
+    body = as_object(payload, "response")
+    data = [as_object(item, "data[]") for item in as_list(body.get("data"), "data")]
+    paging = body.get("paging")
+    after: str | None = None
+    has_next = False
+    if paging is not None:
+        paging = as_object(paging, "paging")
+        has_next = bool(opt_str(paging, "next"))
+        cursors = paging.get("cursors")
+        if cursors is not None:
+            after = opt_str(as_object(cursors, "paging.cursors"), "after")
+    if has_next and not after:
+        raise PayloadError("paging: next without cursors.after")
+    summary = body.get("summary")
+    total = None if summary is None else opt_int(as_object(summary, "summary"), "total_count")
+    return _Page(data=data, after=after, has_next=has_next, total=total)
+
+
+@contextmanager
+def _malformed(account: AccountRef) -> Iterator[None]:
+    """PayloadError -> MalformedResponseError, chained."""
+    try:
+        yield
+    except PayloadError as exc:
+        raise MalformedResponseError(
+            f"Meta sent an unexpected body: {exc}",
+            platform=PLATFORM,
+            account_id=account.external_id,
+        ) from exc

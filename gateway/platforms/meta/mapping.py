@@ -1,0 +1,226 @@
+"""Pure mapping of Meta Graph API payloads to domain records.
+
+Every function takes decoded JSON and raises ``PayloadError`` on a shape it cannot read; the
+client turns that into ``MalformedResponseError``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from gateway.platforms.base import (
+    AdAccountInfo,
+    AdSetRecord,
+    AgeRange,
+    CampaignRecord,
+    Platform,
+    TargetingSummary,
+)
+from gateway.platforms.meta.currency import budget
+from gateway.platforms.meta.statuses import status_of_payload
+from gateway.platforms.payload import (
+    JsonObject,
+    PayloadError,
+    as_list,
+    as_object,
+    opt_int,
+    opt_str,
+    req_str,
+    str_list,
+)
+
+PLATFORM = Platform.META_ADS
+
+#: Ad-set fields the mapping reads (sent as ``fields=``).
+ADSET_FIELDS: tuple[str, ...] = (
+    "id", "name", "campaign_id", "account_id", "status", "configured_status",
+    "effective_status", "daily_budget", "lifetime_budget", "optimization_goal",
+    "billing_event", "start_time", "end_time", "created_time", "targeting",
+)  # fmt: skip
+CAMPAIGN_FIELDS: tuple[str, ...] = (
+    "id", "name", "account_id", "objective", "effective_status", "status",
+    "daily_budget", "lifetime_budget",
+)  # fmt: skip
+ACCOUNT_FIELDS: tuple[str, ...] = (
+    "id", "account_id", "name", "currency", "timezone_name", "account_status",
+)  # fmt: skip
+
+# Meta's networks in the order its placement UI lists them; used when positions are given
+# without publisher_platforms.
+NETWORKS: tuple[str, ...] = (
+    "facebook", "instagram", "audience_network", "messenger", "threads", "whatsapp",
+)  # fmt: skip
+# Positions whose Meta name differs from the contract's "<network>_<position>" form.
+_POSITION_ALIASES = {
+    ("instagram", "stream"): "feed",
+    ("instagram", "ig_search"): "search",
+    ("threads", "stream"): "feed",
+}
+# Meta's open-ended maximum age ("65+") and default minimum.
+_AGE_OPEN_MAX = 65
+_AGE_DEFAULT_MIN = 18
+
+
+def parse_time(obj: JsonObject, key: str) -> datetime | None:
+    """``obj[key]`` ("2026-04-01T00:00:00-0700") as an aware UTC datetime; absent -> None.
+
+    Times without an offset are read as UTC. Meta has reported "no end" as the Unix epoch,
+    so anything at or before 1970-01-01 means None too.
+    """
+    text = opt_str(obj, key)
+    if text is None or text == "":
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise PayloadError(f"{key}: not an ISO 8601 time: {text!r}") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    parsed = parsed.astimezone(UTC)
+    if parsed.year <= 1970:
+        return None
+    return parsed
+
+
+def _lower(obj: JsonObject, key: str) -> str | None:
+    value = opt_str(obj, key)
+    return value.lower() if value else None
+
+
+def _unique(values: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(values))
+
+
+def geo_countries(geo: JsonObject) -> tuple[str, ...]:
+    """ISO country codes of ``geo_locations``: ``countries`` plus the ``country`` of every
+    region, city, zip or other location list entry that names one."""
+    codes = [c.upper() for c in str_list(geo, "countries")]
+    for key, value in geo.items():
+        if key == "countries" or not isinstance(value, list):
+            continue
+        for item in value:
+            if isinstance(item, dict):
+                country = opt_str(item, "country")
+                if country:
+                    codes.append(country.upper())
+    return _unique(codes)
+
+
+def age_range(targeting: JsonObject) -> AgeRange | None:
+    """``age_min``/``age_max`` as an AgeRange; 65 (Meta's "65+") is open-ended, and 18+
+    open-ended (Meta's default) means every age, i.e. None."""
+    low = opt_int(targeting, "age_min")
+    high = opt_int(targeting, "age_max")
+    minimum = _AGE_DEFAULT_MIN if low is None else low
+    maximum = None if high is None or high >= _AGE_OPEN_MAX else high
+    if maximum is None and minimum <= _AGE_DEFAULT_MIN:
+        return None
+    return AgeRange(min=minimum, max=maximum)
+
+
+def _audience_ids(targeting: JsonObject) -> tuple[str, ...]:
+    ids: list[str] = []
+    for item in as_list(targeting.get("custom_audiences") or [], "custom_audiences"):
+        if isinstance(item, dict):
+            ids.append(req_str(item, "id"))
+        else:  # some API versions return bare ids
+            ids.append(req_str({"id": item}, "id"))
+    return _unique(ids)
+
+
+def placement_name(network: str, position: str) -> str:
+    """The contract's lower-snake name of one Meta position on one network."""
+    network = network.lower()
+    pos = position.lower()
+    alias = _POSITION_ALIASES.get((network, pos))
+    if alias is None:
+        # Meta repeats the network in some positions ("facebook_reels", "messenger_home").
+        stripped = pos.removeprefix(network + "_")
+        alias = _POSITION_ALIASES.get((network, stripped), stripped)
+    return f"{network}_{alias}"
+
+
+def placements(targeting: JsonObject) -> tuple[str, ...]:
+    """``publisher_platforms`` x ``<network>_positions``; a bare network without positions;
+    () when neither is set (automatic placements)."""
+    networks = [n.lower() for n in str_list(targeting, "publisher_platforms")]
+    if not networks:
+        networks = [n for n in NETWORKS if targeting.get(f"{n}_positions")]
+    names: list[str] = []
+    for network in networks:
+        positions = str_list(targeting, f"{network}_positions")
+        if positions:
+            names.extend(placement_name(network, p) for p in positions)
+        else:
+            names.append(network)
+    return _unique(names)
+
+
+def targeting_summary(value: Any) -> TargetingSummary:
+    """The contract's targeting summary of a Meta ``targeting`` object (None -> empty)."""
+    if value is None:
+        return TargetingSummary()
+    targeting = as_object(value, "targeting")
+    geo_value = targeting.get("geo_locations")
+    geo = () if geo_value is None else geo_countries(as_object(geo_value, "geo_locations"))
+    return TargetingSummary(
+        geo=geo,
+        age=age_range(targeting),
+        custom_audiences=_audience_ids(targeting),
+        placements=placements(targeting),
+    )
+
+
+def map_adset(obj: JsonObject, *, account_id: str, currency: str) -> AdSetRecord:
+    """One ad-set node (with ``ADSET_FIELDS``) as an AdSetRecord of account ``account_id``
+    (``act_...``), budgets in ``currency``."""
+    status, platform_status = status_of_payload(obj)
+    return AdSetRecord(
+        platform=PLATFORM,
+        external_id=req_str(obj, "id"),
+        account_external_id=account_id,
+        campaign_external_id=req_str(obj, "campaign_id"),
+        name=req_str(obj, "name"),
+        status=status,
+        platform_status=platform_status,
+        optimization_goal=_lower(obj, "optimization_goal"),
+        billing_event=_lower(obj, "billing_event"),
+        daily_budget=budget(obj, "daily_budget", currency),
+        lifetime_budget=budget(obj, "lifetime_budget", currency),
+        start_time=parse_time(obj, "start_time"),
+        end_time=parse_time(obj, "end_time"),
+        created_at=parse_time(obj, "created_time"),
+        targeting=targeting_summary(obj.get("targeting")),
+    )
+
+
+def map_campaign(obj: JsonObject, *, account_id: str, currency: str) -> CampaignRecord:
+    """One campaign node (with ``CAMPAIGN_FIELDS``) as a CampaignRecord."""
+    _, platform_status = status_of_payload(obj)
+    return CampaignRecord(
+        platform=PLATFORM,
+        external_id=req_str(obj, "id"),
+        account_external_id=account_id,
+        name=req_str(obj, "name"),
+        platform_status=platform_status,
+        objective=opt_str(obj, "objective"),
+        daily_budget=budget(obj, "daily_budget", currency),
+        lifetime_budget=budget(obj, "lifetime_budget", currency),
+    )
+
+
+def map_account(obj: JsonObject, *, account_id: str) -> AdAccountInfo:
+    """An ad-account node (with ``ACCOUNT_FIELDS``) as AdAccountInfo."""
+    currency = req_str(obj, "currency")
+    if len(currency) != 3:
+        raise PayloadError(f"currency: not an ISO 4217 code: {currency!r}")
+    status = opt_int(obj, "account_status")
+    return AdAccountInfo(
+        platform=PLATFORM,
+        external_id=account_id,
+        name=opt_str(obj, "name") or "",
+        currency=currency.upper(),
+        timezone=opt_str(obj, "timezone_name"),
+        platform_status=None if status is None else str(status),
+    )
