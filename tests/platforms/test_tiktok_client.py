@@ -20,7 +20,7 @@ from gateway.errors import (
     UpstreamForbiddenError,
     UpstreamUnavailableError,
 )
-from gateway.platforms.base import AccountRef, AdSetQuery, AdSetStatus, Platform
+from gateway.platforms.base import AccountRef, AdPlatform, AdSetQuery, AdSetStatus, Platform
 from gateway.platforms.tiktok import TikTokClient
 from gateway.sandbox.control import FaultKind, SandboxControl
 from gateway.sandbox.tiktok import TikTokSeed, build_seed, client_for, create_app
@@ -81,7 +81,7 @@ def cycle(*sizes: int) -> Iterator[int]:
         yield from sizes
 
 
-@pytest.mark.parametrize("sizes", [(200,), (1,) * 1 + (200, 37, 100), (7, 150, 63)])
+@pytest.mark.parametrize("sizes", [(200,), (1, 200, 37, 100), (7, 150, 63)])
 async def test_full_walk_with_partial_consumption_returns_every_id_once_in_seed_order(
     client: TikTokClient, large: AccountRef, seed: TikTokSeed, sizes: tuple[int, ...]
 ) -> None:
@@ -445,3 +445,10 @@ def _filtering(raw_query: str) -> dict[str, object]:
     value = orjson.loads(parse_qs(raw_query)["filtering"][0])
     assert isinstance(value, dict)
     return value
+
+
+async def test_client_satisfies_the_platform_protocol(client: TikTokClient) -> None:
+    platform: AdPlatform = client  # checked by mypy
+
+    assert platform.platform is Platform.TIKTOK_ADS
+    await platform.aclose()  # closes nothing it does not own

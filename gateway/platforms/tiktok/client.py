@@ -242,23 +242,18 @@ class TikTokClient:
         if not ids:
             return {}
         batches = [ids[i : i + CAMPAIGN_BATCH] for i in range(0, len(ids), CAMPAIGN_BATCH)]
-        info, *pages = await asyncio.gather(
-            self.get_account(account),
+        pages = await asyncio.gather(
             *(
                 self._campaign_page(
-                    account,
-                    {"campaign_ids": batch, "primary_status": "STATUS_ALL"},
-                    1,
-                    len(batch),
+                    account, {"campaign_ids": batch, "primary_status": "STATUS_ALL"}, 1, len(batch)
                 )
                 for batch in batches
-            ),
+            )
         )
-        assert isinstance(info, AdAccountInfo)
+        info = await self.get_account(account)  # usually warm: listing came first
         out: dict[str, CampaignRecord] = {}
         with _malformed(account):
             for page in pages:
-                assert isinstance(page, _Page)
                 for raw in page.rows:
                     record = mapping.map_campaign(
                         raw, account_id=account.external_id, currency=info.currency
