@@ -1,0 +1,1 @@
+"""Resilience around platform clients: retries, throttle state, circuit breakers, deadlines."""

@@ -1,0 +1,202 @@
+"""``ResilientPlatform``: an AdPlatform that wraps another with the resilience policy.
+
+Every read is idempotent, so it is retried on transport errors, 5xx, malformed bodies and
+throttling: at most ``max_attempts`` tries, full-jitter backoff that honours the platform's own
+wait, never past the call's deadline, and only while the retry budget allows. Throttle state and
+circuit breakers are shared by all requests; a per-account semaphore caps concurrency. No call is
+ever duplicated speculatively (hedging would spend the customer's quota).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from gateway.errors import RateLimitedError, UpstreamError, UpstreamUnavailableError
+from gateway.platforms.base import (
+    AccountRef,
+    AdAccountInfo,
+    AdPlatform,
+    AdSetPage,
+    AdSetQuery,
+    CampaignLookup,
+    CampaignRecord,
+    Platform,
+)
+from gateway.resilience.backoff import RetryBudget, RetryPolicy
+from gateway.resilience.breaker import CircuitBreakers
+from gateway.resilience.throttle import ThrottleState, throttle_scope
+
+T = TypeVar("T")
+
+#: Meta usage (percent of quota) above which calls are spaced out.
+SLOW_DOWN_AT = 90.0
+
+
+@dataclass
+class ResilienceState:
+    """Process-wide state shared by every request: throttles, breakers, budgets."""
+
+    throttles: ThrottleState = field(default_factory=ThrottleState)
+    breakers: CircuitBreakers = field(default_factory=CircuitBreakers)
+    budgets: dict[Platform, RetryBudget] = field(default_factory=dict)
+
+    def budget(self, platform: Platform) -> RetryBudget:
+        return self.budgets.setdefault(platform, RetryBudget())
+
+
+@dataclass
+class CallStats:
+    """Counters for tests and logs."""
+
+    attempts: int = 0
+    retries: int = 0
+    short_circuited: int = 0
+
+
+class ResilientPlatform:
+    """Wraps a platform client with retries, throttling, breakers and a deadline."""
+
+    def __init__(
+        self,
+        inner: AdPlatform,
+        *,
+        policy: RetryPolicy | None = None,
+        state: ResilienceState | None = None,
+        per_account_concurrency: int = 4,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.inner = inner
+        self.platform: Platform = inner.platform
+        self.policy = policy or RetryPolicy()
+        self.state = state or ResilienceState()
+        self.stats = CallStats()
+        self._concurrency = per_account_concurrency
+        self._semaphores: dict[str, asyncio.Semaphore] = {}
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+
+    async def list_adsets(
+        self,
+        account: AccountRef,
+        query: AdSetQuery,
+        *,
+        start: str | None,
+        count: int,
+        campaigns: CampaignLookup | None = None,
+    ) -> AdSetPage:
+        return await self._call(
+            account,
+            lambda: self.inner.list_adsets(
+                account, query, start=start, count=count, campaigns=campaigns
+            ),
+        )
+
+    async def get_campaigns(
+        self, account: AccountRef, campaign_ids: Sequence[str]
+    ) -> dict[str, CampaignRecord]:
+        return await self._call(account, lambda: self.inner.get_campaigns(account, campaign_ids))
+
+    async def list_campaigns(self, account: AccountRef) -> list[CampaignRecord]:
+        return await self._call(account, lambda: self.inner.list_campaigns(account))
+
+    async def get_account(self, account: AccountRef) -> AdAccountInfo:
+        return await self._call(account, lambda: self.inner.get_account(account))
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    async def _call(self, account: AccountRef, fn: Callable[[], Awaitable[T]]) -> T:
+        try:
+            async with asyncio.timeout(self.policy.deadline):
+                return await self._attempts(account, fn)
+        except TimeoutError as exc:
+            raise UpstreamUnavailableError(
+                f"{self.platform.value} did not answer within {self.policy.deadline:g}s",
+                platform=self.platform.value,
+                account_id=account.external_id,
+            ) from exc
+
+    async def _attempts(self, account: AccountRef, fn: Callable[[], Awaitable[T]]) -> T:
+        deadline = time.monotonic() + self.policy.deadline
+        breaker_key = (self.platform.value, account.external_id)
+        scope = throttle_scope(self.platform, account.external_id)
+        budget = self.state.budget(self.platform)
+        budget.record_call()
+        attempt = 1
+        while True:
+            self._fail_fast(account, scope, breaker_key)
+            try:
+                async with self._semaphore(account.external_id):
+                    await self._pace(account)
+                    self.stats.attempts += 1
+                    result = await fn()
+            except UpstreamError as exc:
+                platform_wait = self._note_failure(exc, scope, breaker_key)
+                wait = self.policy.delay(attempt, platform_wait, self._rng)
+                if (
+                    not exc.retryable
+                    or attempt >= self.policy.max_attempts
+                    or time.monotonic() + wait >= deadline
+                    or not budget.try_spend()
+                ):
+                    raise
+                self.stats.retries += 1
+                attempt += 1
+                await self._sleep(wait)
+                continue
+            self.state.breakers.success(breaker_key)
+            return result
+
+    def _fail_fast(
+        self, account: AccountRef, scope: tuple[str, str], breaker_key: tuple[str, str]
+    ) -> None:
+        blocked = self.state.throttles.blocked_for(scope)
+        if blocked is not None:
+            self.stats.short_circuited += 1
+            raise RateLimitedError(
+                f"{self.platform.value} throttled this account; not calling it again yet",
+                platform=self.platform.value,
+                account_id=account.external_id,
+                retry_after=blocked,
+            )
+        open_for = self.state.breakers.open_for(breaker_key)
+        if open_for is not None:
+            self.stats.short_circuited += 1
+            raise UpstreamUnavailableError(
+                f"{self.platform.value} is failing for this account; calls paused for "
+                f"{open_for:.0f}s",
+                platform=self.platform.value,
+                account_id=account.external_id,
+                upstream_code="circuit_open",
+            )
+
+    def _note_failure(
+        self, exc: UpstreamError, scope: tuple[str, str], breaker_key: tuple[str, str]
+    ) -> float | None:
+        """Record the failure; return the platform's wait when it throttled us."""
+        if isinstance(exc, RateLimitedError):
+            return self.state.throttles.block(self.platform, scope, exc.retry_after)
+        if exc.retryable:
+            self.state.breakers.failure(breaker_key)
+        return None
+
+    def _semaphore(self, account_id: str) -> asyncio.Semaphore:
+        semaphore = self._semaphores.get(account_id)
+        if semaphore is None:
+            semaphore = self._semaphores[account_id] = asyncio.Semaphore(self._concurrency)
+        return semaphore
+
+    async def _pace(self, account: AccountRef) -> None:
+        """Space calls out when the platform reports usage near its limit (Meta)."""
+        usage_of = getattr(self.inner, "last_usage_pct", None)
+        if usage_of is None:
+            return
+        usage = usage_of(account.external_id)
+        if usage is not None and usage >= SLOW_DOWN_AT:
+            await self._sleep(min(2.0, 0.2 * (usage - SLOW_DOWN_AT + 1)))

@@ -1,0 +1,225 @@
+"""The resilience wrapper: retries, throttle state, breakers, budget and deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pytest
+
+from gateway.errors import (
+    MalformedResponseError,
+    RateLimitedError,
+    UpstreamAuthError,
+    UpstreamError,
+    UpstreamUnavailableError,
+)
+from gateway.platforms.base import (
+    AccountRef,
+    AdAccountInfo,
+    AdSetPage,
+    AdSetQuery,
+    CampaignLookup,
+    CampaignRecord,
+    Platform,
+)
+from gateway.resilience.backoff import RetryBudget, RetryPolicy
+from gateway.resilience.breaker import CircuitBreakers
+from gateway.resilience.client import ResilienceState, ResilientPlatform
+from gateway.resilience.throttle import ThrottleState
+
+ACCOUNT = AccountRef(Platform.META_ADS, "act_1", "A")
+OTHER = AccountRef(Platform.META_ADS, "act_2", "B")
+PAGE = AdSetPage([], [None], 0)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Scripted:
+    """Raises the scripted errors in order, then answers."""
+
+    platform: Platform = Platform.META_ADS
+    script: list[UpstreamError] = field(default_factory=list)
+    calls: int = 0
+    usage: float | None = None
+    delay: float = 0.0
+
+    async def list_adsets(
+        self,
+        account: AccountRef,
+        query: AdSetQuery,
+        *,
+        start: str | None,
+        count: int,
+        campaigns: CampaignLookup | None = None,
+    ) -> AdSetPage:
+        self.calls += 1
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.script:
+            raise self.script.pop(0)
+        return PAGE
+
+    async def get_campaigns(
+        self, account: AccountRef, campaign_ids: Sequence[str]
+    ) -> dict[str, CampaignRecord]:
+        return {}
+
+    async def list_campaigns(self, account: AccountRef) -> list[CampaignRecord]:
+        return []
+
+    async def get_account(self, account: AccountRef) -> AdAccountInfo:
+        return AdAccountInfo(self.platform, account.external_id, "A", "USD", None)
+
+    async def aclose(self) -> None:
+        return None
+
+    def last_usage_pct(self, account_external_id: str) -> float | None:
+        return self.usage
+
+
+def down() -> UpstreamUnavailableError:
+    return UpstreamUnavailableError("down", platform="meta_ads", account_id="act_1")
+
+
+def throttled(retry_after: float | None) -> RateLimitedError:
+    return RateLimitedError(
+        "slow down", platform="meta_ads", account_id="act_1", retry_after=retry_after
+    )
+
+
+@dataclass
+class Harness:
+    inner: Scripted
+    client: ResilientPlatform
+    waits: list[float]
+    clock: Clock
+
+
+def make(
+    inner: Scripted,
+    *,
+    policy: RetryPolicy | None = None,
+    reserve: float = 10.0,
+    threshold: int = 5,
+) -> Harness:
+    clock = Clock()
+    waits: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        waits.append(seconds)
+        clock.now += seconds
+
+    state = ResilienceState(
+        throttles=ThrottleState(clock=clock),
+        breakers=CircuitBreakers(threshold=threshold, clock=clock),
+        budgets={Platform.META_ADS: RetryBudget(reserve=reserve, clock=clock)},
+    )
+    client = ResilientPlatform(
+        inner, policy=policy, state=state, sleep=fake_sleep, rng=random.Random(1)
+    )
+    return Harness(inner, client, waits, clock)
+
+
+async def page(h: Harness, account: AccountRef = ACCOUNT) -> AdSetPage:
+    return await h.client.list_adsets(account, AdSetQuery(), start=None, count=10)
+
+
+async def test_transient_failures_are_retried_with_capped_jittered_backoff() -> None:
+    h = make(Scripted(script=[down(), MalformedResponseError("x", platform="meta_ads")]))
+    assert await page(h) is PAGE
+    assert h.inner.calls == 3
+    assert h.client.stats.retries == 2
+    assert all(0 <= w <= RetryPolicy().max_delay for w in h.waits)
+
+
+async def test_at_most_three_attempts() -> None:
+    h = make(Scripted(script=[down(), down(), down(), down()]))
+    with pytest.raises(UpstreamUnavailableError):
+        await page(h)
+    assert h.inner.calls == 3
+
+
+async def test_non_retryable_errors_are_not_retried() -> None:
+    h = make(Scripted(script=[UpstreamAuthError("bad token", platform="meta_ads")]))
+    with pytest.raises(UpstreamAuthError):
+        await page(h)
+    assert h.inner.calls == 1
+
+
+async def test_throttle_wait_is_honoured_and_shared_by_later_requests() -> None:
+    h = make(Scripted(script=[throttled(3.0)]))
+    # a short platform wait: retried after at least that wait
+    assert await page(h) is PAGE
+    assert h.waits[0] >= 3.0
+    # a wait past the deadline: no retry, and the account is blocked for everyone
+    h.inner.script = [throttled(30.0)]
+    calls = h.inner.calls
+    with pytest.raises(RateLimitedError):
+        await page(h)
+    assert h.inner.calls == calls + 1
+    with pytest.raises(RateLimitedError) as info:
+        await page(h)
+    assert h.inner.calls == calls + 1  # not called again while blocked
+    assert info.value.retry_after is not None
+    assert 29 <= info.value.retry_after <= 30
+    # other accounts are not blocked by a Meta account throttle
+    assert await page(h, OTHER) is PAGE
+    # after the regain time the account is called again
+    h.clock.now += 31
+    assert await page(h) is PAGE
+
+
+async def test_breaker_opens_after_repeated_failures_and_probes_after_cooldown() -> None:
+    h = make(Scripted(script=[down()] * 6), policy=RetryPolicy(max_attempts=1))
+    for _ in range(5):
+        with pytest.raises(UpstreamUnavailableError):
+            await page(h)
+    assert h.inner.calls == 5
+    with pytest.raises(UpstreamUnavailableError) as info:
+        await page(h)
+    assert info.value.upstream_code == "circuit_open"
+    assert h.inner.calls == 5
+    h.clock.now += 31
+    with pytest.raises(UpstreamUnavailableError):
+        await page(h)  # the probe fails: open again
+    assert h.inner.calls == 6
+    h.clock.now += 31
+    assert await page(h) is PAGE  # the next probe succeeds: closed
+    assert h.client.state.breakers.state(("meta_ads", "act_1")) == "closed"
+
+
+async def test_retry_budget_stops_retries_during_an_outage() -> None:
+    h = make(Scripted(script=[down()] * 20), reserve=2.0, threshold=100)
+    for _ in range(4):
+        with pytest.raises(UpstreamUnavailableError):
+            await page(h)
+    # 4 first attempts, but only the budgeted retries (2 reserve + 4 x 0.2 earned, floored)
+    assert h.client.stats.retries == 2
+    assert h.inner.calls == 6
+
+
+async def test_deadline_bounds_a_slow_call() -> None:
+    inner = Scripted(delay=5.0)
+    client = ResilientPlatform(inner, policy=RetryPolicy(deadline=0.05))
+    with pytest.raises(UpstreamUnavailableError, match="did not answer"):
+        await client.list_adsets(ACCOUNT, AdSetQuery(), start=None, count=1)
+
+
+async def test_high_meta_usage_spaces_calls_out() -> None:
+    h = make(Scripted(usage=97.0))
+    await page(h)
+    assert h.waits
+    assert h.waits[0] > 0
+    h2 = make(Scripted(usage=40.0))
+    await page(h2)
+    assert h2.waits == []
