@@ -123,19 +123,44 @@ async def test_default_listing_includes_deleted_rows_after_live_ones(env: Env) -
     assert page.resume_points[-1] is None
 
 
-async def test_first_page_costs_one_call_and_resume_points_are_positions(env: Env) -> None:
-    await env.client.get_account(LARGE)  # warm: token and account cached
+async def test_first_page_reads_both_phases_at_once_for_an_exact_total(env: Env) -> None:
+    # Given a warm client (token and campaigns cached)
+    await env.client.list_adsets(LARGE, ALL, start=None, count=100)
     env.control.log.clear()
 
+    # When the default listing starts
     page = await env.client.list_adsets(LARGE, ALL, start=None, count=100)
 
+    # Then the live and the deleted phase were both asked once, giving the exact total
     assert len(page.rows) == 100
-    assert page.resume_points[0] == "0:0"
-    assert page.resume_points[100] == "0:100"
-    assert env.control.log.by_endpoint() == {
-        "POST /apple/v1/adgroups/query": 1,
-        "POST /apple/v1/campaigns/query": 1,
-    }
+    assert page.total == 1200
+    assert env.control.log.by_endpoint() == {"POST /apple/v1/adgroups/query": 2}
+    live = len([r for r in env.seed.data[LARGE.external_id].adgroups if not r["deleted"]])
+    assert page.resume_points[0] == f"0:0;{live},{1200 - live}"
+    assert page.resume_points[100] == f"0:100;{live},{1200 - live}"
+
+
+async def test_later_pages_keep_the_total_from_their_token(env: Env) -> None:
+    first = await env.client.list_adsets(LARGE, ALL, start=None, count=10)
+
+    later = await env.client.list_adsets(LARGE, ALL, start=first.resume_after(4), count=10)
+
+    assert later.total == 1200
+    assert [r.external_id for r in later.rows] == env.seed.adset_ids(LARGE.external_id)[4:14]
+
+
+async def test_a_page_crossing_into_deleted_rows_continues_in_the_second_phase(env: Env) -> None:
+    ids = env.seed.adset_ids(LARGE.external_id)
+    live = len([r for r in env.seed.data[LARGE.external_id].adgroups if not r["deleted"]])
+    first = await env.client.list_adsets(LARGE, ALL, start=None, count=live - 3)
+    env.control.log.clear()
+
+    page = await env.client.list_adsets(LARGE, ALL, start=first.resume_after(live - 3), count=8)
+
+    assert [r.external_id for r in page.rows] == ids[live - 3 : live + 5]
+    assert page.resume_points[3] is not None
+    assert page.resume_points[3].startswith("1:0")
+    assert env.control.log.count("/v1/adgroups/query") == 2
 
 
 async def test_warm_client_lists_with_exactly_one_upstream_call(env: Env) -> None:
@@ -283,7 +308,7 @@ async def test_one_rejected_token_is_refreshed_and_the_call_retried(env: Env) ->
     env.control.log.clear()
     env.control.fail_next(1, "auth")
 
-    page = await env.client.list_adsets(LARGE, ALL, start=None, count=5)
+    page = await env.client.list_adsets(LARGE, statuses(AdSetStatus.PAUSED), start=None, count=5)
 
     assert len(page.rows) == 5
     assert env.control.log.count("/oauth2/token") == 1
@@ -318,7 +343,7 @@ async def test_a_second_401_is_an_auth_error() -> None:
 
         # When listing
         with pytest.raises(UpstreamAuthError) as caught:
-            await client.list_adsets(LARGE, ALL, start=None, count=5)
+            await client.list_adsets(LARGE, statuses(AdSetStatus.ACTIVE), start=None, count=5)
 
     # Then the call was retried once with a fresh token, then reported
     assert caught.value.upstream_code == "UNAUTHORIZED"
@@ -425,5 +450,6 @@ async def test_small_upstream_page_cap_still_fills_the_page() -> None:
         page = await client.list_adsets(LARGE, ALL, start=None, count=100)
 
         assert len(page.rows) == 100
-        assert env.control.log.count("/v1/adgroups/query") == 3
+        # The first page of each phase (40 rows each, at once), then two more live pages.
+        assert env.control.log.count("/v1/adgroups/query") == 4
         assert [r.external_id for r in page.rows] == SEED.adset_ids(LARGE.external_id)[:100]

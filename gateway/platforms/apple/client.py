@@ -13,16 +13,21 @@ Our default listing includes deleted rows, so a walk is a sequence of *phases*, 
 upstream query sorted by ``id`` ascending: the live ad groups (``deleted EQUALS false``, plus
 ``status IN [...]`` when the status filter names only some live statuses), then the deleted
 ones (``deleted EQUALS true``). The stable order is "live ad groups by id, then deleted ones by
-id". Every status set is pushed down this way, so nothing is filtered locally; only a page
-that crosses from one phase into the next costs a second upstream call, and ``total`` is known
-when the call saw the ``totalCount`` of every phase.
+id". Every status set is pushed down this way, so nothing is ever filtered locally.
 
-A resume token is ``"<phase>:<offset>"``: the phase index and the absolute offset within that
-phase's result set.
+Calls: a walk's first page asks the first page of every phase at once (concurrently), so its
+``total`` is exact; later pages cost one upstream call, or two when a page crosses from the
+live phase into the deleted one.
+
+A resume token is ``"<phase>:<offset>[;<total0>,<total1>]"``: the phase index, the absolute
+offset within that phase's result set, and the phase totals Apple reported earlier in the
+walk, which let later pages report ``total`` too (refreshed whenever a call sees a newer
+``totalCount``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -101,19 +106,28 @@ def plan_phases(query: AdSetQuery) -> list[list[Filter]]:
     return phases
 
 
-def make_token(phase: int, offset: int) -> str:
-    """The resume token of a position in a walk."""
-    return f"{phase}:{offset}"
+Totals = list[int | None]
 
 
-def parse_token(token: str | None) -> tuple[int, int]:
-    """(phase, offset) of a resume token; None is the beginning."""
+def make_token(phase: int, offset: int, totals: Totals) -> str:
+    """The resume token of a position, carrying the phase totals seen so far."""
+    token = f"{phase}:{offset}"
+    if any(t is not None for t in totals):
+        token += ";" + ",".join("" if t is None else str(t) for t in totals)
+    return token
+
+
+def parse_token(token: str | None, phases: int) -> tuple[int, int, Totals]:
+    """(phase, offset, carried phase totals) of a resume token; None is the beginning."""
+    unknown: Totals = [None] * phases
     if token is None:
-        return 0, 0
-    phase_text, sep, offset_text = token.partition(":")
+        return 0, 0, unknown
+    position, _, carried = token.partition(";")
+    phase_text, sep, offset_text = position.partition(":")
     if not sep or not phase_text.isdigit() or not offset_text.isdigit():
         raise InvalidInputError("unreadable Apple Ads resume token", param="cursor")
-    return int(phase_text), int(offset_text)
+    totals = [int(t) if t.isdigit() else None for t in carried.split(",")] if carried else []
+    return int(phase_text), int(offset_text), totals if len(totals) == phases else unknown
 
 
 class AppleClient:
@@ -154,36 +168,68 @@ class AppleClient:
     ) -> AdSetPage:
         """Up to ``count`` ad groups from ``start``, in the walk order the module describes."""
         phases = plan_phases(query)
-        phase, offset = parse_token(start)
+        phase, offset, totals = parse_token(start, len(phases))
         if phase >= len(phases):
             return AdSetPage(rows=(), resume_points=(None,), total=0 if not phases else None)
+        prefetched = await self._first_pages(account, phases, count) if start is None else {}
+        for index, (_, total) in prefetched.items():
+            totals[index] = total
         raw_rows: list[Mapping[str, Any]] = []
-        points: list[str | None] = [make_token(phase, offset)]
-        totals: dict[int, int] = {}
+        positions: list[tuple[int, int] | None] = [(phase, offset)]
         while len(raw_rows) < count and phase < len(phases):
-            size = min(count - len(raw_rows), self._max_page_size)
-            result, total = await self._query_page(
-                account, "/v1/adgroups/query", phases[phase], offset, size
-            )
+            want = count - len(raw_rows)
+            if offset == 0 and phase in prefetched:
+                (result, total), asked = prefetched.pop(phase), min(count, self._max_page_size)
+            else:
+                asked = min(want, self._max_page_size)
+                result, total = await self._query_page(
+                    account, "/v1/adgroups/query", phases[phase], offset, asked
+                )
             if total is not None:
                 totals[phase] = total
-            taken = result[:size]
+            taken = result[:want]
             for row in taken:
                 offset += 1
                 raw_rows.append(row)
-                points.append(make_token(phase, offset))
-            more = offset < total if total is not None else len(result) >= size
+                positions.append((phase, offset))
+            if total is not None:
+                more = offset < total
+            else:
+                more = len(result) > len(taken) or len(result) >= asked
             if not taken or not more:
                 phase, offset = phase + 1, 0
                 # The position after the last row of a finished phase is the next phase's start.
-                points[-1] = make_token(phase, 0) if phase < len(phases) else None
-        exact = all(i in totals for i in range(len(phases)))
+                positions[-1] = (phase, 0) if phase < len(phases) else None
         records = await self._map_rows(account, raw_rows, campaigns)
+        points = [None if p is None else make_token(p[0], p[1], totals) for p in positions]
+        known = [t for t in totals if t is not None]
         return AdSetPage(
             rows=records,
             resume_points=points,
-            total=sum(totals.values()) if exact else None,
+            total=sum(known) if len(known) == len(phases) else None,
         )
+
+    async def _first_pages(
+        self, account: AccountRef, phases: list[list[Filter]], count: int
+    ) -> dict[int, tuple[list[Mapping[str, Any]], int | None]]:
+        """The first page of every phase at once, when a walk starts with several phases.
+
+        This costs one more (concurrent) call on the first page only, and gives the exact
+        total of the whole walk, which later tokens carry.
+        """
+        if len(phases) < 2:
+            return {}
+        size = min(count, self._max_page_size)
+        outcomes = await asyncio.gather(
+            *(self._query_page(account, "/v1/adgroups/query", f, 0, size) for f in phases),
+            return_exceptions=True,
+        )
+        pages: dict[int, tuple[list[Mapping[str, Any]], int | None]] = {}
+        for index, outcome in enumerate(outcomes):
+            if isinstance(outcome, BaseException):
+                raise outcome
+            pages[index] = outcome
+        return pages
 
     async def _map_rows(
         self,
