@@ -1,7 +1,7 @@
 """Opaque, HMAC-SHA256-signed pagination cursors.
 
 A cursor is bound to a scope (project, filters and the ordered accounts they select) and
-carries the position in the account sequence, the upstream resume token and the per-account
+carries the accounts still to read with their upstream resume tokens, and the per-account
 totals learned on the first page. Anything that does not verify, or belongs to another scope,
 decodes to None: the contract says such a cursor means "first page".
 """
@@ -22,13 +22,22 @@ _SIG_BYTES = 16
 
 
 @dataclass(frozen=True, slots=True)
-class Position:
-    """Where a walk stands: account ``account_index`` of the scope, its resume ``token``,
-    ``consumed`` rows already returned from it, and each account's total (None = unknown)."""
+class Stop:
+    """An account still to be read: its index in the scope, its resume ``token`` (None = from
+    its beginning) and how many of its rows were already returned."""
 
-    account_index: int
-    token: str | None
-    consumed: int
+    index: int
+    token: str | None = None
+    consumed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a walk stands: the accounts still to read, in order (the first is the current
+    one; accounts skipped after a failure come last), and each account's total (None =
+    unknown). An empty queue is the end of the list."""
+
+    queue: tuple[Stop, ...]
     totals: tuple[int | None, ...]
 
 
@@ -43,9 +52,7 @@ def encode_cursor(secret: bytes, scope: str, position: Position) -> str:
         {
             "v": _VERSION,
             "s": scope,
-            "a": position.account_index,
-            "t": position.token,
-            "c": position.consumed,
+            "q": [[stop.index, stop.token, stop.consumed] for stop in position.queue],
             "n": list(position.totals),
         }
     )
@@ -69,18 +76,17 @@ def decode_cursor(secret: bytes, scope: str, cursor: str) -> Position | None:
         if data["v"] != _VERSION or data["s"] != scope:
             return None
         totals = tuple(t if isinstance(t, int) else None for t in data["n"])
-        position = Position(
-            account_index=int(data["a"]),
-            token=data["t"] if isinstance(data["t"], str) else None,
-            consumed=int(data["c"]),
-            totals=totals,
+        queue = tuple(
+            Stop(int(i), t if isinstance(t, str) else None, int(c)) for i, t, c in data["q"]
         )
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         return None
-    # account_index == len(totals) marks the end of the list (the last edge's cursor).
-    if not 0 <= position.account_index <= len(totals) or position.consumed < 0:
+    indexes = [stop.index for stop in queue]
+    if len(set(indexes)) != len(indexes):
         return None
-    return position
+    if any(not 0 <= stop.index < len(totals) or stop.consumed < 0 for stop in queue):
+        return None
+    return Position(queue, totals)
 
 
 def _b64(raw: bytes) -> str:

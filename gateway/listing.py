@@ -1,9 +1,7 @@
 """The listing service: which accounts a query touches, concurrent fan-out, merge, cursors.
 
 Order of the merged list: the scope's ad accounts by public ID, and within an account the
-platform's own stable order. The first page asks every account in scope for a full page at
-once (their totals give ``totalCount``); later pages use those totals, carried in the cursor, to
-ask exactly the accounts and row counts the page needs. No account is fetched twice for a page.
+platform's own stable order. Page assembly (fan-out, totals, partial pages) is in ``walk``.
 """
 
 from __future__ import annotations
@@ -22,13 +20,12 @@ from gateway.loaders import RequestLoaders
 from gateway.platforms.base import (
     AccountRef,
     AdPlatform,
-    AdSetPage,
     AdSetQuery,
-    AdSetRecord,
     AdSetStatus,
     Platform,
 )
 from gateway.store import IdTarget, Store
+from gateway.walk import AdSetItem, PageWalk, ScopedAccount, Source, make_item
 
 MIN_LIMIT, MAX_LIMIT, DEFAULT_LIMIT = 1, 200, 100
 _UNKNOWN_CAMPAIGN_TTL = 60.0
@@ -53,72 +50,31 @@ class ListFilters:
         ]
 
 
-@dataclass(frozen=True, slots=True)
-class AdSetItem:
-    """One row of the merged list, with its public IDs."""
-
-    adset_id: str
-    campaign_id: str
-    ad_account_id: str
-    record: AdSetRecord
-
-
-def make_item(record: AdSetRecord, ad_account_id: str) -> AdSetItem:
-    """A listed row with its public IDs."""
-    return AdSetItem(
-        adset_id=derive_id(IdKind.ADSET, record.platform, record.external_id),
-        campaign_id=derive_id(IdKind.CAMPAIGN, record.platform, record.campaign_external_id),
-        ad_account_id=ad_account_id,
-        record=record,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class ScopedAccount:
-    """An account in a walk's scope, with its public ID."""
-
-    public_id: str
-    ref: AccountRef
-
-
 @dataclass
 class ListingPage:
-    """A page of the merged list and the positions that continue it."""
+    """A page of the merged list, the sources it came from, and where to go on."""
 
     items: list[AdSetItem]
     total_count: int | None
     has_previous: bool
-    _positions: list[Position | None]  # after item k; None = nothing follows
+    sources: list[Source]
+    _positions: list[Position]  # right after item k
+    _end: Position
     _secret: bytes
     _scope: str
 
     @property
-    def next_cursor(self) -> str | None:
-        """Cursor of the next page; None at the end of the list."""
-        return self.cursor_after(len(self.items) - 1) if self.items else None
+    def has_next(self) -> bool:
+        return bool(self._end.queue)
 
     @property
-    def has_next(self) -> bool:
-        return bool(self.items) and self._positions[-1] is not None
-
-    def cursor_after(self, index: int) -> str | None:
-        """Cursor that resumes right after item ``index``."""
-        position = self._positions[index]
-        return None if position is None else encode_cursor(self._secret, self._scope, position)
+    def next_cursor(self) -> str | None:
+        """Cursor of the next page (it comes back for skipped accounts); None at the end."""
+        return encode_cursor(self._secret, self._scope, self._end) if self.has_next else None
 
     def edge_cursor(self, index: int) -> str:
-        """Cursor of edge ``index`` (GraphQL): resumes after it, or marks the end."""
-        position = self._positions[index]
-        if position is None:
-            totals = self._positions_totals()
-            position = Position(len(totals), None, 0, totals)
-        return encode_cursor(self._secret, self._scope, position)
-
-    def _positions_totals(self) -> tuple[int | None, ...]:
-        for position in self._positions:
-            if position is not None:
-                return position.totals
-        return ()
+        """Cursor that resumes right after item ``index`` (an empty walk past the end)."""
+        return encode_cursor(self._secret, self._scope, self._positions[index])
 
 
 class ListingService:
@@ -169,8 +125,14 @@ class ListingService:
         limit: int = DEFAULT_LIMIT,
         cursor: str | None = None,
         loaders: RequestLoaders,
+        allow_partial: bool = False,
     ) -> ListingPage:
-        """One page of the project's ad sets matching ``filters``."""
+        """One page of the project's ad sets matching ``filters``.
+
+        A failing account raises ``SourcesFailedError`` unless ``allow_partial``: then the page
+        holds the other accounts' rows, ``sources`` says what failed, and the cursor comes back
+        for the skipped accounts.
+        """
         if not MIN_LIMIT <= limit <= MAX_LIMIT:
             raise InvalidInputError(
                 f"limit must be between {MIN_LIMIT} and {MAX_LIMIT}",
@@ -184,13 +146,18 @@ class ListingService:
         )
         position = decode_cursor(self.settings.cursor_secret, scope, cursor) if cursor else None
         query = AdSetQuery(campaign_external_id=campaign_ext, statuses=filters.statuses)
-        walk = _PageWalk(self, accounts, query, limit, position, loaders)
+        walk = PageWalk(
+            self._clients, accounts, query, limit, position, loaders, allow_partial=allow_partial
+        )
         await walk.run()
+        self.remember(walk.items)
         return ListingPage(
             items=walk.items,
             total_count=walk.total_count(),
             has_previous=position is not None,
+            sources=walk.sources,
             _positions=walk.positions,
+            _end=walk.end,
             _secret=self.settings.cursor_secret,
             _scope=scope,
         )
@@ -291,123 +258,3 @@ class ListingService:
             if start is None:
                 return None
         return None
-
-
-class _PageWalk:
-    """Assembles one page; see the module docstring for the strategy."""
-
-    def __init__(
-        self,
-        service: ListingService,
-        accounts: list[ScopedAccount],
-        query: AdSetQuery,
-        limit: int,
-        position: Position | None,
-        loaders: RequestLoaders,
-    ) -> None:
-        self.service = service
-        self.accounts = accounts
-        self.query = query
-        self.limit = limit
-        self.loaders = loaders
-        self.items: list[AdSetItem] = []
-        self.positions: list[Position | None] = []
-        if position is None:
-            self.totals: list[int | None] = [None] * len(accounts)
-            self.index, self.token, self.consumed = 0, None, 0
-            self.first_page = True
-        else:
-            self.totals = list(position.totals)
-            self.index, self.token = position.account_index, position.token
-            self.consumed = position.consumed
-            self.first_page = False
-
-    def total_count(self) -> int | None:
-        if any(t is None for t in self.totals):
-            return None
-        return sum(t for t in self.totals if t is not None)
-
-    async def run(self) -> None:
-        fetched: set[int] = set()
-        while len(self.items) < self.limit and self.index < len(self.accounts):
-            plan = self._plan(fetched)
-            if not plan:
-                break  # the next account was already fetched for this page: stop short
-            pages = await self._fetch(plan)
-            fetched.update(i for i, _ in plan)
-            for (account_index, _), page in zip(plan, pages, strict=True):
-                self.totals[account_index] = page.total
-            for (account_index, requested), page in zip(plan, pages, strict=True):
-                if account_index != self.index:
-                    break  # an earlier account of the plan did not end where we expected
-                self._take(page)
-                if len(self.items) >= self.limit:
-                    break
-                if len(page.rows) < requested or page.resume_after(len(page.rows)) is None:
-                    self._advance()
-        self.service.remember(self.items)
-
-    def _plan(self, fetched: set[int]) -> list[tuple[int, int]]:
-        """(account index, rows to ask for) for the next concurrent round."""
-        need = self.limit - len(self.items)
-        if self.index in fetched:
-            return []
-        plan = [(self.index, need)]
-        expected = self._remaining(self.index, self.consumed)
-        for later in range(self.index + 1, len(self.accounts)):
-            if self.first_page:
-                plan.append((later, self.limit))
-                continue
-            if expected is None or expected >= need or later in fetched:
-                break
-            plan.append((later, need - expected))
-            more = self._remaining(later, 0)
-            expected = None if more is None else expected + more
-        return plan
-
-    def _remaining(self, index: int, consumed: int) -> int | None:
-        total = self.totals[index]
-        return None if total is None else max(total - consumed, 0)
-
-    async def _fetch(self, plan: list[tuple[int, int]]) -> list[AdSetPage]:
-        async def one(index: int, count: int) -> AdSetPage:
-            account = self.accounts[index].ref
-            start = self.token if index == self.index else None
-            client = self.service.client(account.platform)
-            return await client.list_adsets(
-                account,
-                self.query,
-                start=start,
-                count=count,
-                campaigns=self.loaders.lookup_campaigns,
-            )
-
-        results = await asyncio.gather(*(one(i, c) for i, c in plan), return_exceptions=True)
-        pages: list[AdSetPage] = []
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
-            pages.append(result)
-        return pages
-
-    def _take(self, page: AdSetPage) -> None:
-        account = self.accounts[self.index]
-        room = self.limit - len(self.items)
-        rows = page.rows[:room]
-        for k, record in enumerate(rows, start=1):
-            self.items.append(make_item(record, account.public_id))
-            self.positions.append(self._after(page.resume_after(k), self.consumed + k))
-        self.consumed += len(rows)
-        self.token = page.resume_after(len(rows))
-
-    def _after(self, token: str | None, consumed: int) -> Position | None:
-        """Position right after a row: in this account, or at the start of the next one."""
-        if token is not None:
-            return Position(self.index, token, consumed, tuple(self.totals))
-        if self.index + 1 < len(self.accounts):
-            return Position(self.index + 1, None, 0, tuple(self.totals))
-        return None
-
-    def _advance(self) -> None:
-        self.index += 1
-        self.token, self.consumed = None, 0

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from gateway.errors import UpstreamUnavailableError
+from gateway.errors import RateLimitedError, UpstreamUnavailableError
 from gateway.platforms.base import (
     AccountRef,
     AdAccountInfo,
@@ -53,6 +53,7 @@ class FakePlatform:
     calls: list[tuple[str, str | None, int]] = field(default_factory=list)
     campaign_calls: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     fail_accounts: set[str] = field(default_factory=set)
+    fail_times: dict[str, int] = field(default_factory=dict)
 
     async def list_adsets(
         self,
@@ -64,9 +65,14 @@ class FakePlatform:
         campaigns: CampaignLookup | None = None,
     ) -> AdSetPage:
         self.calls.append((account.external_id, start, count))
-        if account.external_id in self.fail_accounts:
+        if self.fail_times.get(account.external_id):
+            self.fail_times[account.external_id] -= 1
             raise UpstreamUnavailableError(
                 "down", platform=self.platform, account_id=account.external_id
+            )
+        if account.external_id in self.fail_accounts:
+            raise RateLimitedError(
+                "throttled", platform=self.platform, account_id=account.external_id, retry_after=7
             )
         rows = [
             r

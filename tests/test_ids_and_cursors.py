@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.cursors import Position, decode_cursor, encode_cursor
+from gateway.cursors import Position, Stop, decode_cursor, encode_cursor
 from gateway.errors import InvalidInputError
 from gateway.ids import CROCKFORD, ID_LENGTH, IdKind, check_id, derive_id, kind_of
 
@@ -43,7 +43,7 @@ def test_check_id_accepts_lower_case() -> None:
 
 
 def test_cursor_round_trip_and_rejections() -> None:
-    position = Position(2, "tok|3", 17, (10, None, 40))
+    position = Position((Stop(2, "tok|3", 17), Stop(0)), (10, None, 40))
     cursor = encode_cursor(SECRET, "scope", position)
     assert decode_cursor(SECRET, "scope", cursor) == position
     assert decode_cursor(SECRET, "other-scope", cursor) is None
@@ -52,5 +52,10 @@ def test_cursor_round_trip_and_rejections() -> None:
     assert decode_cursor(SECRET, "scope", body[:-2] + "AA." + sig) is None
     assert decode_cursor(SECRET, "scope", "") is None
     assert decode_cursor(SECRET, "scope", "é.é") is None
+    # a queue naming an account twice or one outside the scope is not a position
+    twice = encode_cursor(SECRET, "scope", Position((Stop(1), Stop(1)), (1, 2)))
+    assert decode_cursor(SECRET, "scope", twice) is None
+    outside = encode_cursor(SECRET, "scope", Position((Stop(5),), (1, 2)))
+    assert decode_cursor(SECRET, "scope", outside) is None
     # two instances with the same secret accept each other's cursors
     assert decode_cursor(bytes(SECRET), "scope", cursor) == position

@@ -14,6 +14,7 @@ from gateway.listing import ListFilters, ListingPage, ListingService
 from gateway.loaders import RequestLoaders
 from gateway.platforms.base import AccountRef, AdSetStatus, Platform
 from gateway.store import Store
+from gateway.walk import SourcesFailedError, SourceStatus
 from tests.fakes import FakePlatform, fake_clients
 
 PROJECT = "prj_01HX9Y7K8M2P4RSTVW56789AB"
@@ -264,3 +265,59 @@ async def test_other_project_is_not_found_and_missing_scope_is_forbidden() -> No
         await service.list_adsets(
             Principal(PROJECT, frozenset()), PROJECT, ListFilters(), loaders=loaders
         )
+
+
+async def test_a_failing_account_fails_the_page_unless_partial_pages_are_allowed() -> None:
+    clients, accounts = fake_clients({Platform.META_ADS: [5], Platform.TIKTOK_ADS: [6]})
+    service = make_service(clients, accounts)
+    clients[Platform.TIKTOK_ADS].fail_accounts.add("ti0")
+    loaders = RequestLoaders(clients, accounts)
+    with pytest.raises(SourcesFailedError) as info:
+        await service.list_adsets(READER, PROJECT, ListFilters(), loaders=loaders)
+    error = info.value
+    assert error.code == "upstream_throttled"
+    assert error.retry_after == 7
+    statuses = {s.platform: s.status for s in error.sources}
+    assert statuses == {
+        Platform.META_ADS: SourceStatus.OK,
+        Platform.TIKTOK_ADS: SourceStatus.THROTTLED,
+    }
+
+
+async def test_partial_pages_skip_a_failing_account_and_come_back_for_it() -> None:
+    # given three accounts, one of which fails on its first two calls
+    clients, accounts = fake_clients({Platform.META_ADS: [30, 12], Platform.APPLE_ADS: [25]})
+    service = make_service(clients, accounts)
+    ordered = sorted(
+        accounts, key=lambda a: derive_id(IdKind.AD_ACCOUNT, a.platform, a.external_id)
+    )
+    flaky = ordered[0]
+    clients[flaky.platform].fail_times[flaky.external_id] = 2
+    loaders = RequestLoaders(clients, accounts)
+    # when the list is walked with partial pages allowed
+    cursor: str | None = None
+    seen: list[str] = []
+    sources: list[list[SourceStatus]] = []
+    for _ in range(50):
+        page = await service.list_adsets(
+            READER,
+            PROJECT,
+            ListFilters(),
+            limit=10,
+            cursor=cursor,
+            loaders=loaders,
+            allow_partial=True,
+        )
+        seen += [i.record.external_id for i in page.items]
+        sources.append([s.status for s in page.sources])
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    # then the first page says the flaky account failed and has no total; every row still
+    # comes exactly once, the flaky account's rows last
+    assert SourceStatus.FAILED in sources[0]
+    expected = expected_order(clients, accounts)
+    assert sorted(seen) == sorted(expected)
+    assert len(seen) == len(set(seen))
+    flaky_rows = [r.external_id for r in clients[flaky.platform].rows[flaky.external_id]]
+    assert seen[-len(flaky_rows) :] == flaky_rows

@@ -1,0 +1,245 @@
+"""Assembles one page of the merged list from the accounts' own pages.
+
+The walk is a queue of accounts still to read (see ``cursors.Position``). The first page asks
+every account in scope for a full page at once: their totals give ``totalCount`` and ride along
+in the cursor. Later pages use those totals to ask exactly the accounts and row counts the page
+needs, concurrently. No account is asked twice for one page.
+
+When an account fails and partial pages are allowed, its rows are not lost: it moves to the
+end of the queue with its resume token, so the cursor comes back for it, and the failure is
+reported as a source.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from gateway.cursors import Position, Stop
+from gateway.errors import GatewayError, RateLimitedError, UpstreamError
+from gateway.ids import IdKind, derive_id
+from gateway.loaders import RequestLoaders
+from gateway.platforms.base import (
+    AccountRef,
+    AdPlatform,
+    AdSetPage,
+    AdSetQuery,
+    AdSetRecord,
+    Platform,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ScopedAccount:
+    """An account in a walk's scope, with its public ID."""
+
+    public_id: str
+    ref: AccountRef
+
+
+@dataclass(frozen=True, slots=True)
+class AdSetItem:
+    """One row of the merged list, with its public IDs."""
+
+    adset_id: str
+    campaign_id: str
+    ad_account_id: str
+    record: AdSetRecord
+
+
+def make_item(record: AdSetRecord, ad_account_id: str) -> AdSetItem:
+    """A listed row with its public IDs."""
+    return AdSetItem(
+        adset_id=derive_id(IdKind.ADSET, record.platform, record.external_id),
+        campaign_id=derive_id(IdKind.CAMPAIGN, record.platform, record.campaign_external_id),
+        ad_account_id=ad_account_id,
+        record=record,
+    )
+
+
+class SourceStatus(enum.StrEnum):
+    """How an account answered for this page."""
+
+    OK = "ok"
+    FAILED = "failed"
+    THROTTLED = "throttled"
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One account's part in a page: ok, or why its rows are missing."""
+
+    platform: Platform
+    ad_account_id: str
+    status: SourceStatus
+    code: str | None = None
+    retry_after: float | None = None
+    message: str | None = None
+
+
+class SourcesFailedError(GatewayError):
+    """Accounts failed and partial pages were not allowed: no rows are returned at all."""
+
+    def __init__(self, sources: Sequence[Source]) -> None:
+        failed = [s for s in sources if s.status is not SourceStatus.OK]
+        throttled = all(s.status is SourceStatus.THROTTLED for s in failed)
+        self.code = "upstream_throttled" if throttled else "upstream_unavailable"
+        waits = [s.retry_after for s in failed if s.retry_after is not None]
+        self.retry_after: float | None = max(waits) if waits and throttled else None
+        names = ", ".join(sorted({s.platform.value for s in failed}))
+        verb = "throttled" if throttled else "failed for"
+        super().__init__(f"{names} {verb} {len(failed)} ad account(s); no rows were lost")
+        self.sources = list(sources)
+
+
+class PageWalk:
+    """One page of the merged list."""
+
+    def __init__(
+        self,
+        clients: Mapping[Platform, AdPlatform],
+        accounts: list[ScopedAccount],
+        query: AdSetQuery,
+        limit: int,
+        position: Position | None,
+        loaders: RequestLoaders,
+        *,
+        allow_partial: bool,
+    ) -> None:
+        self.clients = clients
+        self.accounts = accounts
+        self.query = query
+        self.limit = limit
+        self.loaders = loaders
+        self.allow_partial = allow_partial
+        self.first_page = position is None
+        if position is None:
+            self.queue = [Stop(i) for i in range(len(accounts))]
+            self.totals: list[int | None] = [None] * len(accounts)
+        else:
+            self.queue = list(position.queue)
+            self.totals = list(position.totals)
+        self.items: list[AdSetItem] = []
+        self.positions: list[Position] = []
+        self.sources: list[Source] = []
+
+    def total_count(self) -> int | None:
+        """The sum of the accounts' totals, when every one is known."""
+        if any(t is None for t in self.totals):
+            return None
+        return sum(t for t in self.totals if t is not None)
+
+    @property
+    def end(self) -> Position:
+        """The position after the page's last row."""
+        return Position(tuple(self.queue), tuple(self.totals))
+
+    async def run(self) -> None:
+        fetched: set[int] = set()
+        while len(self.items) < self.limit and self.queue:
+            plan = self._plan(fetched)
+            if not plan:
+                break  # the next account was already asked for this page: stop short
+            fetched.update(stop.index for stop, _ in plan)
+            results = await self._fetch(plan)
+            self._note_sources(plan, results)
+            for (stop, _), result in zip(plan, results, strict=True):
+                if not isinstance(result, UpstreamError):
+                    self.totals[stop.index] = result.total
+            failed = any(isinstance(r, UpstreamError) for r in results)
+            if failed and not self.allow_partial:
+                raise SourcesFailedError(self.sources)
+            for (stop, _), result in zip(plan, results, strict=True):
+                if not self.queue or self.queue[0].index != stop.index:
+                    break  # an earlier account of the plan did not end where expected
+                if isinstance(result, UpstreamError):
+                    self.queue.append(self.queue.pop(0))  # come back for it later
+                    continue
+                self._take(result)
+                if len(self.items) >= self.limit:
+                    break
+
+    def _plan(self, fetched: set[int]) -> list[tuple[Stop, int]]:
+        """(stop, rows to ask for) of the next concurrent round, from the queue's head."""
+        need = self.limit - len(self.items)
+        plan: list[tuple[Stop, int]] = []
+        expected = 0
+        for stop in self.queue:
+            if stop.index in fetched:
+                break
+            if self.first_page:
+                plan.append((stop, self.limit if plan else need))
+                continue
+            plan.append((stop, need - expected))
+            remaining = self._remaining(stop)
+            if remaining is None:
+                break
+            expected += remaining
+            if expected >= need:
+                break
+        return plan
+
+    def _remaining(self, stop: Stop) -> int | None:
+        total = self.totals[stop.index]
+        return None if total is None else max(total - stop.consumed, 0)
+
+    async def _fetch(self, plan: list[tuple[Stop, int]]) -> list[AdSetPage | UpstreamError]:
+        async def one(stop: Stop, count: int) -> AdSetPage:
+            account = self.accounts[stop.index].ref
+            return await self.clients[account.platform].list_adsets(
+                account,
+                self.query,
+                start=stop.token,
+                count=count,
+                campaigns=self.loaders.lookup_campaigns,
+            )
+
+        results = await asyncio.gather(*(one(s, c) for s, c in plan), return_exceptions=True)
+        out: list[AdSetPage | UpstreamError] = []
+        for result in results:
+            if isinstance(result, BaseException) and not isinstance(result, UpstreamError):
+                raise result
+            out.append(result)
+        return out
+
+    def _note_sources(
+        self, plan: list[tuple[Stop, int]], results: list[AdSetPage | UpstreamError]
+    ) -> None:
+        for (stop, _), result in zip(plan, results, strict=True):
+            account = self.accounts[stop.index]
+            if isinstance(result, UpstreamError):
+                throttled = isinstance(result, RateLimitedError)
+                self.sources.append(
+                    Source(
+                        platform=account.ref.platform,
+                        ad_account_id=account.public_id,
+                        status=SourceStatus.THROTTLED if throttled else SourceStatus.FAILED,
+                        code=result.code,
+                        retry_after=result.retry_after
+                        if isinstance(result, RateLimitedError)
+                        else None,
+                        message=result.message,
+                    )
+                )
+            else:
+                self.sources.append(
+                    Source(account.ref.platform, account.public_id, SourceStatus.OK)
+                )
+
+    def _take(self, page: AdSetPage) -> None:
+        head = self.queue[0]
+        account = self.accounts[head.index]
+        rest = tuple(self.queue[1:])
+        totals = tuple(self.totals)
+        rows = page.rows[: self.limit - len(self.items)]
+        for k, record in enumerate(rows, start=1):
+            self.items.append(make_item(record, account.public_id))
+            token = page.resume_after(k)
+            queue = rest if token is None else (Stop(head.index, token, head.consumed + k), *rest)
+            self.positions.append(Position(queue, totals))
+        token = page.resume_after(len(rows))
+        self.queue[0] = Stop(head.index, token, head.consumed + len(rows))
+        if token is None:
+            self.queue.pop(0)
