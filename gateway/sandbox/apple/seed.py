@@ -392,8 +392,10 @@ def build_seed(large_adsets: int = 1200) -> AppleSeed:
             rng=rng,
         ),
     }
-    apps_user = _user(0, rng, ["4001001", "4001002"])
-    maps_user = _user(1, rng, ["4001003"])
+    # Identities come from their own stream so they do not depend on the seed's size.
+    ids = random.Random(4242)
+    apps_user = _user(0, ids, ["4001001", "4001002"])
+    maps_user = _user(1, ids, ["4001003"])
     users = {u.client_id: u for u in (apps_user, maps_user)}
     owner = {"4001001": apps_user, "4001002": apps_user, "4001003": maps_user}
     accounts = [
