@@ -62,7 +62,7 @@ class ApiUser:
         }
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class AccountData:
     """One ad account's payloads and indexes (ad groups and campaigns sorted by id)."""
 
@@ -82,18 +82,25 @@ class AccountData:
                 for status in (None, row["status"]):
                     self.index.setdefault((campaign, row["deleted"], status), []).append(row)
 
+    def __repr__(self) -> str:
+        # Short on purpose: test runners print fixtures, and the payloads are large.
+        return f"AccountData(id={self.account['id']}, adgroups={len(self.adgroups)})"
+
     def select(self, campaign: int | None, deleted: bool, status: str | None) -> list[Row]:
         """Ad groups matching the indexed filters, in id order (no copy)."""
         return self.index.get((campaign, deleted, status), [])
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class AppleSeed:
     """Everything the Apple sandbox serves."""
 
     accounts: list[AccountRef]
     users: dict[str, ApiUser]
     data: dict[str, AccountData]
+
+    def __repr__(self) -> str:
+        return f"AppleSeed(accounts={[a.external_id for a in self.accounts]})"
 
     @property
     def large_account(self) -> AccountRef:
