@@ -175,9 +175,10 @@ class _AccountSpec:
     adsets: int
 
 
-def _time(moment: datetime, tz: ZoneInfo) -> str:
-    """Meta's form, ``2026-04-01T00:00:00-0700`` (isoformat is much cheaper than strftime)."""
-    text = moment.astimezone(tz).isoformat(timespec="seconds")
+def _time(local: datetime) -> str:
+    """Meta's form of an aware local time, ``2026-04-01T00:00:00-0700`` (isoformat is much
+    cheaper than strftime). Wall-clock arithmetic on ZoneInfo times keeps offsets right."""
+    text = local.isoformat(timespec="seconds")
     return text[:-3] + text[-2:]
 
 
@@ -226,7 +227,7 @@ class _Builder:
             for _ in range(size):
                 moment += step * rng.uniform(0.5, 1.5)
                 account.adsets.append(
-                    self._adset(account, spec, campaign, made, moment, tz, audiences)
+                    self._adset(account, spec, campaign, made, moment.astimezone(tz), audiences)
                 )
                 made += 1
             c += 1
@@ -245,7 +246,7 @@ class _Builder:
             switch = "DELETED"
         else:
             switch = "ACTIVE"
-        created = moment - timedelta(hours=_int(rng, 2, 48))
+        created = (moment - timedelta(hours=_int(rng, 2, 48))).astimezone(tz)
         node: Node = {
             "id": self.new_id(),
             "name": f"Q{created.month // 4 + 1} {_THEMES[c % len(_THEMES)]} - {word}",
@@ -256,9 +257,9 @@ class _Builder:
             "effective_status": switch,
             "buying_type": "AUCTION",
             "special_ad_categories": [],
-            "start_time": _time(created + timedelta(hours=1), tz),
-            "created_time": _time(created, tz),
-            "updated_time": _time(created + timedelta(days=_int(rng, 0, 20)), tz),
+            "start_time": _time(created + timedelta(hours=1)),
+            "created_time": _time(created),
+            "updated_time": _time(created + timedelta(days=_int(rng, 0, 20))),
         }
         if c % 4 == 3:  # Advantage campaign budget: the ad sets carry none
             step = _MINOR_STEP.get(account.currency, 500)
@@ -273,7 +274,6 @@ class _Builder:
         campaign: Node,
         index: int,
         created: datetime,
-        tz: ZoneInfo,
         audiences: list[Node],
     ) -> Node:
         rng = self.rng
@@ -284,7 +284,9 @@ class _Builder:
         placement, placement_label = (
             _PLACEMENTS[index % len(_PLACEMENTS)] if index < 12 else _pick(rng, _PLACEMENTS)
         )
-        chosen = rng.sample(audiences, k=_pick(rng, [0, 0, 1, 1, 2]))
+        first = int(rng.random() * len(audiences))
+        picked = _pick(rng, (0, 0, 1, 1, 2))
+        chosen = [audiences[(first + k * 3) % len(audiences)] for k in range(picked)]
         targeting: Node = {"geo_locations": geo}
         if ages is not None:
             targeting["age_min"], targeting["age_max"] = ages
@@ -296,7 +298,7 @@ class _Builder:
         targeting["device_platforms"] = _pick(rng, [["mobile"], ["mobile", "desktop"]])
         angle = chosen[0]["name"] if chosen else _pick(rng, _ANGLES)
         age_label = "All ages" if ages is None else f"{ages[0]}-{ages[1]}"
-        start_local = (created.astimezone(tz) + timedelta(days=_int(rng, 1, 3))).replace(
+        start_local = (created + timedelta(days=_int(rng, 1, 3))).replace(
             hour=0, minute=0, second=0, microsecond=0
         )
         node: Node = {
@@ -311,9 +313,9 @@ class _Builder:
             "optimization_goal": goal,
             "bid_strategy": "LOWEST_COST_WITHOUT_CAP",
             "destination_type": "APP" if goal == "APP_INSTALLS" else "WEBSITE",
-            "start_time": _time(start_local, tz),
-            "created_time": _time(created, tz),
-            "updated_time": _time(created + timedelta(hours=_int(rng, 1, 900)), tz),
+            "start_time": _time(start_local),
+            "created_time": _time(created),
+            "updated_time": _time(created + timedelta(hours=_int(rng, 1, 900))),
             "targeting": targeting,
         }
         step = _MINOR_STEP.get(account.currency, 500)
@@ -326,12 +328,12 @@ class _Builder:
             node["daily_budget"] = "0"
             node["lifetime_budget"] = str(amount)
             node["budget_remaining"] = str(amount // _int(rng, 1, 4))
-            node["end_time"] = _time(end, tz)
+            node["end_time"] = _time(end)
         else:
             node["daily_budget"] = str(step * _int(rng, 4, 100))
             node["lifetime_budget"] = "0"
             if rng.random() < 0.25:
-                node["end_time"] = _time(start_local + timedelta(days=_int(rng, 7, 90)), tz)
+                node["end_time"] = _time(start_local + timedelta(days=_int(rng, 7, 90)))
         if rng.random() < 0.1:
             node["bid_strategy"] = "LOWEST_COST_WITH_BID_CAP"
             node["bid_amount"] = _int(rng, 50, 900)
