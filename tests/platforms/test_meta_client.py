@@ -438,6 +438,7 @@ BUC = {"42": [{"type": "ads_management", "call_count": 100, "estimated_time_to_r
     ("status", "body", "headers", "error", "retry_after"),
     [
         (400, graph_error(190, 460), {}, UpstreamAuthError, None),
+        (400, graph_error(104), {}, UpstreamAuthError, None),
         (403, graph_error(200), {}, UpstreamForbiddenError, None),
         (400, graph_error(10), {}, UpstreamForbiddenError, None),
         (400, graph_error(294), {}, UpstreamForbiddenError, None),

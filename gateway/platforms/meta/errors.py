@@ -26,6 +26,8 @@ PLATFORM = Platform.META_ADS.value
 # Application, user, page, ad-account and business-use-case throttles.
 _THROTTLE_CODES = frozenset({4, 17, 32, 613, *range(80000, 80015)})
 _UNAVAILABLE_CODES = frozenset({1, 2})
+# 190 invalid or expired token; 102 session key invalid; 104 no token sent.
+_AUTH_CODES = frozenset({102, 104, 190})
 _MAX_MESSAGE = 300
 
 
@@ -175,7 +177,7 @@ def translate(
     }
     if code in _THROTTLE_CODES:
         return RateLimitedError(text, retry_after=retry_after(response.headers, digits), **common)
-    if code == 190 or (code == 102 and error.type == "OAuthException"):
+    if code in _AUTH_CODES:
         return UpstreamAuthError(text, **common)
     if code == 10 or (code is not None and 200 <= code <= 299):
         return UpstreamForbiddenError(text, **common)

@@ -7,6 +7,7 @@ client turns that into ``MalformedResponseError``.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from gateway.platforms.base import (
@@ -129,6 +130,7 @@ def _audience_ids(targeting: JsonObject) -> tuple[str, ...]:
     return _unique(ids)
 
 
+@lru_cache(maxsize=512)  # a small vocabulary, looked up for every row
 def placement_name(network: str, position: str) -> str:
     """The contract's lower-snake name of one Meta position on one network."""
     network = network.lower()
