@@ -24,14 +24,15 @@ from gateway.platforms.apple import AppleClient
 from gateway.platforms.base import AdPlatform, Platform
 from gateway.platforms.meta import MetaClient
 from gateway.platforms.tiktok import TikTokClient
+from gateway.resilience.backoff import RetryPolicy
+from gateway.resilience.client import ResilienceState, ResilientPlatform
 from gateway.rest import AdSetsEndpoint, json_response
 from gateway.schema import build_schema
 from gateway.store import Store
 
 log = logging.getLogger("gateway")
 
-UPSTREAM_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=10.0, pool=5.0)
-UPSTREAM_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+UPSTREAM_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=50)
 
 
 @dataclass
@@ -40,26 +41,42 @@ class Runtime:
 
     settings: Settings
     store: Store
-    http: httpx.AsyncClient
+    http: list[httpx.AsyncClient]
     clients: dict[Platform, AdPlatform]
     service: ListingService
     authenticator: Authenticator
 
 
-def build_clients(settings: Settings, http: httpx.AsyncClient) -> dict[Platform, AdPlatform]:
-    """One client per platform, sharing one httpx connection pool."""
-    meta = settings.platforms[Platform.META_ADS]
-    tiktok = settings.platforms[Platform.TIKTOK_ADS]
-    apple = settings.platforms[Platform.APPLE_ADS]
-    return {
-        Platform.META_ADS: MetaClient(
-            http, base_url=meta.base_url, api_version=meta.api_version or "v25.0"
-        ),
-        Platform.TIKTOK_ADS: TikTokClient(http, base_url=tiktok.base_url),
-        Platform.APPLE_ADS: AppleClient(
-            http, base_url=apple.base_url, token_url=apple.token_url or ""
-        ),
-    }
+def build_clients(
+    settings: Settings,
+    transport: httpx.AsyncBaseTransport | None,
+    state: ResilienceState,
+) -> tuple[dict[Platform, AdPlatform], list[httpx.AsyncClient]]:
+    """One resilient client per platform, each with its own timeouts and connection pool."""
+    clients: dict[Platform, AdPlatform] = {}
+    pools: list[httpx.AsyncClient] = []
+    for platform, ps in settings.platforms.items():
+        http = httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(
+                connect=ps.connect_timeout,
+                read=ps.read_timeout,
+                write=ps.read_timeout,
+                pool=ps.pool_timeout,
+            ),
+            limits=UPSTREAM_LIMITS,
+        )
+        pools.append(http)
+        inner: AdPlatform
+        if platform is Platform.META_ADS:
+            inner = MetaClient(http, base_url=ps.base_url, api_version=ps.api_version or "v25.0")
+        elif platform is Platform.TIKTOK_ADS:
+            inner = TikTokClient(http, base_url=ps.base_url)
+        else:
+            inner = AppleClient(http, base_url=ps.base_url, token_url=ps.token_url or "")
+        policy = RetryPolicy(max_attempts=ps.max_attempts, deadline=ps.deadline)
+        clients[platform] = ResilientPlatform(inner, policy=policy, state=state)
+    return clients, pools
 
 
 def create_app(
@@ -71,8 +88,7 @@ def create_app(
 ) -> Starlette:
     """The gateway app. ``transport`` replaces the network (sandboxes in-process, tests)."""
     store = store or Store(settings.database_path)
-    http = httpx.AsyncClient(transport=transport, timeout=UPSTREAM_TIMEOUT, limits=UPSTREAM_LIMITS)
-    clients = build_clients(settings, http)
+    clients, pools = build_clients(settings, transport, ResilienceState())
     service = ListingService(settings, clients, store)
     authenticator = Authenticator(settings, store)
     demo_headers = None
@@ -80,7 +96,7 @@ def create_app(
         project = settings.projects[0]
         authenticator.add(digest_key(demo_key), Principal(project.id, frozenset({"ads:read"})))
         demo_headers = f'{{"Authorization": "Bearer {demo_key}"}}'
-    runtime = Runtime(settings, store, http, clients, service, authenticator)
+    runtime = Runtime(settings, store, pools, clients, service, authenticator)
     graphql = GraphQLEndpoint(
         build_schema(), service, authenticator, clients, demo_headers=demo_headers
     )
@@ -113,8 +129,8 @@ def create_app(
         routes=[
             Route("/", index),
             Route("/healthz", health),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/v1/projects/{project_id}/ads/adsets", adsets, methods=["GET"]),
+            Route("/graphql", graphql.handle, methods=["GET", "POST"]),
+            Route("/v1/projects/{project_id}/ads/adsets", adsets.handle, methods=["GET"]),
             Route("/openapi.json", openapi),
             *graphiql_routes(endpoint="/graphql", static_prefix="/graphiql/static"),
         ],
@@ -129,7 +145,8 @@ async def close_runtime(runtime: Runtime) -> None:
     """Close what the app owns (clients, connection pool, database)."""
     for client in runtime.clients.values():
         await client.aclose()
-    await runtime.http.aclose()
+    for http in runtime.http:
+        await http.aclose()
     runtime.store.close()
 
 

@@ -30,11 +30,16 @@ REQUIRED_CREDENTIALS: Mapping[Platform, tuple[str, ...]] = {
 
 @dataclass(frozen=True, slots=True)
 class PlatformSettings:
-    """Where one platform's API lives."""
+    """Where one platform's API lives, and how long to wait for it (seconds)."""
 
     base_url: str
     api_version: str | None = None
     token_url: str | None = None
+    connect_timeout: float = 5.0
+    read_timeout: float = 15.0
+    pool_timeout: float = 5.0
+    deadline: float = 25.0
+    max_attempts: int = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,12 +136,29 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
 
 def _platform_settings(platform: Platform, table: Mapping[str, Any]) -> PlatformSettings:
     default = DEFAULT_PLATFORMS[platform]
-    base_url = _opt_str(table, "base_url", f"platforms.{platform}") or default.base_url
+    where = f"platforms.{platform}"
+    base_url = _opt_str(table, "base_url", where) or default.base_url
+    timings = {
+        key: _positive(table, key, where, getattr(default, key))
+        for key in ("connect_timeout", "read_timeout", "pool_timeout", "deadline")
+    }
+    attempts = _positive(table, "max_attempts", where, default.max_attempts)
+    if attempts != int(attempts) or attempts > 10:
+        raise ConfigError(f"{where}.max_attempts must be a whole number from 1 to 10")
     return PlatformSettings(
         base_url=base_url.rstrip("/"),
-        api_version=_opt_str(table, "api_version", f"platforms.{platform}") or default.api_version,
-        token_url=_opt_str(table, "token_url", f"platforms.{platform}") or default.token_url,
+        api_version=_opt_str(table, "api_version", where) or default.api_version,
+        token_url=_opt_str(table, "token_url", where) or default.token_url,
+        max_attempts=int(attempts),
+        **timings,
     )
+
+
+def _positive(table: Mapping[str, Any], key: str, where: str, default: float) -> float:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(f"{where}.{key} must be a positive number (seconds)")
+    return float(value)
 
 
 def _project(table: Mapping[str, Any], index: int) -> ProjectConfig:

@@ -52,7 +52,7 @@ class GraphQLEndpoint:
         self._clients = clients
         self._demo_headers = demo_headers
 
-    async def __call__(self, request: Request) -> Response:
+    async def handle(self, request: Request) -> Response:
         if request.method == "GET" and _wants_html(request):
             return HTMLResponse(
                 render_graphiql_page(
@@ -82,8 +82,9 @@ class GraphQLEndpoint:
             operation_name=params.get("operationName"),
         )
         body: dict[str, Any] = {}
-        if result.errors:
-            body["errors"] = [format_error(e) for e in result.errors]
+        errors = [format_error(e) for e in result.errors or ()] + context.extra_errors
+        if errors:
+            body["errors"] = errors
         body["data"] = result.data
         request_failed = result.data is None and bool(result.errors)
         status = 400 if request_failed and all(not e.path for e in result.errors or ()) else 200

@@ -109,6 +109,23 @@ ADSET_SCHEMA: dict[str, Any] = {
     },
 }
 
+SOURCE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["platform", "adAccountId", "status", "code", "retryAfter"],
+    "description": "One ad account asked for this page and how it answered.",
+    "properties": {
+        "platform": {"type": "string", "enum": [p.value for p in Platform]},
+        "adAccountId": _id("aa", "The ad account."),
+        "status": {"type": "string", "enum": ["ok", "failed", "throttled"]},
+        "code": {"type": ["string", "null"], "description": "Why it is not ok."},
+        "retryAfter": {
+            "type": ["number", "null"],
+            "description": "Seconds the platform asked us to wait, when it said.",
+        },
+    },
+}
+
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["error"],
@@ -122,7 +139,12 @@ ERROR_SCHEMA: dict[str, Any] = {
                 "message": {"type": "string", "description": "For humans; may change."},
                 "param": {"type": "string", "description": "The offending parameter (400)."},
                 "platform": {"type": "string", "description": "The failing platform (502/503)."},
-                "reason": {"type": "string", "description": "The upstream failure (502)."},
+                "reason": {"type": "string", "description": "502: the upstream failure's code."},
+                "sources": {
+                    "type": "array",
+                    "items": {"$ref": "#/components/schemas/Source"},
+                    "description": "502/503: every ad account asked, and how it answered.",
+                },
             },
         }
     },
@@ -131,13 +153,14 @@ ERROR_SCHEMA: dict[str, Any] = {
 _ERRORS = {
     "400": (
         "Invalid parameter. Codes: invalid_limit, invalid_platform, invalid_status, invalid_id, "
-        "unknown_parameter, duplicate_parameter."
+        "invalid_allow_partial, unknown_parameter, duplicate_parameter."
     ),
     "401": "Missing or unknown API key (code unauthenticated); see WWW-Authenticate.",
     "403": "The key lacks the ads:read scope (code forbidden).",
     "404": "Unknown project, or one the key does not belong to (code not_found).",
-    "502": "A platform failed (code upstream_unavailable; reason names the failure).",
-    "503": "A platform throttled the request (code upstream_throttled); see Retry-After.",
+    "502": "An ad account failed and allowPartial was not set (code upstream_unavailable); "
+    "sources names the accounts. No rows are returned rather than an incomplete page.",
+    "503": "Ad accounts were throttled (code upstream_throttled); see Retry-After and sources.",
 }
 
 
@@ -232,6 +255,19 @@ def openapi_document() -> dict[str, Any]:
                             },
                             "description": f"Page size, {MIN_LIMIT}-{MAX_LIMIT}.",
                         },
+                        {
+                            "name": "allowPartial",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "boolean", "default": False},
+                            "description": (
+                                "Opt in to partial pages (an extension of the contract): when an "
+                                "ad account fails or is throttled, return the other accounts' "
+                                "rows with 200, list every account asked in `sources`, and let "
+                                "`nextCursor` come back for the skipped accounts after the "
+                                "others. Without it such a page fails with 502/503."
+                            ),
+                        },
                     ],
                     "responses": responses,
                 }
@@ -260,8 +296,14 @@ def openapi_document() -> dict[str, Any]:
                             "type": ["string", "null"],
                             "description": "Pass as cursor for the next page; null at the end.",
                         },
+                        "sources": {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/Source"},
+                            "description": "Only with allowPartial=true.",
+                        },
                     },
                 },
+                "Source": SOURCE_SCHEMA,
                 "Error": ERROR_SCHEMA,
             },
         },

@@ -6,6 +6,7 @@ listing service does the work, exactly as for GraphQL.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -27,9 +28,12 @@ from gateway.ids import IdKind, check_id
 from gateway.listing import DEFAULT_LIMIT, MAX_LIMIT, MIN_LIMIT, ListFilters, ListingService
 from gateway.loaders import RequestLoaders
 from gateway.platforms.base import AdPlatform, AdSetStatus, Platform
+from gateway.walk import Source, SourcesFailedError
 from gateway.wire import adset_json
 
-KNOWN_PARAMS = frozenset({"campaignId", "platforms", "adAccountId", "status", "cursor", "limit"})
+KNOWN_PARAMS = frozenset(
+    {"campaignId", "platforms", "adAccountId", "status", "cursor", "limit", "allowPartial"}
+)
 E = TypeVar("E", Platform, AdSetStatus)
 
 
@@ -54,10 +58,15 @@ def error_response(error: GatewayError) -> Response:
         status = 403
     elif isinstance(error, NotFoundError):
         status = 404
+    elif isinstance(error, SourcesFailedError):
+        status = 503 if error.code == "upstream_throttled" else 502
+        body["sources"] = [source_json(s) for s in error.sources]
+        if error.retry_after is not None:
+            headers["Retry-After"] = str(max(1, math.ceil(error.retry_after)))
     elif isinstance(error, RateLimitedError):
         status = 503
         if error.retry_after is not None:
-            headers["Retry-After"] = str(max(1, round(error.retry_after)))
+            headers["Retry-After"] = str(max(1, math.ceil(error.retry_after)))
     elif isinstance(error, UpstreamError):
         status = 502
         body["code"] = "upstream_unavailable"
@@ -67,6 +76,29 @@ def error_response(error: GatewayError) -> Response:
     if isinstance(error, UpstreamError):
         body["platform"] = error.platform
     return json_response({"error": body}, status, headers or None)
+
+
+def source_json(source: Source) -> dict[str, Any]:
+    """One account's part in a page, as reported to clients."""
+    return {
+        "platform": source.platform.value,
+        "adAccountId": source.ad_account_id,
+        "status": source.status.value,
+        "code": source.code,
+        "retryAfter": source.retry_after,
+    }
+
+
+def parse_allow_partial(request: Request) -> bool:
+    """``allowPartial=true`` opts in to pages that skip failing accounts."""
+    raw = _single(request.query_params.getlist("allowPartial"), "allowPartial")
+    if raw is None or raw == "false":
+        return False
+    if raw == "true":
+        return True
+    raise InvalidInputError(
+        "allowPartial must be true or false", param="allowPartial", code="invalid_allow_partial"
+    )
 
 
 def parse_filters(request: Request) -> tuple[ListFilters, int, str | None]:
@@ -149,18 +181,29 @@ class AdSetsEndpoint:
         self._auth = authenticator
         self._clients = clients
 
-    async def __call__(self, request: Request) -> Response:
+    async def handle(self, request: Request) -> Response:
         try:
             principal = self._auth.authenticate(request.headers.get("authorization"))
             project_id = request.path_params["project_id"]
             project = self._service.project_for(principal, project_id)
             filters, limit, cursor = parse_filters(request)
+            allow_partial = parse_allow_partial(request)
             loaders = RequestLoaders(self._clients, project.ad_accounts)
             page = await self._service.list_adsets(
-                principal, project_id, filters, limit=limit, cursor=cursor, loaders=loaders
+                principal,
+                project_id,
+                filters,
+                limit=limit,
+                cursor=cursor,
+                loaders=loaders,
+                allow_partial=allow_partial,
             )
         except GatewayError as error:
             return error_response(error)
-        return json_response(
-            {"items": [adset_json(item) for item in page.items], "nextCursor": page.next_cursor}
-        )
+        body: dict[str, Any] = {
+            "items": [adset_json(item) for item in page.items],
+            "nextCursor": page.next_cursor,
+        }
+        if allow_partial:
+            body["sources"] = [source_json(s) for s in page.sources]
+        return json_response(body)

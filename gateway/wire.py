@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.listing import AdSetItem
 from gateway.platforms.base import Money
+from gateway.walk import AdSetItem
 
 
 def format_time(value: datetime | None) -> str | None:

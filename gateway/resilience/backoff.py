@@ -16,6 +16,9 @@ class RetryPolicy:
     base_delay: float = 0.2
     max_delay: float = 5.0
     deadline: float = 20.0
+    #: A platform wait longer than this is not slept through inside a request: the client is
+    #: told to come back (Retry-After) instead of being kept waiting.
+    max_wait: float = 3.0
 
     def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
         """Wait before retry number ``attempt`` (1-based): full jitter over a capped

@@ -142,6 +142,7 @@ class ResilientPlatform:
                 if (
                     not exc.retryable
                     or attempt >= self.policy.max_attempts
+                    or wait > self.policy.max_wait
                     or time.monotonic() + wait >= deadline
                     or not budget.try_spend()
                 ):

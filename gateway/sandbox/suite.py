@@ -7,6 +7,7 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from starlette.applications import Starlette
 from starlette.routing import Mount
@@ -23,6 +24,13 @@ DEMO_PROJECT_NAME = "Acme (sandbox)"
 DEFAULT_DEMO_KEY = "lp_test_sandbox_demo_key"
 DEMO_CURSOR_SECRET = b"sandbox-cursor-secret-not-for-production"
 IN_PROCESS_BASE = "http://sandbox.internal"
+
+
+class SeedData(Protocol):
+    """What every platform's seed offers."""
+
+    def adset_ids(self, account_external_id: str) -> list[str]: ...
+
 
 PREFIXES: Mapping[Platform, str] = {
     Platform.META_ADS: "/meta",
@@ -43,6 +51,7 @@ class SandboxSuite:
     controls: dict[Platform, SandboxControl]
     accounts: dict[Platform, list[AccountRef]]
     app: Starlette
+    seeds: dict[Platform, SeedData]
 
     @classmethod
     def build(
@@ -84,7 +93,18 @@ class SandboxSuite:
             Platform.TIKTOK_ADS: list(tiktok_seed.accounts),
             Platform.APPLE_ADS: list(apple_seed.accounts),
         }
-        return cls(controls=controls, accounts=accounts, app=app)
+        seeds: dict[Platform, SeedData] = {
+            Platform.META_ADS: meta_seed,
+            Platform.TIKTOK_ADS: tiktok_seed,
+            Platform.APPLE_ADS: apple_seed,
+        }
+        return cls(controls=controls, accounts=accounts, app=app, seeds=seeds)
+
+    def adset_count(self) -> int:
+        """How many ad sets the seeds hold over every account, deleted ones included."""
+        return sum(
+            len(self.seeds[a.platform].adset_ids(a.external_id)) for a in self.all_accounts()
+        )
 
     def transport(self) -> SandboxTransport:
         """An in-process httpx transport to the sandboxes."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import strawberry
@@ -18,7 +19,7 @@ from strawberry.types import ExecutionContext
 
 from gateway.schema.errors import log_errors
 from gateway.schema.query import Project, Query
-from gateway.schema.types import DATETIME_SCALAR, AdAccount, AdSet, Campaign, DateTime
+from gateway.schema.types import DATETIME_SCALAR, AdAccount, AdSet, Campaign
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30
@@ -48,7 +49,7 @@ def build_schema() -> GatewaySchema:
         query=Query,
         types=[AdSet, Campaign, AdAccount, Project],
         extensions=extensions,
-        config=StrawberryConfig(scalar_map={DateTime: DATETIME_SCALAR}),
+        config=StrawberryConfig(scalar_map={datetime: DATETIME_SCALAR}),
     )
 
 

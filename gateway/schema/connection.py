@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import strawberry
 
+from gateway import walk
 from gateway.errors import InvalidInputError
 from gateway.ids import IdKind, check_id
 from gateway.listing import ListFilters, ListingPage
 from gateway.platforms import base
 from gateway.schema.types import AdSet
+from gateway.walk import SourceStatus
 
 
 @strawberry.type(description="Relay page information.")
@@ -33,6 +35,37 @@ class AdSetEdge:
     cursor: str = strawberry.field(description="Opaque cursor that resumes after this edge.")
 
 
+SourceStatusEnum = strawberry.enum(
+    SourceStatus,
+    name="SourceStatus",
+    description="How an ad account answered for this page: OK, FAILED or THROTTLED.",
+)
+
+
+@strawberry.type(description="One ad account's part in a page.")
+class Source:
+    platform: base.Platform = strawberry.field(description="The account's platform.")
+    ad_account_id: strawberry.ID = strawberry.field(description="The ad account (aa_...).")
+    status: SourceStatus = strawberry.field(
+        description="OK, or why this account's rows are missing from the page (the cursor "
+        "comes back for them)."
+    )
+    code: str | None = strawberry.field(description="Stable error code when not OK.")
+    retry_after: float | None = strawberry.field(
+        description="Seconds the platform asked us to wait, when it said."
+    )
+
+    @classmethod
+    def of(cls, source: walk.Source) -> Source:
+        return cls(
+            platform=source.platform,
+            ad_account_id=strawberry.ID(source.ad_account_id),
+            status=source.status,
+            code=source.code,
+            retry_after=source.retry_after,
+        )
+
+
 @strawberry.type(description="A page of ad sets across platforms.")
 class AdSetConnection:
     edges: list[AdSetEdge] = strawberry.field(description="The ad sets of this page, in order.")
@@ -40,6 +73,10 @@ class AdSetConnection:
     total_count: int | None = strawberry.field(
         description="Matching ad sets in all selected accounts; null when a platform cannot "
         "report an exact number for these filters (never a wrong number)."
+    )
+    sources: list[Source] = strawberry.field(
+        description="The ad accounts asked for this page and how each answered; rows of a "
+        "failed or throttled account are missing from this page, not lost."
     )
 
     @classmethod
@@ -57,6 +94,7 @@ class AdSetConnection:
                 end_cursor=edges[-1].cursor if edges else None,
             ),
             total_count=page.total_count,
+            sources=[Source.of(s) for s in page.sources],
         )
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from gateway.auth import Principal
 from gateway.listing import ListingService
 from gateway.loaders import RequestLoaders
 from gateway.platforms.base import AccountRef, AdAccountInfo, CampaignRecord, Platform
+from gateway.walk import Source, SourceStatus
 
 
 @dataclass
@@ -17,6 +20,28 @@ class GraphQLContext:
     principal: Principal
     service: ListingService
     loaders: RequestLoaders
+    extra_errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def report_sources(self, sources: Sequence[Source], path: list[str | int]) -> None:
+        """Add an ``errors`` entry for each account whose rows a partial page lacks."""
+        for source in sources:
+            if source.status is SourceStatus.OK:
+                continue
+            extensions: dict[str, Any] = {
+                "code": source.code,
+                "platform": source.platform.value,
+                "adAccountId": source.ad_account_id,
+            }
+            if source.retry_after is not None:
+                extensions["retryAfter"] = source.retry_after
+            self.extra_errors.append(
+                {
+                    "message": f"{source.platform.value} ad account {source.ad_account_id} is "
+                    f"{source.status.value}; its rows are missing from this page",
+                    "path": path,
+                    "extensions": extensions,
+                }
+            )
 
     def account_ref(self, platform: Platform, external_id: str) -> AccountRef | None:
         return self.loaders.account_ref(platform, external_id)

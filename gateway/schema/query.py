@@ -29,7 +29,9 @@ async def _list(
         limit=page_size(first),
         cursor=after,
         loaders=ctx.loaders,
+        allow_partial=True,
     )
+    ctx.report_sources(page.sources, list(info.path.as_list()))
     return AdSetConnection.of(page)
 
 

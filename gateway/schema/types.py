@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, NewType
+from typing import TYPE_CHECKING
 
 import strawberry
 from strawberry.scalars import JSON
 
 from gateway.ids import IdKind, derive_id
-from gateway.listing import AdSetItem
 from gateway.platforms import base
+from gateway.walk import AdSetItem
 from gateway.wire import format_time
 
 if TYPE_CHECKING:
@@ -40,7 +40,6 @@ def _parse_datetime(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
-DateTime = NewType("DateTime", datetime)
 DATETIME_SCALAR = strawberry.scalar(
     name="DateTime",
     description="An RFC 3339 instant in UTC, e.g. 2026-04-01T00:00:00Z.",
@@ -155,12 +154,12 @@ class AdSet(Node):
     )
     daily_budget: Money | None = strawberry.field(description="Daily budget; null when none.")
     lifetime_budget: Money | None = strawberry.field(description="Lifetime budget; null when none.")
-    start_time: DateTime | None = strawberry.field(description="Scheduled start.")
-    end_time: DateTime | None = strawberry.field(
+    start_time: datetime | None = strawberry.field(description="Scheduled start.")
+    end_time: datetime | None = strawberry.field(
         description="Scheduled end; null means it runs indefinitely."
     )
     targeting_summary: TargetingSummary = strawberry.field(description="Targeting summary.")
-    created_at: DateTime | None = strawberry.field(description="When it was created.")
+    created_at: datetime | None = strawberry.field(description="When it was created.")
     metrics_snapshot_7d: JSON = strawberry.field(
         name="metricsSnapshot7d", description="Reserved for a future rollup; always {} today."
     )

@@ -72,8 +72,7 @@ async def test_full_walk_over_every_account_has_no_gaps_or_duplicates(gateway: G
     items = await walk(gateway, [("limit", "200")])
     ids = [i["adsetId"] for i in items]
     assert len(ids) == len(set(ids))
-    seeded = sum(len(accounts) for accounts in gateway.suite.accounts.values())
-    assert len({i["adAccountId"] for i in items}) == seeded
+    assert len(ids) == gateway.suite.adset_count()
     assert {i["platform"] for i in items} == {p.value for p in Platform}
     # account order: each account's rows are contiguous, accounts sorted by ID
     account_runs = [
@@ -219,19 +218,58 @@ async def test_other_projects_key_gets_404_and_a_key_without_scope_gets_403(
     await close_runtime(app.state.runtime)
 
 
-async def test_upstream_failure_is_502_and_throttle_503_never_500(gateway: Gateway) -> None:
-    meta = gateway.suite.controls[Platform.META_ADS]
-    meta.fail_next(10, "500")
-    failed = await gateway.rest({"limit": "5"})
-    assert failed.status_code == 502
-    assert failed.json()["error"]["code"] == "upstream_unavailable"
-    assert failed.json()["error"]["platform"] == "meta_ads"
-    meta.reset()
-    meta.fail_next(10, "throttle")
-    throttled = await gateway.rest({"limit": "5"})
-    assert throttled.status_code == 503
-    assert throttled.json()["error"]["code"] == "upstream_throttled"
-    assert int(throttled.headers["retry-after"]) >= 1
+async def test_upstream_failure_is_502_with_sources_never_500(gateway: Gateway) -> None:
+    # given Meta failing every call (retries included)
+    gateway.suite.controls[Platform.META_ADS].fail_next(100, "500")
+    response = await gateway.rest({"limit": "5"})
+    # then the page fails as a whole, naming the accounts, rather than lacking rows
+    assert response.status_code == 502
+    error = response.json()["error"]
+    assert error["code"] == "upstream_unavailable"
+    validate(response.json(), "Error")
+    failed = {s["platform"] for s in error["sources"] if s["status"] == "failed"}
+    ok = {s["platform"] for s in error["sources"] if s["status"] == "ok"}
+    assert failed == {"meta_ads"}
+    assert ok == {"tiktok_ads", "apple_ads"}
+    assert "retry-after" not in response.headers
+
+
+async def test_upstream_throttle_is_503_with_retry_after(gateway: Gateway) -> None:
+    gateway.suite.controls[Platform.APPLE_ADS].fail_next(100, "throttle")
+    response = await gateway.rest({"limit": "5"})
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert error["code"] == "upstream_throttled"
+    assert {s["status"] for s in error["sources"] if s["platform"] == "apple_ads"} == {"throttled"}
+    assert int(response.headers["retry-after"]) >= 1
+
+
+async def test_allow_partial_returns_healthy_rows_and_comes_back_for_the_rest(
+    gateway: Gateway,
+) -> None:
+    # given Meta (whose large account comes first) failing for the first page only
+    gateway.suite.controls[Platform.META_ADS].fail_next(100, "500")
+    first = await gateway.rest({"limit": "200", "allowPartial": "true"})
+    assert first.status_code == 200
+    body = first.json()
+    validate(body, "AdSetPage")
+    assert {s["status"] for s in body["sources"] if s["platform"] == "meta_ads"} == {"failed"}
+    assert len(body["items"]) == 200
+    assert all(i["platform"] != "meta_ads" for i in body["items"])
+    # when Meta recovers and the walk goes on
+    gateway.suite.controls[Platform.META_ADS].reset()
+    items = list(body["items"])
+    cursor = body["nextCursor"]
+    while cursor:
+        page = (
+            await gateway.rest({"limit": "200", "allowPartial": "true", "cursor": cursor})
+        ).json()
+        items += page["items"]
+        cursor = page["nextCursor"]
+    # then every row arrives exactly once, Meta's skipped rows at the end
+    ids = [i["adsetId"] for i in items]
+    assert len(ids) == len(set(ids)) == gateway.suite.adset_count()
+    assert items[-1]["platform"] == "meta_ads"
 
 
 async def test_openapi_document_describes_the_path(gateway: Gateway) -> None:
@@ -249,6 +287,7 @@ async def test_openapi_document_describes_the_path(gateway: Gateway) -> None:
         "status",
         "cursor",
         "limit",
+        "allowPartial",
     ]
     assert set(operation["responses"]) == {"200", "400", "401", "403", "404", "502", "503"}
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
