@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from gateway.sandbox.suite import SandboxSuite
+
 _real_connect = socket.socket.connect
 
 
@@ -32,3 +34,9 @@ def _guarded_connect(self: socket.socket, address: Any) -> None:
 @pytest.fixture(autouse=True)
 def _no_real_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+
+
+@pytest.fixture(scope="session")
+def suite() -> SandboxSuite:
+    """All three sandboxes, seeded once; tests reset their knobs and logs."""
+    return SandboxSuite.build()

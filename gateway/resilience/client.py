@@ -130,6 +130,10 @@ class ResilientPlatform:
         budget.record_call()
         attempt = 1
         while True:
+            blocked = self.state.throttles.blocked_for(scope)
+            if blocked is not None and self._may_wait(blocked, deadline):
+                await self._sleep(blocked)  # a short regain time: wait it out, do not call
+                continue
             self._fail_fast(account, scope, breaker_key)
             try:
                 async with self._semaphore(account.external_id):
@@ -142,8 +146,7 @@ class ResilientPlatform:
                 if (
                     not exc.retryable
                     or attempt >= self.policy.max_attempts
-                    or wait > self.policy.max_wait
-                    or time.monotonic() + wait >= deadline
+                    or not self._may_wait(wait, deadline)
                     or not budget.try_spend()
                 ):
                     raise
@@ -153,6 +156,10 @@ class ResilientPlatform:
                 continue
             self.state.breakers.success(breaker_key)
             return result
+
+    def _may_wait(self, seconds: float, deadline: float) -> bool:
+        """Whether a wait fits the policy and the call's deadline."""
+        return seconds <= self.policy.max_wait and time.monotonic() + seconds < deadline
 
     def _fail_fast(
         self, account: AccountRef, scope: tuple[str, str], breaker_key: tuple[str, str]

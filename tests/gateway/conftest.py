@@ -20,11 +20,6 @@ AUTH = {"Authorization": f"Bearer {KEY}"}
 ADSETS = f"/v1/projects/{PROJECT}/ads/adsets"
 
 
-@pytest.fixture(scope="session")
-def suite() -> SandboxSuite:
-    return SandboxSuite.build()
-
-
 @dataclass
 class Gateway:
     """A gateway app over the sandboxes and an HTTP client for it."""
