@@ -1,0 +1,97 @@
+"""The sandboxes in a process of the bench's own: ``suite.app`` plus a few ``/_bench`` routes.
+
+    python -m bench.sandbox_proc --port 8100 --latency-ms 100 --large-adsets 1200 \
+        --write-config sandbox.toml
+
+``GET /_bench/log`` gives the upstream requests each platform received since the last
+``POST /_bench/reset``: ``calls`` counted by ``"METHOD /path"`` and ``failed`` (status 400 and
+up) by ``"METHOD /path status"``; ``POST /_bench/latency?ms=N`` changes
+the added latency of every platform; ``GET /_bench/health`` answers once serving.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from gateway.sandbox.suite import SandboxSuite
+
+PREFIX = "/_bench/"
+
+
+class BenchSandboxApp:
+    """Requests under ``/_bench/`` go to the bench routes, everything else to the suite."""
+
+    def __init__(self, suite: SandboxSuite) -> None:
+        self.suite = suite
+        self.routes = Starlette(
+            routes=[
+                Route("/_bench/health", self._health),
+                Route("/_bench/log", self._log),
+                Route("/_bench/reset", self._reset, methods=["POST"]),
+                Route("/_bench/latency", self._latency, methods=["POST"]),
+            ]
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(PREFIX):
+            await self.routes(scope, receive, send)
+        else:
+            await self.suite.app(scope, receive, send)
+
+    async def _health(self, _: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def _log(self, _: Request) -> JSONResponse:
+        calls = {p.value: dict(c.log.by_endpoint()) for p, c in self.suite.controls.items()}
+        failed = {
+            p.value: dict(
+                Counter(f"{e.method} {e.path} {e.status}" for e in c.log.entries if e.status >= 400)
+            )
+            for p, c in self.suite.controls.items()
+        }
+        return JSONResponse({"calls": calls, "failed": failed})
+
+    async def _reset(self, _: Request) -> JSONResponse:
+        for control in self.suite.controls.values():
+            control.log.clear()
+        return JSONResponse({"status": "ok"})
+
+    async def _latency(self, request: Request) -> JSONResponse:
+        try:
+            ms = float(request.query_params["ms"])
+        except (KeyError, ValueError):
+            return JSONResponse({"error": "ms must be a number"}, status_code=400)
+        for control in self.suite.controls.values():
+            control.latency_ms = ms
+        return JSONResponse({"latency_ms": ms})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Seed the sandboxes, write the gateway configuration, serve until terminated."""
+    parser = argparse.ArgumentParser(prog="python -m bench.sandbox_proc")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--large-adsets", type=int, default=1200)
+    parser.add_argument("--write-config", metavar="FILE")
+    args = parser.parse_args(argv)
+    suite = SandboxSuite.build(large_adsets=args.large_adsets, latency_ms=args.latency_ms)
+    if args.write_config:
+        text = suite.config_toml(f"http://{args.host}:{args.port}")
+        Path(args.write_config).write_text(text, encoding="utf-8")
+    uvicorn.run(BenchSandboxApp(suite), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
