@@ -4,8 +4,11 @@ mapping code never leaks a KeyError or TypeError."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
+
+from gateway.errors import MalformedResponseError
 
 
 class PayloadError(ValueError):
@@ -13,6 +16,18 @@ class PayloadError(ValueError):
 
 
 JsonObject = Mapping[str, Any]
+
+
+@contextmanager
+def malformed_payload(platform: str, account_id: str | None, label: str) -> Iterator[None]:
+    """Turn a PayloadError raised inside into ``MalformedResponseError``, chained; ``label``
+    names the platform in the message ("Meta sent an unexpected body: ...")."""
+    try:
+        yield
+    except PayloadError as exc:
+        raise MalformedResponseError(
+            f"{label} sent an unexpected body: {exc}", platform=platform, account_id=account_id
+        ) from exc
 
 
 def as_object(value: Any, what: str) -> JsonObject:

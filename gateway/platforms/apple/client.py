@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import httpx
@@ -61,7 +62,7 @@ from gateway.platforms.base import (
     Platform,
 )
 from gateway.platforms.http import send_json
-from gateway.platforms.payload import PayloadError, as_list, as_object, opt_int
+from gateway.platforms.payload import PayloadError, as_list, as_object, malformed_payload, opt_int
 
 PLATFORM = Platform.APPLE_ADS.value
 APPLE_API_BASE = "https://api.ads.apple.com"
@@ -237,21 +238,17 @@ class AppleClient:
         raw_rows: list[Mapping[str, Any]],
         campaigns: CampaignLookup | None,
     ) -> list[AdSetRecord]:
-        try:
+        with _malformed(account):
             ids = campaign_ids(raw_rows)
-        except PayloadError as exc:
-            raise self._malformed(account, exc) from exc
         found: Mapping[str, CampaignRecord] = {}
         if ids:
             lookup = campaigns if campaigns is not None else self.get_campaigns
             found = await lookup(account, ids)
-        try:
+        with _malformed(account):
             return [
                 map_adgroup(row, account.external_id, found.get(str(row.get("campaignId"))))
                 for row in raw_rows
             ]
-        except PayloadError as exc:
-            raise self._malformed(account, exc) from exc
 
     # -- campaigns ---------------------------------------------------------------------------
 
@@ -289,10 +286,8 @@ class AppleClient:
             result, total = await self._query_page(
                 account, "/v1/campaigns/query", filters, offset, self._max_page_size
             )
-            try:
+            with _malformed(account):
                 records.extend(map_campaign(row, account.external_id) for row in result)
-            except PayloadError as exc:
-                raise self._malformed(account, exc) from exc
             offset += len(result)
             if not result or (total is not None and offset >= total):
                 break
@@ -313,10 +308,8 @@ class AppleClient:
         if hit is not None and self._clock() - hit[1] < ACCOUNT_TTL_S:
             return hit[0]
         payload = await self._call(account, "GET", f"/v1/ad-accounts/{account.external_id}")
-        try:
+        with _malformed(account):
             info = map_account(as_object(payload, "response").get("result"), account.external_id)
-        except PayloadError as exc:
-            raise self._malformed(account, exc) from exc
         self._accounts[key] = (info, self._clock())
         return info
 
@@ -337,7 +330,7 @@ class AppleClient:
             "pagination": {"offset": offset, "pageSize": size, "fetchTotalCount": True},
         }
         payload = await self._call(account, "POST", path, body)
-        try:
+        with _malformed(account):
             obj = as_object(payload, "response")
             if "result" not in obj:
                 raise PayloadError("result: missing")
@@ -346,8 +339,6 @@ class AppleClient:
             total = None
             if paging is not None:
                 total = opt_int(as_object(paging, "pagination"), "totalCount")
-        except PayloadError as exc:
-            raise self._malformed(account, exc) from exc
         return rows, total
 
     async def _call(self, account: AccountRef, method: str, path: str, body: Any = None) -> Any:
@@ -380,12 +371,9 @@ class AppleClient:
     def _key(self, account: AccountRef) -> tuple[str, str]:
         return account.credentials.get("client_id", ""), account.external_id
 
-    def _malformed(self, account: AccountRef, exc: PayloadError) -> MalformedResponseError:
-        return MalformedResponseError(
-            f"Apple Ads sent an unexpected body: {exc}",
-            platform=PLATFORM,
-            account_id=account.external_id,
-        )
+
+def _malformed(account: AccountRef) -> AbstractContextManager[None]:
+    return malformed_payload(PLATFORM, account.external_id, "Apple Ads")
 
 
 def api_error(response: httpx.Response, payload: Any, account_id: str) -> UpstreamError:

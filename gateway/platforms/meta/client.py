@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +27,15 @@ from gateway.platforms.meta import mapping
 from gateway.platforms.meta.errors import PLATFORM, translate, usage_pct
 from gateway.platforms.meta.paging import Position, decode_token
 from gateway.platforms.meta.statuses import effective_status_filter
-from gateway.platforms.payload import JsonObject, PayloadError, as_list, as_object, opt_int, opt_str
+from gateway.platforms.payload import (
+    JsonObject,
+    PayloadError,
+    as_list,
+    as_object,
+    malformed_payload,
+    opt_int,
+    opt_str,
+)
 
 DEFAULT_BASE_URL = "https://graph.facebook.com"
 DEFAULT_API_VERSION = "v25.0"
@@ -347,14 +355,5 @@ def _parse_page(payload: Any) -> _Page:
     return _Page(data=data, after=after, has_next=has_next, total=total)
 
 
-@contextmanager
-def _malformed(account: AccountRef) -> Iterator[None]:
-    """PayloadError -> MalformedResponseError, chained."""
-    try:
-        yield
-    except PayloadError as exc:
-        raise MalformedResponseError(
-            f"Meta sent an unexpected body: {exc}",
-            platform=PLATFORM,
-            account_id=account.external_id,
-        ) from exc
+def _malformed(account: AccountRef) -> AbstractContextManager[None]:
+    return malformed_payload(PLATFORM, account.external_id, "Meta")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +24,14 @@ from gateway.platforms.base import (
     Platform,
 )
 from gateway.platforms.http import send_json
-from gateway.platforms.payload import JsonObject, PayloadError, as_list, as_object, opt_int
+from gateway.platforms.payload import (
+    JsonObject,
+    PayloadError,
+    as_list,
+    as_object,
+    malformed_payload,
+    opt_int,
+)
 from gateway.platforms.tiktok import mapping
 from gateway.platforms.tiktok.errors import PLATFORM, envelope_data
 from gateway.platforms.tiktok.paging import (
@@ -343,14 +350,5 @@ def _read_page(data: JsonObject, account: AccountRef, page: int, page_size: int)
     return _Page(rows=rows, total_number=total_number, last=last)
 
 
-@contextmanager
-def _malformed(account: AccountRef) -> Iterator[None]:
-    """PayloadError inside -> MalformedResponseError, chained."""
-    try:
-        yield
-    except PayloadError as exc:
-        raise MalformedResponseError(
-            f"TikTok sent an unexpected body: {exc}",
-            platform=PLATFORM,
-            account_id=account.external_id,
-        ) from exc
+def _malformed(account: AccountRef) -> AbstractContextManager[None]:
+    return malformed_payload(PLATFORM, account.external_id, "TikTok")
