@@ -1,5 +1,6 @@
 """The one place where platform clients touch httpx: send, parse JSON, translate transport
-failures. Status and envelope classification stays with each platform."""
+failures, read a wait from headers. Status and envelope classification stays with each
+platform."""
 
 from __future__ import annotations
 
@@ -51,3 +52,20 @@ async def send_json(
             account_id=account_id,
         ) from exc
     return response, payload
+
+
+def header_seconds(headers: httpx.Headers, *names: str) -> float | None:
+    """The first of ``names`` whose header holds a non-negative number of seconds, or None.
+
+    An HTTP-date or garbage is passed over: a wait we cannot read is no wait."""
+    for name in names:
+        raw = headers.get(name)
+        if raw is None:
+            continue
+        try:
+            seconds = float(raw.strip())
+        except ValueError:
+            continue
+        if seconds >= 0:
+            return seconds
+    return None

@@ -25,7 +25,7 @@ from gateway.errors import (
     UpstreamUnavailableError,
 )
 from gateway.platforms.base import AccountRef, Platform
-from gateway.platforms.http import send_json
+from gateway.platforms.http import header_seconds, send_json
 from gateway.platforms.payload import PayloadError, as_object, opt_int, opt_str, req_str
 
 PLATFORM = Platform.APPLE_ADS.value
@@ -78,17 +78,7 @@ def sign_client_secret(creds: AppleCredentials, *, now: float, lifetime_s: int) 
 
 def retry_after_seconds(headers: httpx.Headers) -> float | None:
     """Apple's wait: ``Retry-After`` seconds, else ``RateLimit-Reset`` (a delta), else None."""
-    for name in ("retry-after", "ratelimit-reset"):
-        raw = headers.get(name)
-        if raw is None:
-            continue
-        try:
-            seconds = float(raw.strip())
-        except ValueError:
-            continue  # an HTTP-date or garbage: try the next signal
-        if seconds >= 0:
-            return seconds
-    return None
+    return header_seconds(headers, "retry-after", "ratelimit-reset")
 
 
 def _refresh_margin(lifetime_s: float) -> float:

@@ -19,6 +19,7 @@ from gateway.errors import (
     UpstreamUnavailableError,
 )
 from gateway.platforms.base import Platform
+from gateway.platforms.http import header_seconds
 from gateway.platforms.payload import JsonObject, PayloadError, as_object
 
 PLATFORM = Platform.TIKTOK_ADS.value
@@ -104,11 +105,4 @@ def _http_error(response: httpx.Response, account_id: str | None) -> UpstreamErr
 
 def _retry_after(response: httpx.Response) -> float | None:
     """TikTok documents no wait; honour a ``Retry-After`` in seconds if one is ever sent."""
-    value = response.headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return seconds if seconds >= 0 else None
+    return header_seconds(response.headers, "retry-after")
