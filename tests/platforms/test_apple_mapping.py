@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from gateway.platforms.apple import STATUS_TABLE, map_status
-from gateway.platforms.apple.client import plan_phases
 from gateway.platforms.apple.mapping import (
     map_account,
     map_adgroup,
@@ -16,6 +15,7 @@ from gateway.platforms.apple.mapping import (
     map_campaign,
     parse_time,
 )
+from gateway.platforms.apple.phases import plan_phases
 from gateway.platforms.base import (
     AdSetQuery,
     AdSetStatus,

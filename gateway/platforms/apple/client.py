@@ -1,28 +1,7 @@
 """Apple Ads Platform API v1 client: ad groups, campaigns and the ad account.
 
-How a listing walks ``POST /v1/adgroups/query``
------------------------------------------------
-Apple v1 hides soft-deleted ad groups unless a filter asks for them, and the ad-group query
-accepts ``deleted`` only with ``EQUALS`` (Apple Ads Platform API docs, "Query Ad Groups",
-filterable-fields table; the campaign query documents ``EQUALS`` and ``IN``). Filters are
-AND-ed ("QueryRequest": "The query combines multiple filters with logical AND"), so
-``deleted EQUALS true`` and ``deleted EQUALS false`` together match nothing: no single
-ad-group query returns live and deleted rows at once.
-
-Our default listing includes deleted rows, so a walk is a sequence of *phases*, each one exact
-upstream query sorted by ``id`` ascending: the live ad groups (``deleted EQUALS false``, plus
-``status IN [...]`` when the status filter names only some live statuses), then the deleted
-ones (``deleted EQUALS true``). The stable order is "live ad groups by id, then deleted ones by
-id". Every status set is pushed down this way, so nothing is ever filtered locally.
-
-Calls: a walk's first page asks the first page of every phase at once (concurrently), so its
-``total`` is exact; later pages cost one upstream call, or two when a page crosses from the
-live phase into the deleted one.
-
-A resume token is ``"<phase>:<offset>[;<total0>,<total1>]"``: the phase index, the absolute
-offset within that phase's result set, and the phase totals Apple reported earlier in the
-walk, which let later pages report ``total`` too (refreshed whenever a call sees a newer
-``totalCount``).
+A listing walks ``POST /v1/adgroups/query`` in phases (live ad groups, then deleted ones);
+``phases`` explains why and what its resume tokens carry.
 """
 
 from __future__ import annotations
@@ -36,27 +15,16 @@ from typing import Any
 import httpx
 import orjson
 
-from gateway.errors import (
-    InvalidInputError,
-    MalformedResponseError,
-    RateLimitedError,
-    UpstreamAuthError,
-    UpstreamBadRequestError,
-    UpstreamError,
-    UpstreamForbiddenError,
-    UpstreamNotFoundError,
-    UpstreamUnavailableError,
-)
-from gateway.platforms.apple.auth import AppleTokenSource, retry_after_seconds
+from gateway.platforms.apple.auth import AppleTokenSource
+from gateway.platforms.apple.errors import PLATFORM, api_error
 from gateway.platforms.apple.mapping import campaign_ids, map_account, map_adgroup, map_campaign
-from gateway.platforms.apple.statuses import LIVE_STATUSES, apple_status_values
+from gateway.platforms.apple.phases import Filter, make_token, parse_token, plan_phases
 from gateway.platforms.base import (
     AccountRef,
     AdAccountInfo,
     AdSetPage,
     AdSetQuery,
     AdSetRecord,
-    AdSetStatus,
     CampaignLookup,
     CampaignRecord,
     Platform,
@@ -64,7 +32,6 @@ from gateway.platforms.base import (
 from gateway.platforms.http import send_json
 from gateway.platforms.payload import PayloadError, as_list, as_object, malformed_payload, opt_int
 
-PLATFORM = Platform.APPLE_ADS.value
 APPLE_API_BASE = "https://api.ads.apple.com"
 APPLE_OAUTH_ENDPOINT = "https://appleid.apple.com/auth/oauth2/token"
 #: Apple caps the campaign query's pageSize at 1000 and documents no other cap; we use the
@@ -78,57 +45,6 @@ ACCOUNT_TTL_S = 15 * 60
 CAMPAIGN_TTL_S = 5 * 60
 _ID_ASC = [{"field": "id", "order": "ASC"}]
 _ALL_CAMPAIGNS = {"field": "deleted", "operator": "IN", "value": [True, False]}
-
-Filter = dict[str, Any]
-
-
-def plan_phases(query: AdSetQuery) -> list[list[Filter]]:
-    """The filter list of each phase of a walk; [] when nothing can match."""
-    base: list[Filter] = []
-    if query.campaign_external_id is not None:
-        try:
-            campaign_id = int(query.campaign_external_id)
-        except ValueError:
-            return []  # Apple ids are integers: no ad group has this campaign
-        base.append({"field": "campaignId", "operator": "EQUALS", "value": campaign_id})
-    statuses = query.statuses
-    live = LIVE_STATUSES if statuses is None else statuses & LIVE_STATUSES
-    phases: list[list[Filter]] = []
-    if live:
-        live_filters = [*base, {"field": "deleted", "operator": "EQUALS", "value": False}]
-        if live != LIVE_STATUSES:
-            # With both live statuses we send no status filter, which also keeps ad groups
-            # whose unknown (future) status maps to paused.
-            values = apple_status_values(frozenset(live))
-            live_filters.append({"field": "status", "operator": "IN", "value": values})
-        phases.append(live_filters)
-    if statuses is None or AdSetStatus.DELETED in statuses:
-        phases.append([*base, {"field": "deleted", "operator": "EQUALS", "value": True}])
-    return phases
-
-
-Totals = list[int | None]
-
-
-def make_token(phase: int, offset: int, totals: Totals) -> str:
-    """The resume token of a position, carrying the phase totals seen so far."""
-    token = f"{phase}:{offset}"
-    if any(t is not None for t in totals):
-        token += ";" + ",".join("" if t is None else str(t) for t in totals)
-    return token
-
-
-def parse_token(token: str | None, phases: int) -> tuple[int, int, Totals]:
-    """(phase, offset, carried phase totals) of a resume token; None is the beginning."""
-    unknown: Totals = [None] * phases
-    if token is None:
-        return 0, 0, unknown
-    position, _, carried = token.partition(";")
-    phase_text, sep, offset_text = position.partition(":")
-    if not sep or not phase_text.isdigit() or not offset_text.isdigit():
-        raise InvalidInputError("unreadable Apple Ads resume token", param="cursor")
-    totals = [int(t) if t.isdigit() else None for t in carried.split(",")] if carried else []
-    return int(phase_text), int(offset_text), totals if len(totals) == phases else unknown
 
 
 class AppleClient:
@@ -167,7 +83,7 @@ class AppleClient:
         count: int,
         campaigns: CampaignLookup | None = None,
     ) -> AdSetPage:
-        """Up to ``count`` ad groups from ``start``, in the walk order the module describes."""
+        """Up to ``count`` ad groups from ``start``, in the walk order ``phases`` describes."""
         phases = plan_phases(query)
         phase, offset, totals = parse_token(start, len(phases))
         if phase >= len(phases):
@@ -374,45 +290,3 @@ class AppleClient:
 
 def _malformed(account: AccountRef) -> AbstractContextManager[None]:
     return malformed_payload(PLATFORM, account.external_id, "Apple Ads")
-
-
-def api_error(response: httpx.Response, payload: Any, account_id: str) -> UpstreamError:
-    """The gateway error for a failed v1 call, from its status and ``{"error": {...}}`` body."""
-    status = response.status_code
-    code, message = _error_fields(payload)
-    detail = f"{code}: {message}" if code and message else (code or message or "no detail")
-    text = f"Apple Ads answered HTTP {status} ({detail})"
-    where: dict[str, Any] = {"platform": PLATFORM, "account_id": account_id, "upstream_code": code}
-    if status == 429:
-        return RateLimitedError(text, retry_after=retry_after_seconds(response.headers), **where)
-    if status == 401:
-        return UpstreamAuthError(text, **where)
-    if status == 403:
-        return UpstreamForbiddenError(text, **where)
-    if status == 404:
-        return UpstreamNotFoundError(text, **where)
-    if status >= 500:
-        return UpstreamUnavailableError(text, **where)
-    if 400 <= status < 500:
-        return UpstreamBadRequestError(text, **where)
-    return MalformedResponseError(f"Apple Ads answered unexpected HTTP {status}", **where)
-
-
-def _error_fields(payload: Any) -> tuple[str | None, str | None]:
-    """(code, message) of a v1 error body, tolerating any shape."""
-    if not isinstance(payload, Mapping):
-        return None, None
-    error = payload.get("error")
-    if not isinstance(error, Mapping):
-        return None, None
-    code = error.get("code")
-    message = error.get("message")
-    details = error.get("details")
-    if isinstance(details, list) and details and isinstance(details[0], Mapping):
-        first = details[0].get("message")
-        if isinstance(first, str) and first and first != message:
-            message = f"{message}; {first}" if isinstance(message, str) else first
-    return (
-        code if isinstance(code, str) else None,
-        message if isinstance(message, str) else None,
-    )
