@@ -28,7 +28,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from gateway.sandbox.apple.seed import ApiUser, AppleSeed, QueryError, run_query
+from gateway.sandbox.apple.model import ApiUser, AppleSeed
+from gateway.sandbox.apple.query import QueryError, run_query
 from gateway.sandbox.control import CannedResponse, ControlledApp, FaultForms, SandboxControl
 
 AUDIENCE = "https://appleid.apple.com"
