@@ -65,7 +65,7 @@ async def _median_upstream_ms(ctx: Ctx, limit: int) -> float:
     call = MetaAdsets(sandbox.doc, meta[1])
     async with httpx.AsyncClient(timeout=30.0) as client:
         await call.page(client, limit)
-        times = [(await call.page(client, limit))[0] for _ in range(ctx.n(15, 7))]
+        times = [(await call.page(client, limit))[0] for _ in range(ctx.n(15, 5))]
     return _ms(statistics.median(times))
 
 
@@ -82,7 +82,7 @@ async def fanout(ctx: Ctx) -> list[Figure]:
         for _ in range(ctx.n(3, 2)):  # warm: account currencies, Apple tokens, connections
             await client.rest(100)
             await client.graphql(REST_FIELDS, 100)
-        for _ in range(ctx.n(21, 7)):
+        for _ in range(ctx.n(21, 5)):
             seconds, body = await client.rest(100)
             rest.append(seconds)
             spans.add(len({item["adAccountId"] for item in body["items"]}))
@@ -176,9 +176,9 @@ async def cpu(ctx: Ctx) -> list[Figure]:
     """Figures 3: gateway CPU per 100-row page, REST and GraphQL, no upstream latency."""
     await ctx.env.use_sandbox(large_adsets=DEFAULT_LARGE, latency_ms=0)
     gateway = await ctx.env.use_gateway(await ctx.fanout_accounts())
-    n_rest, n_gql = ctx.n(300, 50), ctx.n(100, 20)
+    n_rest, n_gql = ctx.n(300, 40), ctx.n(100, 15)
     async with GatewayClient(gateway.url) as client:
-        for _ in range(ctx.n(10, 3)):
+        for _ in range(ctx.n(10, 2)):
             await client.rest(100)
             await client.graphql(REST_FIELDS, 100)
 
