@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -18,6 +19,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from gateway.schema.errors import log_errors
+from gateway.schema.executor import PlainFieldExecutor, plain_fields
 from gateway.schema.query import Project, Query
 from gateway.schema.types import DATETIME_SCALAR, AdAccount, AdSet, Campaign
 
@@ -36,21 +38,31 @@ class GatewaySchema(strawberry.Schema):
         log_errors(errors)
 
 
-def build_schema() -> GatewaySchema:
-    """The schema with depth, alias and token limits and bounded parse/validation caches."""
+def build_schema(*, fast: bool = True) -> GatewaySchema:
+    """The schema with depth, alias and token limits, bounded parse/validation caches and
+    the plain-field executor (``fast=False`` keeps graphql-core's own, for comparison)."""
+    # The limiters' rule classes are made once and shared, so the validation cache (keyed
+    # by the rules) hits across requests; extensions themselves are built per request.
+    limit_rules = [
+        *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+    ]
     extensions: list[Any] = [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: AddValidationRules(limit_rules),
         lambda: ParserCache(maxsize=CACHE_SIZE),
         lambda: ValidationCache(maxsize=CACHE_SIZE),
     ]
-    return GatewaySchema(
+    executor: type[PlainFieldExecutor] = type("GatewayExecutor", (PlainFieldExecutor,), {})
+    schema = GatewaySchema(
         query=Query,
         types=[AdSet, Campaign, AdAccount, Project],
         extensions=extensions,
         config=StrawberryConfig(scalar_map={datetime: DATETIME_SCALAR}),
+        execution_context_class=executor if fast else None,
     )
+    executor.plain = plain_fields(schema)
+    return schema
 
 
 def export_sdl() -> str:
