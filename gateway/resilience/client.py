@@ -67,7 +67,7 @@ class ResilientPlatform:
         *,
         policy: RetryPolicy | None = None,
         state: ResilienceState | None = None,
-        per_account_concurrency: int = 4,
+        per_account_concurrency: int = 8,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
@@ -77,7 +77,9 @@ class ResilientPlatform:
         self.state = state or ResilienceState()
         self.stats = CallStats()
         self._concurrency = per_account_concurrency
-        self._semaphores: dict[str, asyncio.Semaphore] = {}
+        # Listing and lookups have separate slots: a listing call holds its slot while it looks
+        # up campaigns through this same wrapper, so one pool would deadlock under load.
+        self._semaphores: dict[tuple[str, str], asyncio.Semaphore] = {}
         self._sleep = sleep
         self._rng = rng or random.Random()
 
@@ -95,6 +97,7 @@ class ResilientPlatform:
             lambda: self.inner.list_adsets(
                 account, query, start=start, count=count, campaigns=campaigns
             ),
+            pool="list",
         )
 
     async def get_campaigns(
@@ -111,10 +114,12 @@ class ResilientPlatform:
     async def aclose(self) -> None:
         await self.inner.aclose()
 
-    async def _call(self, account: AccountRef, fn: Callable[[], Awaitable[T]]) -> T:
+    async def _call(
+        self, account: AccountRef, fn: Callable[[], Awaitable[T]], pool: str = "lookup"
+    ) -> T:
         try:
             async with asyncio.timeout(self.policy.deadline):
-                return await self._attempts(account, fn)
+                return await self._attempts(account, fn, pool)
         except TimeoutError as exc:
             raise UpstreamUnavailableError(
                 f"{self.platform.value} did not answer within {self.policy.deadline:g}s",
@@ -122,7 +127,7 @@ class ResilientPlatform:
                 account_id=account.external_id,
             ) from exc
 
-    async def _attempts(self, account: AccountRef, fn: Callable[[], Awaitable[T]]) -> T:
+    async def _attempts(self, account: AccountRef, fn: Callable[[], Awaitable[T]], pool: str) -> T:
         deadline = time.monotonic() + self.policy.deadline
         breaker_key = (self.platform.value, account.external_id)
         scope = throttle_scope(self.platform, account.external_id)
@@ -136,7 +141,7 @@ class ResilientPlatform:
                 continue
             self._fail_fast(account, scope, breaker_key)
             try:
-                async with self._semaphore(account.external_id):
+                async with self._semaphore(account.external_id, pool):
                     await self._pace(account)
                     self.stats.attempts += 1
                     result = await fn()
@@ -194,10 +199,11 @@ class ResilientPlatform:
             self.state.breakers.failure(breaker_key)
         return None
 
-    def _semaphore(self, account_id: str) -> asyncio.Semaphore:
-        semaphore = self._semaphores.get(account_id)
+    def _semaphore(self, account_id: str, pool: str) -> asyncio.Semaphore:
+        key = (account_id, pool)
+        semaphore = self._semaphores.get(key)
         if semaphore is None:
-            semaphore = self._semaphores[account_id] = asyncio.Semaphore(self._concurrency)
+            semaphore = self._semaphores[key] = asyncio.Semaphore(self._concurrency)
         return semaphore
 
     async def _pace(self, account: AccountRef) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pytest
@@ -223,3 +223,40 @@ async def test_high_meta_usage_spaces_calls_out() -> None:
     h2 = make(Scripted(usage=40.0))
     await page(h2)
     assert h2.waits == []
+
+
+async def test_listings_that_look_up_campaigns_through_the_wrapper_do_not_deadlock() -> None:
+    # given a client whose listing looks up campaigns through the same resilient wrapper
+    inner = Scripted(delay=0.01)
+    client = ResilientPlatform(inner, per_account_concurrency=2)
+
+    async def lookup(
+        account: AccountRef, campaign_ids: Sequence[str]
+    ) -> Mapping[str, CampaignRecord]:
+        return await client.get_campaigns(account, campaign_ids)
+
+    original = inner.list_adsets
+
+    async def listing_with_lookup(
+        account: AccountRef,
+        query: AdSetQuery,
+        *,
+        start: str | None,
+        count: int,
+        campaigns: CampaignLookup | None = None,
+    ) -> AdSetPage:
+        page = await original(account, query, start=start, count=count)
+        assert campaigns is not None
+        await campaigns(account, ["c1"])
+        return page
+
+    inner.list_adsets = listing_with_lookup  # type: ignore[method-assign]
+    # when many more pages than slots run at once, they all finish
+    async with asyncio.timeout(5):
+        pages = await asyncio.gather(
+            *(
+                client.list_adsets(ACCOUNT, AdSetQuery(), start=None, count=1, campaigns=lookup)
+                for _ in range(12)
+            )
+        )
+    assert len(pages) == 12
