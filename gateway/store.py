@@ -1,17 +1,22 @@
 """SQLite store: issued API keys (digests only) and the reverse map of public IDs.
 
-Writes are rare (a key issued, an ID seen for the first time); reads of the ID map go through
-an in-memory dict first, so a steady listing does no SQL at all.
+Writes are rare (a key issued, an ID seen for the first time) and batched in one transaction;
+reads of the ID map go through a bounded in-memory cache first, so a steady listing does no SQL
+and memory does not grow with the number of ad sets ever listed.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+#: IDs kept in memory; older ones are read back from SQLite when asked for.
+CACHE_SIZE = 20_000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -59,7 +64,7 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
-        self._ids: dict[str, IdTarget] = {}
+        self._ids: OrderedDict[str, IdTarget] = OrderedDict()
 
     def close(self) -> None:
         self._db.close()
@@ -92,14 +97,33 @@ class Store:
         if not fresh:
             return
         with self._lock:
-            self._db.executemany(
-                "INSERT OR IGNORE INTO id_map VALUES (?, ?, ?, ?, ?)",
-                [
-                    (i, t.platform, t.account_external_id, t.campaign_external_id, t.external_id)
-                    for i, t in fresh
-                ],
-            )
-        self._ids.update(fresh)
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO id_map VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (
+                            i,
+                            t.platform,
+                            t.account_external_id,
+                            t.campaign_external_id,
+                            t.external_id,
+                        )
+                        for i, t in fresh
+                    ],
+                )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        for public_id, target in fresh:
+            self._cache(public_id, target)
+
+    def _cache(self, public_id: str, target: IdTarget) -> None:
+        self._ids[public_id] = target
+        self._ids.move_to_end(public_id)
+        if len(self._ids) > CACHE_SIZE:
+            self._ids.popitem(last=False)
 
     def resolve(self, public_id: str) -> IdTarget | None:
         """What ``public_id`` names, if it was ever seen."""
@@ -115,5 +139,5 @@ class Store:
         if row is None:
             return None
         target = IdTarget(*row)
-        self._ids[public_id] = target
+        self._cache(public_id, target)
         return target
