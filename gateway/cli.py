@@ -40,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", help="TOML configuration (default: $GATEWAY_CONFIG)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.set_defaults(run=_serve)
 
     sandbox = sub.add_parser("sandbox", help="serve the Meta, TikTok and Apple sandboxes")
@@ -88,7 +89,7 @@ def _serve(args: argparse.Namespace) -> int:
         key = demo_key()
         app = create_app(suite.settings(), transport=suite.transport(), demo_key=key)
         _print_sandbox_banner(args.host, args.port, key)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=args.access_log)
     return 0
 
 

@@ -7,6 +7,7 @@ same ID with no coordination; the store keeps the reverse map.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 
 from gateway.errors import InvalidInputError
@@ -25,8 +26,9 @@ class IdKind(enum.StrEnum):
     ADSET = "adg"
 
 
+@functools.lru_cache(maxsize=65_536)
 def derive_id(kind: IdKind, platform: str, external_id: str) -> str:
-    """The stable public ID of a platform object."""
+    """The stable public ID of a platform object (memoized: pages repeat campaigns)."""
     digest = hashlib.sha256(f"{kind}\x1f{platform}\x1f{external_id}".encode()).digest()
     number = int.from_bytes(digest[:17], "big") >> (17 * 8 - ID_LENGTH * 5)
     chars = []

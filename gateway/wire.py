@@ -15,7 +15,7 @@ def format_time(value: datetime | None) -> str | None:
         return None
     if value.utcoffset():
         value = value.astimezone(UTC)
-    return f"{value:%Y-%m-%dT%H:%M:%S}Z"
+    return value.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def _money(value: Money | None) -> dict[str, Any] | None:
