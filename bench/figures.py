@@ -190,6 +190,12 @@ async def cpu(ctx: Ctx) -> list[Figure]:
 
         rest_ms = await _cpu_ms_per_page(gateway.pid, n_rest, rest)
         gql_ms = await _cpu_ms_per_page(gateway.pid, n_gql, gql)
+    walk_gateway = await ctx.env.use_gateway(list(await ctx.account_sizes()))
+    async with GatewayClient(walk_gateway.url) as client:
+        await client.rest(100)
+        before = cpu_seconds(walk_gateway.pid)
+        walk_pages = await _walk_pages(client, 100)
+        rest_walk_ms = _ms(cpu_seconds(walk_gateway.pid) - before) / walk_pages
     scope = "gateway process utime+stime (/proc), 6 accounts, latency 0"
     return [
         Figure(
@@ -206,7 +212,26 @@ async def cpu(ctx: Ctx) -> list[Figure]:
             FIGURES["cpu_ms_graphql_100"][1],
             note=f"{n_gql} pages, REST's fields",
         ),
+        Figure(
+            "cpu_ms_rest_100_walk",
+            rest_walk_ms,
+            "ms",
+            FIGURES["cpu_ms_rest_100_walk"][1],
+            note=f"every page of the whole demo project ({walk_pages} pages, every account), "
+            "first page included",
+        ),
     ]
+
+
+async def _walk_pages(client: GatewayClient, limit: int) -> int:
+    """Walk the whole project through REST; return the number of pages."""
+    cursor: str | None = None
+    for pages in range(1, 10_000):
+        _, body = await client.rest(limit, cursor)
+        cursor = body["nextCursor"]
+        if cursor is None:
+            return pages
+    raise RuntimeError("walk did not end")
 
 
 async def rps(ctx: Ctx) -> list[Figure]:
@@ -332,6 +357,7 @@ FIGURES: dict[str, tuple[str, float | None]] = {
     "calls_per_account": ("calls", 2),
     "cpu_ms_rest_100": ("cpu", 5),
     "cpu_ms_graphql_100": ("cpu", 15),
+    "cpu_ms_rest_100_walk": ("cpu", 5),
     "rps_rest_c32": ("rps", None),
     "walk_10k_ratio": ("walk", 1.2),
     "walk_rss_mb_10k": ("walk", None),

@@ -62,6 +62,8 @@ class Store:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
+        # An ID map can be rebuilt: no fsync on every commit (WAL keeps the file consistent).
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
         self._ids: OrderedDict[str, IdTarget] = OrderedDict()
