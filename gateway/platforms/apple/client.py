@@ -40,9 +40,10 @@ MAX_PAGE_SIZE = 1000
 #: Campaign ids per ``id IN [...]`` query.
 CAMPAIGN_BATCH = 200
 ACCOUNT_TTL_S = 15 * 60
-#: Campaign countries and placements rarely change; a short cache keeps a warm listing at
-#: one upstream call per page.
-CAMPAIGN_TTL_S = 5 * 60
+#: Campaign countries and placements (the ad groups' geo and placements) rarely change; a
+#: one-minute cache keeps a warm walk at one upstream call per page, while an edit made in
+#: Apple's UI still shows within a minute.
+CAMPAIGN_TTL_S = 60
 _ID_ASC = [{"field": "id", "order": "ASC"}]
 _ALL_CAMPAIGNS = {"field": "deleted", "operator": "IN", "value": [True, False]}
 
