@@ -4,9 +4,11 @@
         --write-config sandbox.toml
 
 ``GET /_bench/log`` gives the upstream requests each platform received since the last
-``POST /_bench/reset``: ``calls`` counted by ``"METHOD /path"`` and ``failed`` (status 400 and
-up) by ``"METHOD /path status"``; ``POST /_bench/latency?ms=N`` changes
-the added latency of every platform; ``GET /_bench/health`` answers once serving.
+``POST /_bench/reset``: ``calls`` counted by ``"METHOD /path"``, ``failed`` (status 400 and
+up) by ``"METHOD /path status"`` and ``faults`` (injected) by kind;
+``POST /_bench/latency?ms=N`` changes the added latency of every platform;
+``POST /_bench/faults?rate=R&kinds=500,drop&slow_ms=N`` sets the injected faults of every
+platform (``kinds`` and ``slow_ms`` optional); ``GET /_bench/health`` answers once serving.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from gateway.sandbox.control import parse_fault_kinds
 from gateway.sandbox.suite import SandboxSuite
 
 PREFIX = "/_bench/"
@@ -39,6 +42,7 @@ class BenchSandboxApp:
                 Route("/_bench/log", self._log),
                 Route("/_bench/reset", self._reset, methods=["POST"]),
                 Route("/_bench/latency", self._latency, methods=["POST"]),
+                Route("/_bench/faults", self._faults, methods=["POST"]),
             ]
         )
 
@@ -59,7 +63,11 @@ class BenchSandboxApp:
             )
             for p, c in self.suite.controls.items()
         }
-        return JSONResponse({"calls": calls, "failed": failed})
+        faults = {
+            p.value: dict(Counter(e.fault for e in c.log.entries if e.fault is not None))
+            for p, c in self.suite.controls.items()
+        }
+        return JSONResponse({"calls": calls, "failed": failed, "faults": faults})
 
     async def _reset(self, _: Request) -> JSONResponse:
         for control in self.suite.controls.values():
@@ -74,6 +82,27 @@ class BenchSandboxApp:
         for control in self.suite.controls.values():
             control.latency_ms = ms
         return JSONResponse({"latency_ms": ms})
+
+    async def _faults(self, request: Request) -> JSONResponse:
+        params = request.query_params
+        try:
+            rate = float(params["rate"])
+            kinds = parse_fault_kinds(params["kinds"]) if "kinds" in params else None
+            slow_ms = float(params["slow_ms"]) if "slow_ms" in params else None
+        except (KeyError, ValueError) as exc:
+            return JSONResponse({"error": f"bad fault settings: {exc}"}, status_code=400)
+        if not 0.0 <= rate <= 1.0:
+            return JSONResponse({"error": "rate must be between 0 and 1"}, status_code=400)
+        for control in self.suite.controls.values():
+            control.fault_rate = rate
+            if kinds is not None:
+                control.faults = kinds
+            if slow_ms is not None:
+                control.slow_ms = slow_ms
+        control = next(iter(self.suite.controls.values()))
+        return JSONResponse(
+            {"rate": rate, "kinds": list(control.faults), "slow_ms": control.slow_ms}
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
