@@ -209,8 +209,16 @@ def _bucket(retry_after: str) -> str:
 
 
 def _describe(request: str, answer: Answer) -> str:
-    body = answer.body[:400].decode("utf-8", errors="replace")
-    return f"{request} -> {answer.status or answer.error} {body}"
+    """The request and its answer, error ``sources`` that were ``ok`` left out."""
+    text = answer.body.decode("utf-8", errors="replace")
+    try:
+        body = json.loads(answer.body)
+        sources = body["error"]["sources"]
+        body["error"]["sources"] = [s for s in sources if s.get("status") != "ok"]
+        text = json.dumps(body, separators=(",", ":"))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        pass
+    return f"{request} -> {answer.status or answer.error} {text[:1000]}"
 
 
 def _error_code(answer: Answer) -> str | None:
