@@ -143,6 +143,8 @@ class PageWalk:
             if not plan:
                 break  # the next account was already asked for this page: stop short
             fetched.update(stop.index for stop, _ in plan)
+            if not self.allow_partial:
+                self._fail_before_calling(plan)
             results = await self._fetch(plan)
             self._note_sources(plan, results)
             for (stop, _), result in zip(plan, results, strict=True):
@@ -160,6 +162,23 @@ class PageWalk:
                 self._take(result)
                 if len(self.items) >= self.limit:
                     break
+
+    def _fail_before_calling(self, plan: list[tuple[Stop, int]]) -> None:
+        """When an account of the plan is known to be unavailable (throttled, circuit open)
+        and the page would fail anyway, fail now: calling the others would only spend their
+        quota on rows that are thrown away."""
+        known: list[tuple[Stop, int]] = []
+        errors: list[AdSetPage | UpstreamError] = []
+        for stop, count in plan:
+            account = self.accounts[stop.index].ref
+            check = getattr(self.clients[account.platform], "unavailable", None)
+            error = check(account) if check is not None else None
+            if isinstance(error, UpstreamError):
+                known.append((stop, count))
+                errors.append(error)
+        if known:
+            self._note_sources(known, errors)
+            raise SourcesFailedError(self.sources)
 
     def _plan(self, fetched: set[int]) -> list[tuple[Stop, int]]:
         """(stop, rows to ask for) of the next concurrent round, from the queue's head."""

@@ -38,6 +38,14 @@ class CircuitBreakers:
         circuit.probing = True
         return None
 
+    def cooling_for(self, key: tuple[str, str]) -> float | None:
+        """Seconds the circuit stays open, without taking the probe (a pure read)."""
+        circuit = self._circuits.get(key)
+        if circuit is None or circuit.opened_at is None:
+            return None
+        remaining = self.cooldown - (self.clock() - circuit.opened_at)
+        return remaining if remaining > 0 else None
+
     def success(self, key: tuple[str, str]) -> None:
         self._circuits.pop(key, None)
 

@@ -114,6 +114,29 @@ class ResilientPlatform:
     async def aclose(self) -> None:
         await self.inner.aclose()
 
+    def unavailable(self, account: AccountRef) -> UpstreamError | None:
+        """The error a call for ``account`` would fail fast with now (throttled past what
+        the policy waits out, or an open circuit), without calling anything."""
+        scope = throttle_scope(self.platform, account.external_id)
+        blocked = self.state.throttles.blocked_for(scope)
+        if blocked is not None and blocked > self.policy.max_wait:
+            return RateLimitedError(
+                f"{self.platform.value} throttled this account; not calling it again yet",
+                platform=self.platform.value,
+                account_id=account.external_id,
+                retry_after=blocked,
+            )
+        cooling = self.state.breakers.cooling_for((self.platform.value, account.external_id))
+        if cooling is not None:
+            return UpstreamUnavailableError(
+                f"{self.platform.value} is failing for this account; calls paused for "
+                f"{cooling:.0f}s",
+                platform=self.platform.value,
+                account_id=account.external_id,
+                upstream_code="circuit_open",
+            )
+        return None
+
     async def _call(
         self, account: AccountRef, fn: Callable[[], Awaitable[T]], pool: str = "lookup"
     ) -> T:

@@ -189,6 +189,11 @@ async def test_breaker_opens_after_repeated_failures_and_probes_after_cooldown()
         await page(h)
     assert info.value.upstream_code == "circuit_open"
     assert h.inner.calls == 5
+    # the open circuit can be seen without calling (the listing checks before fanning out)
+    known = h.client.unavailable(ACCOUNT)
+    assert isinstance(known, UpstreamUnavailableError)
+    assert known.upstream_code == "circuit_open"
+    assert h.client.unavailable(OTHER) is None
     h.clock.now += 31
     with pytest.raises(UpstreamUnavailableError):
         await page(h)  # the probe fails: open again
