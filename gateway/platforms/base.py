@@ -2,8 +2,9 @@
 
 Platform clients speak one real API each and return these plain dataclasses; they never
 import Strawberry or Starlette. The per-row types (``AdSetRecord`` and what it holds) are not
-frozen: building frozen dataclasses costs about 3 us more per row, and nothing mutates them. IDs here are the platforms' own (external) IDs: the gateway's
-prefixed IDs are derived later, in the listing layer.
+frozen: building frozen dataclasses costs about 3 us more per row, and nothing mutates them.
+IDs here are the platforms' own (external) IDs: the gateway's prefixed IDs are derived later,
+in the listing layer.
 """
 
 from __future__ import annotations
