@@ -25,10 +25,20 @@ from gateway.platforms.base import (
     Platform,
 )
 from gateway.store import IdTarget, Store
-from gateway.walk import AdSetItem, PageWalk, ScopedAccount, Source, make_item
+from gateway.walk import (
+    AdSetItem,
+    PageWalk,
+    ScopedAccount,
+    Source,
+    SourcesFailedError,
+    SourceStatus,
+    failure_source,
+    make_item,
+)
 
 MIN_LIMIT, MAX_LIMIT, DEFAULT_LIMIT = 1, 200, 100
-_UNKNOWN_CAMPAIGN_TTL = 60.0
+#: How long a project's campaign index answers unknown campaign IDs without a new index.
+_INDEX_FRESH = 15.0
 _FIND_PAGES = 5
 
 
@@ -86,7 +96,7 @@ class ListingService:
         self.settings = settings
         self._clients = clients
         self._store = store
-        self._unknown_campaigns: dict[tuple[str, str], float] = {}
+        self._indexed_at: dict[str, float] = {}  # project -> when its campaigns were indexed
         self._account_ids = {
             (a.platform, a.external_id): derive_id(IdKind.AD_ACCOUNT, a.platform, a.external_id)
             for p in settings.projects
@@ -186,23 +196,29 @@ class ListingService:
     async def _find_campaign(
         self, project: ProjectConfig, campaign_id: str, accounts: list[ScopedAccount]
     ) -> IdTarget | None:
-        """Resolve a campaign ID; on a miss, index the accounts' campaigns once a minute."""
+        """Resolve a campaign ID. IDs of listed rows are known already; on a miss the
+        accounts' campaigns are indexed, at most once per project every ``_INDEX_FRESH``
+        seconds, so random IDs cannot multiply upstream calls. An account that could not be
+        read fails the request rather than making the page silently empty."""
         target = self._store.resolve(campaign_id)
         if target is not None or not accounts:
             return target
-        key = (project.id, campaign_id)
-        seen_missing = self._unknown_campaigns.get(key)
-        if seen_missing is not None and time.monotonic() - seen_missing < _UNKNOWN_CAMPAIGN_TTL:
+        now = time.monotonic()
+        indexed = self._indexed_at.get(project.id)
+        if indexed is not None and now - indexed < _INDEX_FRESH:
             return None
         results = await asyncio.gather(
             *(self._clients[a.ref.platform].list_campaigns(a.ref) for a in accounts),
             return_exceptions=True,
         )
+        sources: list[Source] = []
         for account, result in zip(accounts, results, strict=True):
+            if isinstance(result, UpstreamError):
+                sources.append(failure_source(account, result))
+                continue
             if isinstance(result, BaseException):
-                if isinstance(result, UpstreamError):
-                    continue  # an account we cannot read cannot hold the campaign we list
                 raise result
+            sources.append(Source(account.ref.platform, account.public_id, SourceStatus.OK))
             self._store.remember_ids(
                 (
                     derive_id(IdKind.CAMPAIGN, c.platform, c.external_id),
@@ -211,8 +227,10 @@ class ListingService:
                 for c in result
             )
         target = self._store.resolve(campaign_id)
-        if target is None:
-            self._unknown_campaigns[key] = time.monotonic()
+        if target is None and any(s.status is not SourceStatus.OK for s in sources):
+            raise SourcesFailedError(sources)
+        if all(s.status is SourceStatus.OK for s in sources):
+            self._indexed_at[project.id] = now
         return target
 
     def remember(self, items: Sequence[AdSetItem]) -> None:

@@ -7,6 +7,7 @@ listing service does the work, exactly as for GraphQL.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -35,6 +36,7 @@ KNOWN_PARAMS = frozenset(
     {"campaignId", "platforms", "adAccountId", "status", "cursor", "limit", "allowPartial"}
 )
 E = TypeVar("E", Platform, AdSetStatus)
+_DIGITS = re.compile(r"[0-9]{1,4}")  # ASCII only: str.isdigit() accepts "²" and "١٠"
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -132,7 +134,7 @@ def _limit(values: list[str]) -> int:
     raw = _single(values, "limit")
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not MIN_LIMIT <= int(raw) <= MAX_LIMIT:
+    if not _DIGITS.fullmatch(raw) or not MIN_LIMIT <= int(raw) <= MAX_LIMIT:
         raise InvalidInputError(
             f"limit must be a whole number from {MIN_LIMIT} to {MAX_LIMIT}",
             param="limit",

@@ -5,9 +5,10 @@ every account in scope for a full page at once: their totals give ``totalCount``
 in the cursor. Later pages use those totals to ask exactly the accounts and row counts the page
 needs, concurrently. No account is asked twice for one page.
 
-When an account fails and partial pages are allowed, its rows are not lost: it moves to the
-end of the queue with its resume token, so the cursor comes back for it, and the failure is
-reported as a source.
+When an account fails transiently and partial pages are allowed, its rows are not lost: it
+moves to the end of the queue with its resume token, so the cursor comes back for it, and the
+failure is reported as a source. An account that refuses us (revoked token, no access) leaves
+the walk instead, so that a walk always ends; its source says so.
 """
 
 from __future__ import annotations
@@ -77,6 +78,27 @@ class Source:
     code: str | None = None
     retry_after: float | None = None
     message: str | None = None
+
+
+def failure_source(account: ScopedAccount, error: UpstreamError) -> Source:
+    """How a failed account is reported: throttled (with the platform's wait) or failed."""
+    if isinstance(error, RateLimitedError):
+        return Source(
+            account.ref.platform,
+            account.public_id,
+            SourceStatus.THROTTLED,
+            error.code,
+            error.retry_after,
+            error.message,
+        )
+    return Source(
+        account.ref.platform,
+        account.public_id,
+        SourceStatus.FAILED,
+        error.code,
+        None,
+        error.message,
+    )
 
 
 class SourcesFailedError(GatewayError):
@@ -157,7 +179,13 @@ class PageWalk:
                 if not self.queue or self.queue[0].index != stop.index:
                     break  # an earlier account of the plan did not end where expected
                 if isinstance(result, UpstreamError):
-                    self.queue.append(self.queue.pop(0))  # come back for it later
+                    stop = self.queue.pop(0)
+                    if result.retryable:
+                        self.queue.append(stop)  # come back for it later
+                    else:
+                        # a refusal (revoked token, no access) will not pass by retrying: the
+                        # account leaves the walk, as its source says, and the total is unknown
+                        self.totals[stop.index] = None
                     continue
                 self._take(result)
                 if len(self.items) >= self.limit:
@@ -229,19 +257,7 @@ class PageWalk:
         for (stop, _), result in zip(plan, results, strict=True):
             account = self.accounts[stop.index]
             if isinstance(result, UpstreamError):
-                throttled = isinstance(result, RateLimitedError)
-                self.sources.append(
-                    Source(
-                        platform=account.ref.platform,
-                        ad_account_id=account.public_id,
-                        status=SourceStatus.THROTTLED if throttled else SourceStatus.FAILED,
-                        code=result.code,
-                        retry_after=result.retry_after
-                        if isinstance(result, RateLimitedError)
-                        else None,
-                        message=result.message,
-                    )
-                )
+                self.sources.append(failure_source(account, result))
             else:
                 self.sources.append(
                     Source(account.ref.platform, account.public_id, SourceStatus.OK)

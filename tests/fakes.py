@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from gateway.errors import RateLimitedError, UpstreamUnavailableError
+from gateway.errors import RateLimitedError, UpstreamAuthError, UpstreamUnavailableError
 from gateway.platforms.base import (
     AccountRef,
     AdAccountInfo,
@@ -54,6 +54,7 @@ class FakePlatform:
     campaign_calls: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     fail_accounts: set[str] = field(default_factory=set)
     fail_times: dict[str, int] = field(default_factory=dict)
+    refuse_accounts: set[str] = field(default_factory=set)
 
     async def list_adsets(
         self,
@@ -73,6 +74,10 @@ class FakePlatform:
         if account.external_id in self.fail_accounts:
             raise RateLimitedError(
                 "throttled", platform=self.platform, account_id=account.external_id, retry_after=7
+            )
+        if account.external_id in self.refuse_accounts:
+            raise UpstreamAuthError(
+                "token revoked", platform=self.platform, account_id=account.external_id
             )
         rows = [
             r
@@ -101,6 +106,10 @@ class FakePlatform:
         }
 
     async def list_campaigns(self, account: AccountRef) -> list[CampaignRecord]:
+        if account.external_id in self.fail_accounts:
+            raise RateLimitedError(
+                "throttled", platform=self.platform, account_id=account.external_id, retry_after=7
+            )
         ids = sorted({r.campaign_external_id for r in self.rows[account.external_id]})
         return list((await self.get_campaigns(account, ids)).values())
 

@@ -47,7 +47,14 @@ class CircuitBreakers:
         return remaining if remaining > 0 else None
 
     def success(self, key: tuple[str, str]) -> None:
+        """The platform answered (even with a throttle or a refusal): close the circuit."""
         self._circuits.pop(key, None)
+
+    def abandon(self, key: tuple[str, str]) -> None:
+        """A call ended without an answer (cancelled): if it was the probe, let another go."""
+        circuit = self._circuits.get(key)
+        if circuit is not None:
+            circuit.probing = False
 
     def failure(self, key: tuple[str, str]) -> None:
         circuit = self._circuits.setdefault(key, _Circuit())

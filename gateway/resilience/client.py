@@ -144,6 +144,7 @@ class ResilientPlatform:
             async with asyncio.timeout(self.policy.deadline):
                 return await self._attempts(account, fn, pool)
         except TimeoutError as exc:
+            self.state.breakers.failure((self.platform.value, account.external_id))
             raise UpstreamUnavailableError(
                 f"{self.platform.value} did not answer within {self.policy.deadline:g}s",
                 platform=self.platform.value,
@@ -169,19 +170,27 @@ class ResilientPlatform:
                     self.stats.attempts += 1
                     result = await fn()
             except UpstreamError as exc:
+                if exc.exhausted:
+                    raise  # a nested call already retried this (and counted it)
                 platform_wait = self._note_failure(exc, scope, breaker_key)
                 wait = self.policy.delay(attempt, platform_wait, self._rng)
+                if not exc.retryable:
+                    raise
                 if (
-                    not exc.retryable
-                    or attempt >= self.policy.max_attempts
+                    attempt >= self.policy.max_attempts
                     or not self._may_wait(wait, deadline)
                     or not budget.try_spend()
                 ):
+                    exc.exhausted = True
                     raise
                 self.stats.retries += 1
                 attempt += 1
                 await self._sleep(wait)
                 continue
+            except BaseException:
+                # Cancelled (the deadline, or the client went away): no answer either way.
+                self.state.breakers.abandon(breaker_key)
+                raise
             self.state.breakers.success(breaker_key)
             return result
 
@@ -215,11 +224,15 @@ class ResilientPlatform:
     def _note_failure(
         self, exc: UpstreamError, scope: tuple[str, str], breaker_key: tuple[str, str]
     ) -> float | None:
-        """Record the failure; return the platform's wait when it throttled us."""
+        """Record the failure; return the platform's wait when it throttled us. A throttle
+        or a refusal (bad token, not found) is an answer: the platform is up."""
         if isinstance(exc, RateLimitedError):
+            self.state.breakers.success(breaker_key)
             return self.state.throttles.block(self.platform, scope, exc.retry_after)
         if exc.retryable:
             self.state.breakers.failure(breaker_key)
+        else:
+            self.state.breakers.success(breaker_key)
         return None
 
     def _semaphore(self, account_id: str, pool: str) -> asyncio.Semaphore:

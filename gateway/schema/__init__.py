@@ -20,6 +20,7 @@ from strawberry.types import ExecutionContext
 
 from gateway.schema.errors import log_errors
 from gateway.schema.executor import PlainFieldExecutor, plain_fields
+from gateway.schema.limits import CostlyFieldLimit
 from gateway.schema.query import Project, Query
 from gateway.schema.types import DATETIME_SCALAR, AdAccount, AdSet, Campaign
 
@@ -46,6 +47,7 @@ def build_schema(*, fast: bool = True) -> GatewaySchema:
     limit_rules = [
         *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
         *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+        CostlyFieldLimit,
     ]
     extensions: list[Any] = [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),

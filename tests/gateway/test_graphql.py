@@ -253,3 +253,20 @@ async def test_graphiql_page_is_served_to_browsers_without_a_cdn(gateway: Gatewa
     assert "https://" not in response.text
     asset = await gateway.http.get("/graphiql/static/graphiql.min.js")
     assert asset.status_code == 200
+
+
+async def test_a_document_asking_for_too_many_listings_is_rejected_before_any_call(
+    gateway: Gateway,
+) -> None:
+    many = (
+        "query { "
+        + " ".join(
+            f'a{i}: adSets(projectId: "{PROJECT}", first: 200) {{ totalCount }}' for i in range(6)
+        )
+        + " }"
+    )
+    response = await gateway.graphql(many)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "graphql_invalid"
+    assert "at most 5" in response.json()["errors"][0]["message"]
+    assert sum(len(c.log.entries) for c in gateway.suite.controls.values()) == 0

@@ -321,3 +321,57 @@ async def test_partial_pages_skip_a_failing_account_and_come_back_for_it() -> No
     assert len(seen) == len(set(seen))
     flaky_rows = [r.external_id for r in clients[flaky.platform].rows[flaky.external_id]]
     assert seen[-len(flaky_rows) :] == flaky_rows
+
+
+async def test_an_unreadable_campaign_fails_the_request_rather_than_listing_nothing() -> None:
+    # given a campaign ID never listed, and one account that cannot be read
+    clients, accounts = fake_clients({Platform.META_ADS: [9], Platform.APPLE_ADS: [4]})
+    service = make_service(clients, accounts)
+    apple = next(a for a in accounts if a.platform is Platform.APPLE_ADS)
+    clients[Platform.META_ADS].fail_accounts.add("me0")
+    campaign = derive_id(IdKind.CAMPAIGN, Platform.META_ADS, "me0-c1")
+    loaders = RequestLoaders(clients, accounts)
+    # when it is used as a filter, the page fails and names the account
+    with pytest.raises(SourcesFailedError) as info:
+        await service.list_adsets(
+            READER, PROJECT, ListFilters(campaign_id=campaign), loaders=loaders
+        )
+    assert {s.status for s in info.value.sources} == {SourceStatus.OK, SourceStatus.THROTTLED}
+    # and once the account answers, the campaign is found (the failure was not remembered)
+    clients[Platform.META_ADS].fail_accounts.clear()
+    page = await service.list_adsets(
+        READER, PROJECT, ListFilters(campaign_id=campaign), loaders=loaders
+    )
+    assert {i.record.campaign_external_id for i in page.items} == {"me0-c1"}
+    assert apple.external_id not in {c[0] for c in clients[Platform.APPLE_ADS].calls}
+
+
+async def test_a_partial_walk_ends_when_an_account_refuses_us() -> None:
+    # given an account whose token was revoked
+    clients, accounts = fake_clients({Platform.META_ADS: [30], Platform.TIKTOK_ADS: [12]})
+    service = make_service(clients, accounts)
+    clients[Platform.TIKTOK_ADS].refuse_accounts.add("ti0")
+    loaders = RequestLoaders(clients, accounts)
+    # when the list is walked with partial pages
+    cursor: str | None = None
+    pages: list[ListingPage] = []
+    for _ in range(20):
+        page = await service.list_adsets(
+            READER,
+            PROJECT,
+            ListFilters(),
+            limit=10,
+            cursor=cursor,
+            loaders=loaders,
+            allow_partial=True,
+        )
+        pages.append(page)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    # then the walk ends with every readable row, and says which account refused
+    assert cursor is None
+    assert sum(len(p.items) for p in pages) == 30
+    refused = [s for p in pages for s in p.sources if s.status is SourceStatus.FAILED]
+    assert [s.code for s in refused] == ["upstream_auth_failed"]
+    assert all(p.total_count is None for p in pages[1:])

@@ -305,3 +305,12 @@ async def test_unknown_route_and_method_get_json_errors(gateway: Gateway) -> Non
 
 async def test_project_path_param_is_the_contract_example(gateway: Gateway) -> None:
     assert PROJECT == "prj_01HX9Y7K8M2P4RSTUV56789AB"
+
+
+@pytest.mark.parametrize("limit", ["²", "١٠", "1e2", " 5", "0x10", "00000000009"])
+async def test_limits_that_are_not_plain_ascii_numbers_are_400(
+    gateway: Gateway, limit: str
+) -> None:
+    response = await gateway.rest({"limit": limit})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_limit"

@@ -180,7 +180,7 @@ async def test_throttle_wait_is_honoured_and_shared_by_later_requests() -> None:
 
 
 async def test_breaker_opens_after_repeated_failures_and_probes_after_cooldown() -> None:
-    h = make(Scripted(script=[down()] * 6), policy=RetryPolicy(max_attempts=1))
+    h = make(Scripted(script=[down() for _ in range(6)]), policy=RetryPolicy(max_attempts=1))
     for _ in range(5):
         with pytest.raises(UpstreamUnavailableError):
             await page(h)
@@ -204,7 +204,7 @@ async def test_breaker_opens_after_repeated_failures_and_probes_after_cooldown()
 
 
 async def test_retry_budget_stops_retries_during_an_outage() -> None:
-    h = make(Scripted(script=[down()] * 20), reserve=2.0, threshold=100)
+    h = make(Scripted(script=[down() for _ in range(20)]), reserve=2.0, threshold=100)
     for _ in range(4):
         with pytest.raises(UpstreamUnavailableError):
             await page(h)
@@ -265,3 +265,73 @@ async def test_listings_that_look_up_campaigns_through_the_wrapper_do_not_deadlo
             )
         )
     assert len(pages) == 12
+
+
+async def test_a_probe_that_times_out_reopens_the_circuit_and_a_later_probe_can_close_it() -> None:
+    # given an open circuit (5 failures) and a probe that hangs past the deadline
+    h = make(
+        Scripted(script=[down() for _ in range(5)]),
+        policy=RetryPolicy(max_attempts=1, deadline=0.05),
+    )
+    for _ in range(5):
+        with pytest.raises(UpstreamUnavailableError):
+            await page(h)
+    h.clock.now += 31
+    h.inner.delay = 1.0
+    with pytest.raises(UpstreamUnavailableError, match="did not answer"):
+        await page(h)
+    assert h.client.state.breakers.state(("meta_ads", "act_1")) == "open"
+    # when the platform recovers, the next probe after the cooldown closes the circuit
+    h.inner.delay = 0.0
+    h.clock.now += 31
+    assert await page(h) is PAGE
+    assert h.client.state.breakers.state(("meta_ads", "act_1")) == "closed"
+
+
+async def test_a_probe_answered_with_a_refusal_closes_the_circuit() -> None:
+    h = make(Scripted(script=[down() for _ in range(5)]), policy=RetryPolicy(max_attempts=1))
+    for _ in range(5):
+        with pytest.raises(UpstreamUnavailableError):
+            await page(h)
+    h.clock.now += 31
+    h.inner.script = [UpstreamAuthError("token revoked", platform="meta_ads")]
+    with pytest.raises(UpstreamAuthError):
+        await page(h)
+    assert h.client.state.breakers.state(("meta_ads", "act_1")) == "closed"
+
+
+async def test_an_error_whose_retries_were_spent_in_a_nested_call_is_not_retried_again() -> None:
+    # given a listing whose campaign lookup (through the same wrapper) keeps failing
+    inner = Scripted()
+    h = make(inner, threshold=100)
+    lookups = 0
+
+    async def failing_lookup(
+        account: AccountRef, campaign_ids: Sequence[str]
+    ) -> Mapping[str, CampaignRecord]:
+        async def fail() -> dict[str, CampaignRecord]:
+            nonlocal lookups
+            lookups += 1
+            raise down()
+
+        return await h.client._call(account, fail)
+
+    async def listing(
+        account: AccountRef,
+        query: AdSetQuery,
+        *,
+        start: str | None,
+        count: int,
+        campaigns: CampaignLookup | None = None,
+    ) -> AdSetPage:
+        assert campaigns is not None
+        await campaigns(account, ["c1"])
+        return PAGE
+
+    inner.list_adsets = listing  # type: ignore[method-assign]
+    # when the listing is asked for, the lookup's three attempts are all there is
+    with pytest.raises(UpstreamUnavailableError):
+        await h.client.list_adsets(
+            ACCOUNT, AdSetQuery(), start=None, count=1, campaigns=failing_lookup
+        )
+    assert lookups == 3
