@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from gateway.auth import READ_SCOPE, Authenticator
-from gateway.errors import AuthenticationError, GatewayError
+from gateway.errors import AuthenticationError
 from gateway.graphiql import render_graphiql_page
 from gateway.listing import ListingService
 from gateway.loaders import RequestLoaders
@@ -127,6 +127,3 @@ def _errors(
     return Response(
         orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
     )
-
-
-__all__ = ["GatewayError", "GraphQLEndpoint"]

@@ -254,9 +254,6 @@ class ListingService:
             )
         self._store.remember_ids(entries)
 
-    def client(self, platform: Platform) -> AdPlatform:
-        return self._clients[platform]
-
     async def find_adset(
         self, owner: ScopedAccount, target: IdTarget, loaders: RequestLoaders
     ) -> AdSetItem | None:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import strawberry
 
-from gateway.errors import InvalidInputError, NotFoundError
+from gateway.errors import InvalidInputError
 from gateway.ids import IdKind, kind_of
 from gateway.listing import ListFilters
 from gateway.platforms.base import Platform
@@ -132,6 +132,3 @@ async def _node(info: Info, public_id: str) -> Node | None:
         return None if record is None else Campaign.of(record, owner.public_id)
     item = await ctx.service.find_adset(owner, target, ctx.loaders)
     return None if item is None else AdSet.of(item)
-
-
-__all__ = ["NotFoundError", "Project", "Query"]
