@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -87,6 +88,46 @@ class ListingPage:
         return encode_cursor(self._secret, self._scope, self._positions[index])
 
 
+class SizeHints:
+    """Account sizes seen recently, per filter: used only to size a first page's requests
+    (so rows are not fetched just to be thrown away), never reported as a total."""
+
+    def __init__(self, capacity: int = 10_000, ttl: float = 600.0) -> None:
+        self._sizes: OrderedDict[tuple[str, str, str], tuple[int, float]] = OrderedDict()
+        self._capacity = capacity
+        self._ttl = ttl
+
+    @staticmethod
+    def _key(account: ScopedAccount, query: AdSetQuery) -> tuple[str, str, str]:
+        statuses = ",".join(sorted(query.statuses)) if query.statuses is not None else "*"
+        return (account.public_id, query.campaign_external_id or "", statuses)
+
+    def hints(self, accounts: Sequence[ScopedAccount], query: AdSetQuery) -> list[int | None]:
+        now = time.monotonic()
+        out: list[int | None] = []
+        for account in accounts:
+            seen = self._sizes.get(self._key(account, query))
+            out.append(seen[0] if seen is not None and now - seen[1] < self._ttl else None)
+        return out
+
+    def learn(
+        self,
+        accounts: Sequence[ScopedAccount],
+        query: AdSetQuery,
+        totals: Mapping[int, int | None],
+    ) -> None:
+        now = time.monotonic()
+        for index, total in totals.items():
+            key = self._key(accounts[index], query)
+            if total is None:
+                self._sizes.pop(key, None)
+                continue
+            self._sizes[key] = (total, now)
+            self._sizes.move_to_end(key)
+        while len(self._sizes) > self._capacity:
+            self._sizes.popitem(last=False)
+
+
 class ListingService:
     """Lists a project's ad sets across its ad accounts."""
 
@@ -97,6 +138,7 @@ class ListingService:
         self._clients = clients
         self._store = store
         self._indexed_at: dict[str, float] = {}  # project -> when its campaigns were indexed
+        self._sizes = SizeHints()
         self._account_ids = {
             (a.platform, a.external_id): derive_id(IdKind.AD_ACCOUNT, a.platform, a.external_id)
             for p in settings.projects
@@ -157,9 +199,17 @@ class ListingService:
         position = decode_cursor(self.settings.cursor_secret, scope, cursor) if cursor else None
         query = AdSetQuery(campaign_external_id=campaign_ext, statuses=filters.statuses)
         walk = PageWalk(
-            self._clients, accounts, query, limit, position, loaders, allow_partial=allow_partial
+            self._clients,
+            accounts,
+            query,
+            limit,
+            position,
+            loaders,
+            allow_partial=allow_partial,
+            hints=self._sizes.hints(accounts, query) if position is None else (),
         )
         await walk.run()
+        self._sizes.learn(accounts, query, walk.learned)
         self.remember(walk.items)
         return ListingPage(
             items=walk.items,

@@ -1,9 +1,12 @@
 """Assembles one page of the merged list from the accounts' own pages.
 
 The walk is a queue of accounts still to read (see ``cursors.Position``). The first page asks
-every account in scope for a full page at once: their totals give ``totalCount`` and ride along
-in the cursor. Later pages use those totals to ask exactly the accounts and row counts the page
-needs, concurrently. No account is asked twice for one page.
+every account in scope at once: their totals give ``totalCount`` and ride along in the cursor.
+Each account is asked for the rows the page still needs beyond what the accounts before it are
+expected to give (on a first page, from sizes seen on recent requests; with no such hint, a full
+page), so rows fetched only to be thrown away stay few. Later pages use the cursor's totals to
+ask exactly the accounts and row counts the page needs, concurrently. No row is fetched twice for
+one page: an account is asked again only to go on after rows that were all used.
 
 When an account fails transiently and partial pages are allowed, its rows are not lost: it
 moves to the end of the queue with its resume token, so the cursor comes back for it, and the
@@ -58,6 +61,10 @@ def make_item(record: AdSetRecord, ad_account_id: str) -> AdSetItem:
         ad_account_id=ad_account_id,
         record=record,
     )
+
+
+#: Rounds beyond one per account that a page may take when sizes were misjudged.
+_EXTRA_ROUNDS = 2
 
 
 class SourceStatus(enum.StrEnum):
@@ -129,8 +136,10 @@ class PageWalk:
         loaders: RequestLoaders,
         *,
         allow_partial: bool,
+        hints: Sequence[int | None] = (),
     ) -> None:
         self.clients = clients
+        self.hints = hints
         self.accounts = accounts
         self.query = query
         self.limit = limit
@@ -146,6 +155,7 @@ class PageWalk:
         self.items: list[AdSetItem] = []
         self.positions: list[Position] = []
         self.sources: list[Source] = []
+        self.learned: dict[int, int | None] = {}  # totals the platforms reported for this page
 
     def total_count(self) -> int | None:
         """The sum of the accounts' totals, when every one is known."""
@@ -159,12 +169,16 @@ class PageWalk:
         return Position(tuple(self.queue), tuple(self.totals))
 
     async def run(self) -> None:
-        fetched: set[int] = set()
-        while len(self.items) < self.limit and self.queue:
-            plan = self._plan(fetched)
+        # Accounts whose rows were fetched for this page but not all used: asking them again
+        # would fetch rows twice. An account whose rows were all used may be asked to go on.
+        unconsumed: set[int] = set()
+        for _ in range(len(self.accounts) + _EXTRA_ROUNDS):
+            if len(self.items) >= self.limit or not self.queue:
+                break
+            plan = self._plan(unconsumed)
             if not plan:
-                break  # the next account was already asked for this page: stop short
-            fetched.update(stop.index for stop, _ in plan)
+                break  # the next account's fetched rows were not all used: stop short
+            unconsumed.update(stop.index for stop, _ in plan)
             if not self.allow_partial:
                 self._fail_before_calling(plan)
             results = await self._fetch(plan)
@@ -172,6 +186,7 @@ class PageWalk:
             for (stop, _), result in zip(plan, results, strict=True):
                 if not isinstance(result, UpstreamError):
                     self.totals[stop.index] = result.total
+                    self.learned[stop.index] = result.total
             failed = any(isinstance(r, UpstreamError) for r in results)
             if failed and not self.allow_partial:
                 raise SourcesFailedError(self.sources)
@@ -187,7 +202,8 @@ class PageWalk:
                         # account leaves the walk, as its source says, and the total is unknown
                         self.totals[stop.index] = None
                     continue
-                self._take(result)
+                if self._take(result):
+                    unconsumed.discard(stop.index)
                 if len(self.items) >= self.limit:
                     break
 
@@ -208,28 +224,31 @@ class PageWalk:
             self._note_sources(known, errors)
             raise SourcesFailedError(self.sources)
 
-    def _plan(self, fetched: set[int]) -> list[tuple[Stop, int]]:
-        """(stop, rows to ask for) of the next concurrent round, from the queue's head."""
+    def _plan(self, unconsumed: set[int]) -> list[tuple[Stop, int]]:
+        """(stop, rows to ask for) of the next concurrent round, from the queue's head.
+
+        Each account is asked for what the page still needs beyond the rows expected from
+        the accounts before it (their totals: from the cursor, or on a first page from the
+        sizes seen on recent requests). The first page asks every account, a row at least,
+        for its total; later pages stop where the expected rows cover the page.
+        """
         need = self.limit - len(self.items)
         plan: list[tuple[Stop, int]] = []
-        expected = 0
+        expected: int | None = 0
         for stop in self.queue:
-            if stop.index in fetched:
+            if stop.index in unconsumed:
                 break
-            if self.first_page:
-                plan.append((stop, self.limit if plan else need))
-                continue
-            plan.append((stop, need - expected))
+            plan.append((stop, need if expected is None else max(need - expected, 1)))
             remaining = self._remaining(stop)
-            if remaining is None:
-                break
-            expected += remaining
-            if expected >= need:
+            expected = None if expected is None or remaining is None else expected + remaining
+            if not self.first_page and (expected is None or expected >= need):
                 break
         return plan
 
     def _remaining(self, stop: Stop) -> int | None:
         total = self.totals[stop.index]
+        if total is None and self.first_page and stop.index < len(self.hints):
+            total = self.hints[stop.index]  # only to size the request; never reported
         return None if total is None else max(total - stop.consumed, 0)
 
     async def _fetch(self, plan: list[tuple[Stop, int]]) -> list[AdSetPage | UpstreamError]:
@@ -263,7 +282,8 @@ class PageWalk:
                     Source(account.ref.platform, account.public_id, SourceStatus.OK)
                 )
 
-    def _take(self, page: AdSetPage) -> None:
+    def _take(self, page: AdSetPage) -> bool:
+        """Use the page's rows from the queue's head; True when every row was used."""
         head = self.queue[0]
         account = self.accounts[head.index]
         rest = tuple(self.queue[1:])
@@ -278,3 +298,4 @@ class PageWalk:
         self.queue[0] = Stop(head.index, token, head.consumed + len(rows))
         if token is None:
             self.queue.pop(0)
+        return len(rows) == len(page.rows)

@@ -375,3 +375,46 @@ async def test_a_partial_walk_ends_when_an_account_refuses_us() -> None:
     refused = [s for p in pages for s in p.sources if s.status is SourceStatus.FAILED]
     assert [s.code for s in refused] == ["upstream_auth_failed"]
     assert all(p.total_count is None for p in pages[1:])
+
+
+async def test_a_repeated_first_page_asks_later_accounts_only_for_rows_it_may_use() -> None:
+    # given three accounts whose sizes the service has seen before
+    clients, accounts = fake_clients({Platform.META_ADS: [60, 30, 500]})
+    service = make_service(clients, accounts)
+    ordered = sorted(
+        accounts, key=lambda a: derive_id(IdKind.AD_ACCOUNT, a.platform, a.external_id)
+    )
+    loaders = RequestLoaders(clients, accounts)
+    await service.list_adsets(READER, PROJECT, ListFilters(), limit=100, loaders=loaders)
+    clients[Platform.META_ADS].calls.clear()
+    # when the first page is asked for again
+    page = await service.list_adsets(READER, PROJECT, ListFilters(), limit=100, loaders=loaders)
+    # then each account is asked for what the page may still need after those before it
+    sizes = {a.external_id: len(clients[Platform.META_ADS].rows[a.external_id]) for a in ordered}
+    asked = {account: count for account, _, count in clients[Platform.META_ADS].calls}
+    before = 0
+    for account in ordered:
+        assert asked[account.external_id] == max(100 - before, 1)
+        before += sizes[account.external_id]
+    assert len(page.items) == 100
+    assert page.total_count == 590
+
+
+async def test_a_first_page_sized_on_stale_hints_is_still_full_and_exact() -> None:
+    # given hints learned when the first account was larger, and then it shrank
+    clients, accounts = fake_clients({Platform.META_ADS: [90, 90, 90]})
+    service = make_service(clients, accounts)
+    ordered = sorted(
+        accounts, key=lambda a: derive_id(IdKind.AD_ACCOUNT, a.platform, a.external_id)
+    )
+    loaders = RequestLoaders(clients, accounts)
+    await service.list_adsets(READER, PROJECT, ListFilters(), limit=100, loaders=loaders)
+    first = ordered[0].external_id
+    del clients[Platform.META_ADS].rows[first][10:]
+    # when the first page is asked for again, and the whole list walked
+    pages = await walk(service, clients, accounts, 100)
+    # then the first page is full, and every row comes exactly once in order
+    assert len(pages[0].items) == 100
+    seen = [item.record.external_id for page in pages for item in page.items]
+    assert seen == expected_order(clients, accounts)
+    assert pages[0].total_count == sum(len(r) for r in clients[Platform.META_ADS].rows.values())
