@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 import strawberry
 from graphql import (
+    GraphQLEnumType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -47,6 +48,11 @@ class PlainField:
     kind: Kind
     named_type: Any
     nullable: bool
+    #: A leaf already in its output form when its Python type is exactly this (str for
+    #: String and ID, int for Int, ...): no coercion call needed.
+    exact: type | None = None
+    #: Enum leaves: Python value -> GraphQL name.
+    names: Mapping[Any, str] | None = None
 
 
 PlainFields = Mapping[str, Mapping[str, PlainField]]
@@ -56,6 +62,50 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
     """Executes plain attribute fields without per-field resolver machinery."""
 
     plain: ClassVar[PlainFields] = {}
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: Any,
+        position_context: Any,
+    ) -> Any:
+        table = self.plain.get(parent_type.name)
+        if table is None:
+            return super().execute_fields(
+                parent_type, source_value, path, grouped_field_set, position_context
+            )
+        results: dict[str, Any] = {}
+        awaitable_names: list[str] = []
+        leaf = self._leaf
+        for response_name, details in grouped_field_set.items():
+            spec = table.get(details[0].node.name.value)
+            if spec is not None and spec.kind is Kind.LEAF:
+                # inline fast path for leaves: no Path, no resolve info
+                value = getattr(source_value, spec.attr, None)
+                if value is None and spec.nullable:
+                    results[response_name] = None
+                    continue
+                if value is not None:
+                    try:
+                        results[response_name] = leaf(spec, value)
+                        continue
+                    except Exception:  # noqa: S110 - the normal path reports it properly
+                        pass
+            result = self.execute_field(
+                parent_type,
+                source_value,
+                details,
+                Path(path, response_name, parent_type.name),
+                position_context,
+            )
+            results[response_name] = result
+            if self.is_awaitable(result):
+                awaitable_names.append(response_name)
+        if not awaitable_names:
+            return results
+        return _gather_dict(results, awaitable_names)
 
     def execute_field(
         self,
@@ -84,13 +134,22 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
             parent_type, source, field_details_list, path, position_context
         )
 
+    def _leaf(self, spec: PlainField, value: Any) -> Any:
+        if type(value) is spec.exact:
+            return value
+        if spec.names is not None:
+            name = spec.names.get(value)
+            if name is not None:
+                return name
+        return self.complete_leaf_value(spec.named_type, value)
+
     def _complete(
         self, spec: PlainField, value: Any, details: Any, path: Path, position_context: Any
     ) -> Any:
         if spec.kind is Kind.LEAF:
-            return self.complete_leaf_value(spec.named_type, value)
+            return self._leaf(spec, value)
         if spec.kind is Kind.LEAF_LIST:
-            return [self.complete_leaf_value(spec.named_type, item) for item in value]
+            return [self._leaf(spec, item) for item in value]
         if spec.kind is Kind.OBJECT:
             return self.collect_and_execute_subfields(
                 spec.named_type, details, path, value, position_context
@@ -104,6 +163,12 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         if not any(self.is_awaitable(r) for r in results):
             return results
         return _gather_list(results, self.is_awaitable)
+
+
+async def _gather_dict(results: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    done = await asyncio.gather(*(results[name] for name in names))
+    results.update(zip(names, done, strict=True))
+    return results
 
 
 async def _gather_list(results: list[Any], is_awaitable: Any) -> list[Any]:
@@ -143,7 +208,7 @@ def _classify(attr: str, field_type: GraphQLOutputType) -> PlainField | None:
     nullable = not is_non_null_type(field_type)
     inner = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
     if is_leaf_type(inner):
-        return PlainField(attr, Kind.LEAF, inner, nullable)
+        return PlainField(attr, Kind.LEAF, inner, nullable, *_leaf_shortcuts(inner))
     if is_object_type(inner):
         return PlainField(attr, Kind.OBJECT, inner, nullable)
     if is_list_type(inner):
@@ -152,7 +217,25 @@ def _classify(attr: str, field_type: GraphQLOutputType) -> PlainField | None:
         if not isinstance(item, GraphQLNonNull):
             return None  # nullable items: leave them to the normal path
         if is_leaf_type(item.of_type):
-            return PlainField(attr, Kind.LEAF_LIST, item.of_type, nullable)
+            return PlainField(
+                attr, Kind.LEAF_LIST, item.of_type, nullable, *_leaf_shortcuts(item.of_type)
+            )
         if is_object_type(item.of_type):
             return PlainField(attr, Kind.OBJECT_LIST, item.of_type, nullable)
     return None
+
+
+_EXACT_TYPES: Mapping[str, type] = {
+    "String": str,
+    "ID": str,
+    "Int": int,
+    "Float": float,
+    "Boolean": bool,
+}
+
+
+def _leaf_shortcuts(leaf: Any) -> tuple[type | None, Mapping[Any, str] | None]:
+    """(exact Python type, enum names) that let a leaf skip graphql-core's coercion."""
+    if isinstance(leaf, GraphQLEnumType):
+        return None, {value.value: name for name, value in leaf.values.items()}
+    return _EXACT_TYPES.get(leaf.name), None
