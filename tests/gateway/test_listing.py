@@ -46,6 +46,8 @@ async def walk(
     accounts: list[AccountRef],
     limit: int,
     filters: ListFilters | None = None,
+    *,
+    allow_partial: bool = False,
 ) -> list[ListingPage]:
     pages: list[ListingPage] = []
     cursor: str | None = None
@@ -57,6 +59,7 @@ async def walk(
             limit=limit,
             cursor=cursor,
             loaders=RequestLoaders(clients, accounts),
+            allow_partial=allow_partial,
         )
         pages.append(page)
         cursor = page.next_cursor
@@ -293,26 +296,10 @@ async def test_partial_pages_skip_a_failing_account_and_come_back_for_it() -> No
     )
     flaky = ordered[0]
     clients[flaky.platform].fail_times[flaky.external_id] = 2
-    loaders = RequestLoaders(clients, accounts)
     # when the list is walked with partial pages allowed
-    cursor: str | None = None
-    seen: list[str] = []
-    sources: list[list[SourceStatus]] = []
-    for _ in range(50):
-        page = await service.list_adsets(
-            READER,
-            PROJECT,
-            ListFilters(),
-            limit=10,
-            cursor=cursor,
-            loaders=loaders,
-            allow_partial=True,
-        )
-        seen += [i.record.external_id for i in page.items]
-        sources.append([s.status for s in page.sources])
-        cursor = page.next_cursor
-        if cursor is None:
-            break
+    pages = await walk(service, clients, accounts, 10, allow_partial=True)
+    seen = [i.record.external_id for page in pages for i in page.items]
+    sources = [[s.status for s in page.sources] for page in pages]
     # then the first page says the flaky account failed and has no total; every row still
     # comes exactly once, the flaky account's rows last
     assert SourceStatus.FAILED in sources[0]
@@ -351,26 +338,10 @@ async def test_a_partial_walk_ends_when_an_account_refuses_us() -> None:
     clients, accounts = fake_clients({Platform.META_ADS: [30], Platform.TIKTOK_ADS: [12]})
     service = make_service(clients, accounts)
     clients[Platform.TIKTOK_ADS].refuse_accounts.add("ti0")
-    loaders = RequestLoaders(clients, accounts)
-    # when the list is walked with partial pages
-    cursor: str | None = None
-    pages: list[ListingPage] = []
-    for _ in range(20):
-        page = await service.list_adsets(
-            READER,
-            PROJECT,
-            ListFilters(),
-            limit=10,
-            cursor=cursor,
-            loaders=loaders,
-            allow_partial=True,
-        )
-        pages.append(page)
-        cursor = page.next_cursor
-        if cursor is None:
-            break
+    # when the list is walked with partial pages (the helper fails a walk that does not end)
+    pages = await walk(service, clients, accounts, 10, allow_partial=True)
     # then the walk ends with every readable row, and says which account refused
-    assert cursor is None
+    assert pages[-1].next_cursor is None
     assert sum(len(p.items) for p in pages) == 30
     refused = [s for p in pages for s in p.sources if s.status is SourceStatus.FAILED]
     assert [s.code for s in refused] == ["upstream_auth_failed"]
