@@ -23,6 +23,7 @@ from gateway.openapi import openapi_document
 from gateway.platforms.apple import AppleClient
 from gateway.platforms.base import AdPlatform, Platform
 from gateway.platforms.meta import MetaClient
+from gateway.platforms.pool import upstream_pool
 from gateway.platforms.tiktok import TikTokClient
 from gateway.resilience.backoff import RetryPolicy
 from gateway.resilience.client import ResilienceState, ResilientPlatform
@@ -31,8 +32,6 @@ from gateway.schema import build_schema
 from gateway.store import Store
 
 log = logging.getLogger("gateway")
-
-UPSTREAM_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=50)
 
 
 @dataclass
@@ -56,16 +55,13 @@ def build_clients(
     clients: dict[Platform, AdPlatform] = {}
     pools: list[httpx.AsyncClient] = []
     for platform, ps in settings.platforms.items():
-        http = httpx.AsyncClient(
-            transport=transport,
-            timeout=httpx.Timeout(
-                connect=ps.connect_timeout,
-                read=ps.read_timeout,
-                write=ps.read_timeout,
-                pool=ps.pool_timeout,
-            ),
-            limits=UPSTREAM_LIMITS,
+        timeout = httpx.Timeout(
+            connect=ps.connect_timeout,
+            read=ps.read_timeout,
+            write=ps.read_timeout,
+            pool=ps.pool_timeout,
         )
+        http = upstream_pool(timeout, transport)
         pools.append(http)
         inner: AdPlatform
         if platform is Platform.META_ADS:

@@ -29,7 +29,7 @@ from gateway.platforms.base import (
     CampaignRecord,
     Platform,
 )
-from gateway.platforms.http import send_json
+from gateway.platforms.http import build_request, send_json
 from gateway.platforms.payload import PayloadError, as_list, as_object, malformed_payload, opt_int
 
 APPLE_API_BASE = "https://api.ads.apple.com"
@@ -271,8 +271,8 @@ class AppleClient:
             if body is not None:
                 headers["Content-Type"] = "application/json"
                 content = orjson.dumps(body)
-            request = self._http.build_request(
-                method, f"{self._base_url}{path}", headers=headers, content=content
+            request = build_request(
+                self._http, method, f"{self._base_url}{path}", headers=headers, content=content
             )
             response, payload = await send_json(
                 self._http, request, platform=PLATFORM, account_id=account.external_id

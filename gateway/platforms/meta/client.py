@@ -22,7 +22,7 @@ from gateway.platforms.base import (
     CampaignRecord,
     Platform,
 )
-from gateway.platforms.http import send_json
+from gateway.platforms.http import build_request, send_json
 from gateway.platforms.meta import mapping
 from gateway.platforms.meta.errors import PLATFORM, translate, usage_pct
 from gateway.platforms.meta.paging import Position, decode_token
@@ -284,10 +284,11 @@ class MetaClient:
                 platform=PLATFORM,
                 account_id=account.external_id,
             )
-        request = self._http.build_request(
+        request = build_request(
+            self._http,
             "GET",
             self._root + path,
-            params=dict(params),
+            params=params,
             headers={"Authorization": f"Bearer {token}"},
         )
         response, payload = await send_json(

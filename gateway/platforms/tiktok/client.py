@@ -23,7 +23,7 @@ from gateway.platforms.base import (
     CampaignRecord,
     Platform,
 )
-from gateway.platforms.http import send_json
+from gateway.platforms.http import build_request, send_json
 from gateway.platforms.payload import (
     JsonObject,
     PayloadError,
@@ -318,8 +318,8 @@ class TikTokClient:
                 platform=PLATFORM,
                 account_id=account.external_id,
             )
-        request = self._http.build_request(
-            "GET", self._api + path, params=params, headers={"Access-Token": token}
+        request = build_request(
+            self._http, "GET", self._api + path, params=params, headers={"Access-Token": token}
         )
         response, payload = await send_json(
             self._http, request, platform=PLATFORM, account_id=account.external_id

@@ -1,0 +1,205 @@
+"""The network pool (aiohttp under httpx) over real loopback sockets.
+
+Every other test uses in-process transports; these are the ones where bytes cross a socket:
+a whole gateway walk over the sandboxes served by uvicorn, the exact query the platforms
+receive, no cookies between accounts, and every kind of broken peer ending as our
+``UpstreamUnavailableError`` rather than an aiohttp exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
+from urllib.parse import parse_qsl
+
+import httpx
+import pytest
+import uvicorn
+
+from gateway.app import close_runtime, create_app
+from gateway.errors import UpstreamUnavailableError
+from gateway.platforms.http import build_request, send_json
+from gateway.platforms.pool import upstream_pool
+from gateway.sandbox.suite import DEMO_PROJECT_ID, SandboxSuite, demo_key
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+TIMEOUT = httpx.Timeout(connect=1.0, read=0.3, write=1.0, pool=1.0)
+
+
+@asynccontextmanager
+async def raw_server(handler: Handler) -> AsyncIterator[str]:
+    """A TCP server on loopback answering with ``handler``; yields its base URL. Every
+    connection is closed (and a handler still running is cancelled) on the way out."""
+    running: set[asyncio.Task[None]] = set()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        running.add(task)
+        try:
+            await handler(reader, writer)
+        finally:
+            running.discard(task)
+            writer.close()
+            with suppress(OSError):
+                await writer.wait_closed()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for task in list(running):
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        server.close()
+        await server.wait_closed()
+
+
+async def read_head(reader: asyncio.StreamReader) -> str:
+    return (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+
+
+def answer(body: bytes, *extra: str) -> bytes:
+    head = ["HTTP/1.1 200 OK", "Content-Type: application/json", *extra]
+    head.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+async def fetch(url: str, params: dict[str, str] | None = None) -> object:
+    async with upstream_pool(TIMEOUT) as pool:
+        request = build_request(pool, "GET", url, params=params, headers={"X-Test": "1"})
+        _, payload = await send_json(pool, request, platform="meta_ads", account_id="1")
+        return payload
+
+
+async def test_the_query_is_encoded_as_httpx_encodes_it() -> None:
+    seen: list[str] = []
+
+    async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append((await read_head(reader)).split(" ")[1])
+        writer.write(answer(b'{"ok": true}'))
+        await writer.drain()
+
+    params = {
+        "fields": "id,name,targeting{geo_locations}",
+        "filtering": '[{"field":"effective_status","operator":"IN","value":["ACTIVE"]}]',
+        "after": "QVFIUk5a+/=",
+        "note": "caf\u00e9 & more",
+    }
+    async with raw_server(echo) as base:
+        assert await fetch(base + "/v25.0/act_1/adsets", params) == {"ok": True}
+    path, _, query = seen[0].partition("?")
+    assert path == "/v25.0/act_1/adsets"
+    assert dict(parse_qsl(query, keep_blank_values=True, strict_parsing=True)) == params
+    assert query == str(httpx.QueryParams(params)).replace("+", "%20")
+
+
+async def test_cookies_set_by_one_response_are_neither_kept_nor_sent() -> None:
+    heads: list[str] = []
+
+    async def setter(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while not reader.at_eof():
+            try:
+                heads.append(await read_head(reader))
+            except asyncio.IncompleteReadError:
+                break
+            writer.write(answer(b"{}", "Set-Cookie: session=abc; Path=/"))
+            await writer.drain()
+
+    async with raw_server(setter) as base, upstream_pool(TIMEOUT) as pool:
+        for _ in range(2):
+            request = build_request(pool, "GET", base + "/x", headers={})
+            await send_json(pool, request, platform="meta_ads", account_id="1")
+        assert len(pool.cookies) == 0
+    assert len(heads) == 2
+    assert all("cookie" not in head.lower().replace("set-cookie", "") for head in heads)
+
+
+async def _hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await read_head(reader)
+
+
+async def _garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await read_head(reader)
+    writer.write(b"NOT HTTP AT ALL\r\n\r\n")
+    await writer.drain()
+
+
+async def _truncated(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await read_head(reader)
+    writer.write(b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"data": [')
+    await writer.drain()
+
+
+async def _silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await read_head(reader)
+    await asyncio.sleep(2)
+
+
+@pytest.mark.parametrize(
+    ("peer", "message"),
+    [
+        (_hang_up, "connection failed"),
+        (_garbage, "connection failed"),
+        (_truncated, "connection failed"),
+        (_silent, "did not answer in time"),
+    ],
+    ids=["hang-up", "garbage", "truncated-body", "silent"],
+)
+async def test_a_broken_peer_is_an_unavailable_upstream(peer: Handler, message: str) -> None:
+    async with raw_server(peer) as base:
+        with pytest.raises(UpstreamUnavailableError, match=message):
+            await fetch(base + "/x")
+
+
+async def test_a_refused_connection_is_an_unavailable_upstream() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(UpstreamUnavailableError):
+        await fetch(f"http://127.0.0.1:{port}/x")
+
+
+@asynccontextmanager
+async def served(suite: SandboxSuite) -> AsyncIterator[str]:
+    """The sandboxes behind uvicorn on a loopback port."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()  # connections wait in the backlog until uvicorn accepts them
+    port = listener.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(suite.app, log_level="warning"))
+    task = asyncio.create_task(server.serve(sockets=[listener]))
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        listener.close()
+
+
+async def test_the_gateway_walks_every_ad_set_over_real_sockets(suite: SandboxSuite) -> None:
+    suite.reset()
+    async with served(suite) as base:
+        app = create_app(suite.settings(base))  # no transport given: the network pool
+        auth = {"Authorization": f"Bearer {demo_key()}"}
+        path = f"/v1/projects/{DEMO_PROJECT_ID}/ads/adsets"
+        ids: list[str] = []
+        try:
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://gateway.test"
+            ) as http:
+                params = {"limit": "200"}
+                for _ in range(100):
+                    response = await http.get(path, params=params, headers=auth)
+                    assert response.status_code == 200, response.text
+                    body = response.json()
+                    ids += [item["adsetId"] for item in body["items"]]
+                    if body["nextCursor"] is None:
+                        break
+                    params = {"limit": "200", "cursor": body["nextCursor"]}
+        finally:
+            await close_runtime(app.state.runtime)
+    assert len(ids) == len(set(ids)) == suite.adset_count()
