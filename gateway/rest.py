@@ -11,7 +11,6 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -30,7 +29,7 @@ from gateway.listing import DEFAULT_LIMIT, MAX_LIMIT, MIN_LIMIT, ListFilters, Li
 from gateway.loaders import RequestLoaders
 from gateway.platforms.base import AdPlatform, AdSetStatus, Platform
 from gateway.walk import Source, SourcesFailedError
-from gateway.wire import adset_json
+from gateway.wire import adset_json, dumps
 
 KNOWN_PARAMS = frozenset(
     {"campaignId", "platforms", "adAccountId", "status", "cursor", "limit", "allowPartial"}
@@ -41,9 +40,7 @@ _DIGITS = re.compile(r"[0-9]{1,4}")  # ASCII only: str.isdigit() accepts "²" an
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """An orjson-encoded JSON response."""
-    return Response(
-        orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
-    )
+    return Response(dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
 def error_response(error: GatewayError) -> Response:

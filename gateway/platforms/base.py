@@ -105,7 +105,9 @@ class CampaignRecord:
 
 @dataclass(slots=True)
 class AdSetRecord:
-    """One ad set (TikTok/Apple: ad group), mapped to the contract's vocabulary."""
+    """One ad set (TikTok/Apple: ad group), mapped to the contract's vocabulary.
+
+    Times are aware and in UTC (the wire writes them as they are, with a ``Z``)."""
 
     platform: Platform
     external_id: str

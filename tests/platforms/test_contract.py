@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
@@ -93,6 +94,9 @@ async def test_full_walk_returns_every_ad_set_once_in_platform_order(harness: Ha
     assert len(ids) == len(set(ids))
     assert ids == harness.seed.adset_ids(harness.large.external_id)
     assert len(ids) >= 1200
+    times = [t for r in rows for t in (r.start_time, r.end_time, r.created_at) if t is not None]
+    assert times
+    assert all(t.tzinfo is not None and t.utcoffset() == timedelta(0) for t in times)
 
 
 @pytest.mark.parametrize(
