@@ -30,6 +30,7 @@ from gateway.platforms.base import (
     Platform,
 )
 from gateway.platforms.http import build_request, send_json
+from gateway.platforms.memo import RowMemo
 from gateway.platforms.payload import PayloadError, as_list, as_object, malformed_payload, opt_int
 
 APPLE_API_BASE = "https://api.ads.apple.com"
@@ -68,6 +69,7 @@ class AppleClient:
         self._max_page_size = max_page_size
         self.tokens = AppleTokenSource(http, token_url, clock=clock)
         self._accounts: dict[tuple[str, str], tuple[AdAccountInfo, float]] = {}
+        self._mapped: RowMemo[AdSetRecord] = RowMemo()
         self._campaigns: dict[tuple[str, str], dict[str, tuple[CampaignRecord, float]]] = {}
 
     async def aclose(self) -> None:
@@ -162,10 +164,19 @@ class AppleClient:
             lookup = campaigns if campaigns is not None else self.get_campaigns
             found = await lookup(account, ids)
         with _malformed(account):
-            return [
-                map_adgroup(row, account.external_id, found.get(str(row.get("campaignId"))))
-                for row in raw_rows
-            ]
+            return [self._map_row(account.external_id, row, found) for row in raw_rows]
+
+    def _map_row(
+        self, account_id: str, row: Mapping[str, Any], found: Mapping[str, CampaignRecord]
+    ) -> AdSetRecord:
+        campaign = found.get(str(row.get("campaignId")))
+        # What the mapping reads of the campaign: its geo and placements.
+        context = (account_id, campaign.countries, campaign.placements) if campaign else account_id
+
+        def map_row(raw: Mapping[str, Any]) -> AdSetRecord:
+            return map_adgroup(raw, account_id, campaign)
+
+        return self._mapped.map(context, row, map_row)
 
     # -- campaigns ---------------------------------------------------------------------------
 

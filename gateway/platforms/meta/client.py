@@ -18,11 +18,13 @@ from gateway.platforms.base import (
     AdAccountInfo,
     AdSetPage,
     AdSetQuery,
+    AdSetRecord,
     CampaignLookup,
     CampaignRecord,
     Platform,
 )
 from gateway.platforms.http import build_request, send_json
+from gateway.platforms.memo import RowMemo
 from gateway.platforms.meta import mapping
 from gateway.platforms.meta.errors import PLATFORM, translate, usage_pct
 from gateway.platforms.meta.paging import Position, decode_token
@@ -83,6 +85,7 @@ class MetaClient:
         self._root = f"{base_url.rstrip('/')}/{api_version.strip('/')}"
         self._clock = clock
         self._accounts: dict[str, tuple[float, AdAccountInfo]] = {}
+        self._mapped: RowMemo[AdSetRecord] = RowMemo()
         self._usage: dict[str, float] = {}
 
     async def aclose(self) -> None:
@@ -145,11 +148,13 @@ class MetaClient:
                 await asyncio.gather(info_task, return_exceptions=True)
             raise
         info = await (info_task if info_task is not None else self.get_account(account))
+        account_id, currency = account.external_id, info.currency
+
+        def map_row(raw: JsonObject) -> AdSetRecord:
+            return mapping.map_adset(raw, account_id=account_id, currency=currency)
+
         with _malformed(account):
-            rows = [
-                mapping.map_adset(raw, account_id=account.external_id, currency=info.currency)
-                for raw in walk.rows
-            ]
+            rows = [self._mapped.map((account_id, currency), raw, map_row) for raw in walk.rows]
         points = [walk.first, *walk.points]
         return AdSetPage(
             rows=rows,

@@ -18,12 +18,14 @@ from gateway.platforms.base import (
     AdAccountInfo,
     AdSetPage,
     AdSetQuery,
+    AdSetRecord,
     AdSetStatus,
     CampaignLookup,
     CampaignRecord,
     Platform,
 )
 from gateway.platforms.http import build_request, send_json
+from gateway.platforms.memo import RowMemo
 from gateway.platforms.payload import (
     JsonObject,
     PayloadError,
@@ -87,6 +89,7 @@ class TikTokClient:
         self._api = base_url.rstrip("/") + API_PREFIX
         self._clock = clock
         self._accounts: dict[str, tuple[float, AdAccountInfo]] = {}
+        self._mapped: RowMemo[AdSetRecord] = RowMemo()
 
     async def aclose(self) -> None:
         """Nothing to release: the httpx client is injected and owned by the caller."""
@@ -159,11 +162,13 @@ class TikTokClient:
                 await asyncio.gather(info_task, return_exceptions=True)
             raise
         info = await info_task if info_task is not None else await self.get_account(account)
+        account_id, currency = account.external_id, info.currency
+
+        def map_row(raw: JsonObject) -> AdSetRecord:
+            return mapping.map_adgroup(raw, account_id=account_id, currency=currency)
+
         with _malformed(account):
-            rows = [
-                mapping.map_adgroup(raw, account_id=account.external_id, currency=info.currency)
-                for raw in scan.rows
-            ]
+            rows = [self._mapped.map((account_id, currency), raw, map_row) for raw in scan.rows]
         points: list[str | None] = [encode_token(p) for p in scan.after]
         if scan.at_end:
             # Nothing (matching) follows the last row: say so rather than hand out a token

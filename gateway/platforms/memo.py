@@ -1,0 +1,49 @@
+"""Mapped rows remembered by the exact upstream JSON they came from."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from hashlib import blake2b
+from typing import Generic, TypeVar
+
+import orjson
+
+from gateway.platforms.payload import JsonObject
+
+R = TypeVar("R")
+
+#: Rows remembered per client: the first pages of a few dozen accounts.
+DEFAULT_CAPACITY = 4096
+
+
+class RowMemo(Generic[R]):
+    """A bounded memo of mapped rows, keyed by the row's JSON and the context mapping reads.
+
+    Mapping a row is a pure function of the row and a little context (the account, its
+    currency, an Apple campaign's geo and placements), and it was the largest per-row cost of
+    a page. A table that is reloaded, or a page resumed inside rows already seen, gets the same
+    bytes back from the platform; those rows are not mapped again. The key is a 128-bit BLAKE2b
+    digest of the row as orjson writes it (about 1 us), so a changed row is a new key and the
+    platform's answer is always what is served. The oldest entries leave first.
+
+    Records handed out are shared between requests: nothing may modify one.
+    """
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+        self._rows: dict[tuple[Hashable, bytes], R] = {}
+        self._capacity = capacity
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def map(self, context: Hashable, raw: JsonObject, mapper: Callable[[JsonObject], R]) -> R:
+        """``mapper(raw)``, or the record it gave for the same row and context before."""
+        key = (context, blake2b(orjson.dumps(raw), digest_size=16).digest())
+        rows = self._rows
+        record = rows.get(key)
+        if record is None:
+            record = mapper(raw)
+            if len(rows) >= self._capacity:
+                del rows[next(iter(rows))]
+            rows[key] = record
+        return record

@@ -1,0 +1,97 @@
+"""RowMemo: a row is mapped again whenever its JSON or its context differs, never otherwise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gateway.platforms.base import AdSetQuery
+from gateway.platforms.memo import RowMemo
+from gateway.platforms.payload import JsonObject, PayloadError
+from gateway.sandbox.meta.seed import MetaSeed
+from tests.platforms.test_meta_client import Env, make_env, seed
+
+
+class CountingMapper:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, raw: JsonObject) -> dict[str, Any]:
+        self.calls += 1
+        if raw.get("bad"):
+            raise PayloadError("bad row")
+        return {"mapped": dict(raw)}
+
+
+def test_the_same_row_in_the_same_context_is_mapped_once() -> None:
+    memo: RowMemo[dict[str, Any]] = RowMemo()
+    mapper = CountingMapper()
+    first = memo.map(("act_1", "USD"), {"id": "1", "name": "a"}, mapper)
+    again = memo.map(("act_1", "USD"), {"id": "1", "name": "a"}, mapper)
+    assert again is first
+    assert mapper.calls == 1
+
+
+@pytest.mark.parametrize(
+    ("context", "row"),
+    [
+        (("act_1", "USD"), {"id": "1", "name": "renamed"}),
+        (("act_1", "EUR"), {"id": "1", "name": "a"}),
+        (("act_2", "USD"), {"id": "1", "name": "a"}),
+        (("act_1", "USD"), {"id": "1", "name": "a", "daily_budget": "100"}),
+    ],
+    ids=["changed-field", "other-currency", "other-account", "extra-field"],
+)
+def test_a_changed_row_or_context_is_mapped_again(
+    context: tuple[str, str], row: dict[str, str]
+) -> None:
+    memo: RowMemo[dict[str, Any]] = RowMemo()
+    mapper = CountingMapper()
+    memo.map(("act_1", "USD"), {"id": "1", "name": "a"}, mapper)
+    mapped = memo.map(context, row, mapper)
+    assert mapped == {"mapped": row}
+    assert mapper.calls == 2
+
+
+def test_the_oldest_rows_leave_first_and_the_size_is_bounded() -> None:
+    memo: RowMemo[dict[str, Any]] = RowMemo(capacity=3)
+    mapper = CountingMapper()
+    for i in range(5):
+        memo.map("ctx", {"id": str(i)}, mapper)
+    assert len(memo) == 3
+    memo.map("ctx", {"id": "4"}, mapper)  # still there
+    assert mapper.calls == 5
+    memo.map("ctx", {"id": "0"}, mapper)  # evicted, mapped again
+    assert mapper.calls == 6
+
+
+def test_a_row_that_fails_to_map_is_not_remembered() -> None:
+    memo: RowMemo[dict[str, Any]] = RowMemo()
+    mapper = CountingMapper()
+    for _ in range(2):
+        with pytest.raises(PayloadError):
+            memo.map("ctx", {"id": "1", "bad": True}, mapper)
+    assert mapper.calls == 2
+    assert len(memo) == 0
+
+
+async def test_a_client_serves_an_ad_set_changed_upstream_as_changed() -> None:
+    env: Env
+    env, http = make_env()
+    data: MetaSeed = seed()
+    async with http:
+        account = data.large_account
+        node = data.account(account.external_id).adsets[0]
+        before = await env.client.list_adsets(account, AdSetQuery(), start=None, count=5)
+        original = node["name"]
+        try:
+            node["name"] = original + " (renamed)"
+            after = await env.client.list_adsets(account, AdSetQuery(), start=None, count=5)
+        finally:
+            node["name"] = original
+        again = await env.client.list_adsets(account, AdSetQuery(), start=None, count=5)
+    assert before.rows[0].external_id == node["id"]
+    assert after.rows[0].name == original + " (renamed)"
+    assert again.rows[0].name == original
+    assert after.rows[1:] == before.rows[1:]
