@@ -12,8 +12,8 @@ from gateway.platforms.payload import JsonObject
 
 R = TypeVar("R")
 
-#: Rows remembered per client: the first pages of a few dozen accounts.
-DEFAULT_CAPACITY = 4096
+#: Rows remembered per client (about 1 KB each): the first pages of a couple dozen accounts.
+DEFAULT_CAPACITY = 2048
 
 
 class RowMemo(Generic[R]):
