@@ -32,7 +32,13 @@ class PageInfo:
 @strawberry.type(description="An ad set and its cursor.")
 class AdSetEdge:
     node: AdSet = strawberry.field(description="The ad set.")
-    cursor: str = strawberry.field(description="Opaque cursor that resumes after this edge.")
+    _page: strawberry.Private[ListingPage]
+    _index: strawberry.Private[int]
+
+    @strawberry.field(description="Opaque cursor that resumes after this edge.")
+    def cursor(self) -> str:
+        # Signed on demand: most pages are read for their nodes and endCursor only.
+        return self._page.edge_cursor(self._index)
 
 
 SourceStatusEnum = strawberry.enum(
@@ -82,7 +88,7 @@ class AdSetConnection:
     @classmethod
     def of(cls, page: ListingPage) -> AdSetConnection:
         edges = [
-            AdSetEdge(node=AdSet.of(item), cursor=page.edge_cursor(i))
+            AdSetEdge(node=AdSet.of(item), _page=page, _index=i)
             for i, item in enumerate(page.items)
         ]
         return cls(
@@ -90,8 +96,8 @@ class AdSetConnection:
             page_info=PageInfo(
                 has_next_page=page.has_next,
                 has_previous_page=page.has_previous,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
+                start_cursor=page.edge_cursor(0) if edges else None,
+                end_cursor=page.edge_cursor(len(edges) - 1) if edges else None,
             ),
             total_count=page.total_count,
             sources=[Source.of(s) for s in page.sources],

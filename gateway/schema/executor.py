@@ -56,12 +56,37 @@ class PlainField:
 
 
 PlainFields = Mapping[str, Mapping[str, PlainField]]
+Plan = tuple[tuple[str, PlainField | None, Any], ...]
 
 
 class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
     """Executes plain attribute fields without per-field resolver machinery."""
 
     plain: ClassVar[PlainFields] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # (type name, id of a grouped field set) -> (that set, its plan). graphql-core hands
+        # out the same grouped field set for every row of a list; the set is kept alive here
+        # so that its id cannot be reused while this execution runs.
+        self._plans: dict[tuple[str, int], tuple[Any, Plan | None]] = {}
+
+    def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> Plan | None:
+        """(response name, plain field or None, field details) of each selected field; None
+        when the type has no plain fields."""
+        key = (parent_type.name, id(grouped_field_set))
+        cached = self._plans.get(key)
+        if cached is not None and cached[0] is grouped_field_set:
+            return cached[1]
+        table = self.plain.get(parent_type.name)
+        plan = None
+        if table is not None:
+            plan = tuple(
+                (name, table.get(details[0].node.name.value), details)
+                for name, details in grouped_field_set.items()
+            )
+        self._plans[key] = (grouped_field_set, plan)
+        return plan
 
     def execute_fields(
         self,
@@ -71,25 +96,27 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: Any,
         position_context: Any,
     ) -> Any:
-        table = self.plain.get(parent_type.name)
-        if table is None:
+        plan = self._plan(parent_type, grouped_field_set)
+        if plan is None:
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
         results: dict[str, Any] = {}
         awaitable_names: list[str] = []
-        leaf = self._leaf
-        for response_name, details in grouped_field_set.items():
-            spec = table.get(details[0].node.name.value)
+        for response_name, spec, details in plan:
             if spec is not None and spec.kind is Kind.LEAF:
                 # inline fast path for leaves: no Path, no resolve info
                 value = getattr(source_value, spec.attr, None)
-                if value is None and spec.nullable:
-                    results[response_name] = None
+                if value is None:
+                    if spec.nullable:
+                        results[response_name] = None
+                        continue
+                elif type(value) is spec.exact:
+                    results[response_name] = value
                     continue
-                if value is not None:
+                else:
                     try:
-                        results[response_name] = leaf(spec, value)
+                        results[response_name] = self._leaf(spec, value)
                         continue
                     except Exception:  # noqa: S110 - the normal path reports it properly
                         pass
