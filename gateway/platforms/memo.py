@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from hashlib import blake2b
 from typing import Generic, TypeVar
 
 import orjson
@@ -12,7 +12,8 @@ from gateway.platforms.payload import JsonObject
 
 R = TypeVar("R")
 
-#: Rows remembered per client (about 1 KB each): the first pages of a couple dozen accounts.
+#: Rows remembered per client (about 2 KB each, key included): the first pages of a couple
+#: dozen accounts.
 DEFAULT_CAPACITY = 2048
 
 
@@ -22,15 +23,16 @@ class RowMemo(Generic[R]):
     Mapping a row is a pure function of the row and a little context (the account, its
     currency, an Apple campaign's geo and placements), and it was the largest per-row cost of
     a page. A table that is reloaded, or a page resumed inside rows already seen, gets the same
-    bytes back from the platform; those rows are not mapped again. The key is a 128-bit BLAKE2b
-    digest of the row as orjson writes it (about 1 us), so a changed row is a new key and the
-    platform's answer is always what is served. The oldest entries leave first.
+    bytes back from the platform; those rows are not mapped again. The key is the row as orjson
+    writes it (about 1 us; compared whole, so never a false match), so a changed row is a new key
+    and the platform's answer is always what is served. The oldest entries leave first.
 
     Records handed out are shared between requests: nothing may modify one.
     """
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
-        self._rows: dict[tuple[Hashable, bytes], R] = {}
+        # An OrderedDict: evicting the oldest key of a plain dict is O(n) once many have gone.
+        self._rows: OrderedDict[tuple[Hashable, bytes], R] = OrderedDict()
         self._capacity = capacity
 
     def __len__(self) -> int:
@@ -38,12 +40,12 @@ class RowMemo(Generic[R]):
 
     def map(self, context: Hashable, raw: JsonObject, mapper: Callable[[JsonObject], R]) -> R:
         """``mapper(raw)``, or the record it gave for the same row and context before."""
-        key = (context, blake2b(orjson.dumps(raw), digest_size=16).digest())
+        key = (context, orjson.dumps(raw))
         rows = self._rows
         record = rows.get(key)
         if record is None:
             record = mapper(raw)
             if len(rows) >= self._capacity:
-                del rows[next(iter(rows))]
+                rows.popitem(last=False)
             rows[key] = record
         return record
