@@ -12,9 +12,9 @@ from gateway.platforms.payload import JsonObject
 
 R = TypeVar("R")
 
-#: Rows remembered per client (about 2 KB each, key included): the first pages of a couple
-#: dozen accounts.
-DEFAULT_CAPACITY = 2048
+#: Rows remembered per client (about 2 KB each, key included): the first pages of ten
+#: accounts or so.
+DEFAULT_CAPACITY = 1024
 
 
 class RowMemo(Generic[R]):
