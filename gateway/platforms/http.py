@@ -28,7 +28,7 @@ def build_request(
 
     Given ``params``, httpx parses and validates the URL three times per request, a character
     at a time in Python; a page's first call has the same URL every time, and the cache keeps
-    it parsed. The encoding is httpx's own: every reserved character percent-encoded.
+    it parsed. Every reserved character is percent-encoded, as httpx does (a space as %20).
     """
     full = f"{url}?{urlencode(params, quote_via=quote, safe='')}" if params else url
     return client.build_request(method, _parsed(full), headers=headers, content=content)
