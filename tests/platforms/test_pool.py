@@ -75,7 +75,7 @@ async def fetch(url: str, params: dict[str, str] | None = None) -> object:
         return payload
 
 
-async def test_the_query_is_encoded_as_httpx_encodes_it() -> None:
+async def test_the_platform_receives_every_parameter_exactly_once_encoded() -> None:
     seen: list[str] = []
 
     async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
