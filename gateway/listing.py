@@ -89,8 +89,9 @@ class ListingPage:
 
 
 class SizeHints:
-    """Account sizes seen recently, per filter: used only to size a first page's requests
-    (so rows are not fetched just to be thrown away), never reported as a total."""
+    """Account sizes seen recently, per filter: used only to size requests whose account's
+    total the cursor does not carry (so rows are not fetched just to be thrown away, and
+    accounts past the page are not called), never reported as a total."""
 
     def __init__(self, capacity: int = 10_000, ttl: float = 600.0) -> None:
         self._sizes: OrderedDict[tuple[str, str, str], tuple[int, float]] = OrderedDict()
@@ -109,6 +110,9 @@ class SizeHints:
             seen = self._sizes.get(self._key(account, query))
             out.append(seen[0] if seen is not None and now - seen[1] < self._ttl else None)
         return out
+
+    def clear(self) -> None:
+        self._sizes.clear()
 
     def learn(
         self,
@@ -145,6 +149,11 @@ class ListingService:
             for a in p.ad_accounts
         }
 
+    def forget_sizes(self) -> None:
+        """Forget the account sizes seen so far: the next first pages ask every account, as
+        on a gateway that just started."""
+        self._sizes.clear()
+
     def project_for(self, principal: Principal, project_id: str) -> ProjectConfig:
         """The project, if the principal may read it (else NotFound / PermissionDenied)."""
         authorize(principal, project_id, (p.id for p in self.settings.projects))
@@ -178,12 +187,14 @@ class ListingService:
         cursor: str | None = None,
         loaders: RequestLoaders,
         allow_partial: bool = False,
+        want_total: bool = False,
     ) -> ListingPage:
         """One page of the project's ad sets matching ``filters``.
 
         A failing account raises ``SourcesFailedError`` unless ``allow_partial``: then the page
         holds the other accounts' rows, ``sources`` says what failed, and the cursor comes back
-        for the skipped accounts.
+        for the skipped accounts. ``total_count`` is filled in only with ``want_total``: it may
+        cost a call to accounts that hold no row of the page.
         """
         if not MIN_LIMIT <= limit <= MAX_LIMIT:
             raise InvalidInputError(
@@ -206,14 +217,15 @@ class ListingService:
             position,
             loaders,
             allow_partial=allow_partial,
-            hints=self._sizes.hints(accounts, query) if position is None else (),
+            want_total=want_total,
+            hints=self._sizes.hints(accounts, query),
         )
         await walk.run()
         self._sizes.learn(accounts, query, walk.learned)
         self.remember(walk.items)
         return ListingPage(
             items=walk.items,
-            total_count=walk.total_count(),
+            total_count=walk.total_count() if want_total else None,
             has_previous=position is not None,
             sources=walk.sources,
             _positions=walk.positions,

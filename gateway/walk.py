@@ -1,12 +1,15 @@
 """Assembles one page of the merged list from the accounts' own pages.
 
-The walk is a queue of accounts still to read (see ``cursors.Position``). The first page asks
-every account in scope at once: their totals give ``totalCount`` and ride along in the cursor.
-Each account is asked for the rows the page still needs beyond what the accounts before it are
-expected to give (on a first page, from sizes seen on recent requests; with no such hint, a full
-page), so rows fetched only to be thrown away stay few. Later pages use the cursor's totals to
-ask exactly the accounts and row counts the page needs, concurrently. No row is fetched twice for
-one page: an account is asked again only to go on after rows that were all used.
+The walk is a queue of accounts still to read (see ``cursors.Position``). Each account is
+asked for the rows the page still needs beyond what the accounts before it are expected to
+give: their totals (learned earlier in the walk; they ride along in the cursor) or else the
+sizes seen on recent requests. A round asks, concurrently, the accounts up to the one expected
+to complete the page, so rows fetched only to be thrown away stay few and accounts past the
+page are not called at all. With an account of unknown size in the way, a first page asks every
+account after it as well (for a full page each: one round, at the latency of the slowest);
+a later page stops the round there. When the caller wants ``totalCount``, every account whose
+total is not known yet is also asked (a row at least) for it. No row is fetched twice for one
+page: an account is asked again only to go on after rows that were all used.
 
 When an account fails transiently and partial pages are allowed, its rows are not lost: it
 moves to the end of the queue with its resume token, so the cursor comes back for it, and the
@@ -136,6 +139,7 @@ class PageWalk:
         loaders: RequestLoaders,
         *,
         allow_partial: bool,
+        want_total: bool = False,
         hints: Sequence[int | None] = (),
     ) -> None:
         self.clients = clients
@@ -145,6 +149,7 @@ class PageWalk:
         self.limit = limit
         self.loaders = loaders
         self.allow_partial = allow_partial
+        self.want_total = want_total
         self.first_page = position is None
         if position is None:
             self.queue = [Stop(i) for i in range(len(accounts))]
@@ -227,27 +232,32 @@ class PageWalk:
     def _plan(self, unconsumed: set[int]) -> list[tuple[Stop, int]]:
         """(stop, rows to ask for) of the next concurrent round, from the queue's head.
 
-        Each account is asked for what the page still needs beyond the rows expected from
-        the accounts before it (their totals: from the cursor, or on a first page from the
-        sizes seen on recent requests). The first page asks every account, a row at least,
-        for its total; later pages stop where the expected rows cover the page.
+        Accounts are added while the rows expected from those before cover less than the page
+        needs; past that point only accounts whose total is wanted and unknown are added.
         """
         need = self.limit - len(self.items)
         plan: list[tuple[Stop, int]] = []
         expected: int | None = 0
+        covered = False
         for stop in self.queue:
             if stop.index in unconsumed:
                 break
+            if covered:
+                if self.want_total and self.totals[stop.index] is None:
+                    plan.append((stop, 1))  # asked only for its total
+                continue
             plan.append((stop, need if expected is None else max(need - expected, 1)))
             remaining = self._remaining(stop)
             expected = None if expected is None or remaining is None else expected + remaining
-            if not self.first_page and (expected is None or expected >= need):
-                break
+            if expected is not None:
+                covered = expected >= need
+            elif not (self.first_page or self.want_total):
+                covered = True  # unknown size: the accounts after it wait for the next round
         return plan
 
     def _remaining(self, stop: Stop) -> int | None:
         total = self.totals[stop.index]
-        if total is None and self.first_page and stop.index < len(self.hints):
+        if total is None and stop.index < len(self.hints):
             total = self.hints[stop.index]  # only to size the request; never reported
         return None if total is None else max(total - stop.consumed, 0)
 

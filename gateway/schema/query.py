@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated
 
 import strawberry
+from strawberry.types.nodes import SelectedField, Selection
 
 from gateway.errors import InvalidInputError
 from gateway.ids import IdKind, kind_of
@@ -30,9 +32,23 @@ async def _list(
         cursor=after,
         loaders=ctx.loaders,
         allow_partial=True,
+        want_total=_selects(info.selected_fields, "totalCount"),
     )
     ctx.report_sources(page.sources, list(info.path.as_list()))
     return AdSetConnection.of(page)
+
+
+def _selects(fields: Iterable[Selection], name: str) -> bool:
+    """Whether a field named ``name`` is selected directly under ``fields`` (through
+    fragments too): ``totalCount`` is only worth its upstream calls when asked for."""
+    for field in fields:
+        for child in field.selections:
+            if isinstance(child, SelectedField):
+                if child.name == name:
+                    return True
+            elif _selects([child], name):
+                return True
+    return False
 
 
 _FIRST = "Page size, 1-200 (default 100)."

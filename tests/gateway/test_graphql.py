@@ -147,6 +147,38 @@ async def test_nested_campaign_and_account_cost_one_campaign_call_per_account(
         assert len(control.log.entries) <= 3 * accounts
 
 
+TOTAL_BY_FRAGMENT = """
+query Total($projectId: ID!) {
+  adSets(projectId: $projectId, first: 5) { ...Counted edges { node { id } } }
+}
+fragment Counted on AdSetConnection { ... on AdSetConnection { totalCount } }
+"""
+
+FIVE_IDS = """
+query Five($projectId: ID!) { adSets(projectId: $projectId, first: 5) { edges { node { id } } } }
+"""
+
+
+async def test_total_count_is_exact_when_asked_for_and_costs_nothing_when_not(
+    gateway: Gateway,
+) -> None:
+    # given a gateway that has listed the project (account sizes seen)
+    cold = await page(gateway, first=5)
+    ids = [e["node"]["id"] for e in cold["edges"]]
+    gateway.suite.reset()
+    # when a page does not select totalCount, only the accounts holding its rows are called
+    body = (await gateway.graphql(FIVE_IDS, {"projectId": PROJECT})).json()
+    assert [e["node"]["id"] for e in body["data"]["adSets"]["edges"]] == ids
+    calls = {p: len(c.log.entries) for p, c in gateway.suite.controls.items()}
+    assert 1 <= sum(calls.values()) <= 2  # the first account (Apple: live and deleted phases)
+    # and when it selects totalCount (here through nested fragments), every account is asked
+    gateway.suite.reset()
+    body = (await gateway.graphql(TOTAL_BY_FRAGMENT, {"projectId": PROJECT})).json()
+    assert body["data"]["adSets"]["totalCount"] == cold["totalCount"]
+    for platform, control in gateway.suite.controls.items():
+        assert len(control.log.entries) >= len(gateway.suite.accounts[platform])
+
+
 def _is_campaign_read(path: str, query: str) -> bool:
     return path.endswith(("/campaign/get/", "/campaigns/query")) or "ids=" in query
 

@@ -48,6 +48,7 @@ async def walk(
     filters: ListFilters | None = None,
     *,
     allow_partial: bool = False,
+    want_total: bool = True,
 ) -> list[ListingPage]:
     pages: list[ListingPage] = []
     cursor: str | None = None
@@ -60,6 +61,7 @@ async def walk(
             cursor=cursor,
             loaders=RequestLoaders(clients, accounts),
             allow_partial=allow_partial,
+            want_total=want_total,
         )
         pages.append(page)
         cursor = page.next_cursor
@@ -76,21 +78,26 @@ SIZES = [
 ]
 
 
-@pytest.mark.parametrize(("sizes", "limit"), list(itertools.product(SIZES, [1, 7, 100, 200])))
+@pytest.mark.parametrize(
+    ("sizes", "limit", "want_total", "warm"),
+    list(itertools.product(SIZES, [1, 7, 100, 200], [True, False], [False, True])),
+)
 async def test_walk_returns_every_row_once_in_order_with_full_pages(
-    sizes: dict[Platform, list[int]], limit: int
+    sizes: dict[Platform, list[int]], limit: int, want_total: bool, warm: bool
 ) -> None:
-    # given accounts of uneven sizes on several platforms
+    # given accounts of uneven sizes on several platforms (and their sizes seen before)
     clients, accounts = fake_clients(sizes)
     service = make_service(clients, accounts)
+    if warm:
+        await walk(service, clients, accounts, limit, want_total=False)
     # when the whole list is walked page by page
-    pages = await walk(service, clients, accounts, limit)
+    pages = await walk(service, clients, accounts, limit, want_total=want_total)
     # then every row comes once, in account order then platform order, pages are full but the last
     seen = [item.record.external_id for page in pages for item in page.items]
     assert seen == expected_order(clients, accounts)
     assert all(len(p.items) == limit for p in pages[:-1])
     total = sum(sum(s) for s in sizes.values())
-    assert all(p.total_count == total for p in pages)
+    assert all(p.total_count == (total if want_total else None) for p in pages)
     assert [p.has_previous for p in pages] == [False] + [True] * (len(pages) - 1)
     assert not pages[-1].has_next
 
@@ -358,8 +365,10 @@ async def test_a_repeated_first_page_asks_later_accounts_only_for_rows_it_may_us
     loaders = RequestLoaders(clients, accounts)
     await service.list_adsets(READER, PROJECT, ListFilters(), limit=100, loaders=loaders)
     clients[Platform.META_ADS].calls.clear()
-    # when the first page is asked for again
-    page = await service.list_adsets(READER, PROJECT, ListFilters(), limit=100, loaders=loaders)
+    # when the first page is asked for again, with its total
+    page = await service.list_adsets(
+        READER, PROJECT, ListFilters(), limit=100, loaders=loaders, want_total=True
+    )
     # then each account is asked for what the page may still need after those before it
     sizes = {a.external_id: len(clients[Platform.META_ADS].rows[a.external_id]) for a in ordered}
     asked = {account: count for account, _, count in clients[Platform.META_ADS].calls}
@@ -371,7 +380,63 @@ async def test_a_repeated_first_page_asks_later_accounts_only_for_rows_it_may_us
     assert page.total_count == 590
 
 
-async def test_a_first_page_sized_on_stale_hints_is_still_full_and_exact() -> None:
+async def test_a_repeated_first_page_without_total_asks_only_the_accounts_it_needs() -> None:
+    # given four accounts whose sizes the service has seen before
+    clients, accounts = fake_clients({Platform.META_ADS: [60, 30, 25, 500]})
+    service = make_service(clients, accounts)
+    ordered = [
+        a.external_id
+        for a in sorted(
+            accounts, key=lambda a: derive_id(IdKind.AD_ACCOUNT, a.platform, a.external_id)
+        )
+    ]
+    sizes = {a: len(clients[Platform.META_ADS].rows[a]) for a in ordered}
+    loaders = RequestLoaders(clients, accounts)
+    await service.list_adsets(READER, PROJECT, ListFilters(), limit=100, loaders=loaders)
+    clients[Platform.META_ADS].calls.clear()
+    # when the first page is asked for again, without its total (as REST does)
+    page = await service.list_adsets(READER, PROJECT, ListFilters(), limit=100, loaders=loaders)
+    # then the accounts are asked, at once, up to the one expected to complete the page, each
+    # for what the page may still need; the accounts after it are not called
+    asked: list[tuple[str, int]] = []
+    before = 0
+    for account in ordered:
+        asked.append((account, max(100 - before, 1)))
+        before += sizes[account]
+        if before >= 100:
+            break
+    assert [(a, n) for a, _, n in clients[Platform.META_ADS].calls] == asked
+    assert len(asked) < len(ordered)
+    assert [i.record.external_id for i in page.items] == expected_order(clients, accounts)[:100]
+    assert page.total_count is None
+
+
+async def test_an_account_past_the_page_is_not_called_so_its_failure_does_not_fail_it() -> None:
+    # given a small account first, then a failing one, whose sizes were seen
+    clients, accounts = fake_clients({Platform.META_ADS: [40], Platform.TIKTOK_ADS: [40]})
+    service = make_service(clients, accounts)
+    loaders = RequestLoaders(clients, accounts)
+    await service.list_adsets(READER, PROJECT, ListFilters(), limit=10, loaders=loaders)
+    ordered = sorted(
+        accounts, key=lambda a: derive_id(IdKind.AD_ACCOUNT, a.platform, a.external_id)
+    )
+    last = ordered[-1]
+    clients[last.platform].fail_accounts.add(last.external_id)
+    # when a first page that the first account fills is asked for
+    page = await service.list_adsets(READER, PROJECT, ListFilters(), limit=10, loaders=loaders)
+    # then it is served whole, and the failing account is met only when the walk reaches it
+    assert len(page.items) == 10 and page.next_cursor is not None
+    with pytest.raises(SourcesFailedError):
+        await walk(service, clients, accounts, 10)
+    # while a page that wants its total asks every account, and fails
+    with pytest.raises(SourcesFailedError):
+        await service.list_adsets(
+            READER, PROJECT, ListFilters(), limit=10, loaders=loaders, want_total=True
+        )
+
+
+@pytest.mark.parametrize("want_total", [True, False])
+async def test_a_first_page_sized_on_stale_hints_is_still_full_and_exact(want_total: bool) -> None:
     # given hints learned when the first account was larger, and then it shrank
     clients, accounts = fake_clients({Platform.META_ADS: [90, 90, 90]})
     service = make_service(clients, accounts)
@@ -383,9 +448,10 @@ async def test_a_first_page_sized_on_stale_hints_is_still_full_and_exact() -> No
     first = ordered[0].external_id
     del clients[Platform.META_ADS].rows[first][10:]
     # when the first page is asked for again, and the whole list walked
-    pages = await walk(service, clients, accounts, 100)
+    pages = await walk(service, clients, accounts, 100, want_total=want_total)
     # then the first page is full, and every row comes exactly once in order
     assert len(pages[0].items) == 100
     seen = [item.record.external_id for page in pages for item in page.items]
     assert seen == expected_order(clients, accounts)
-    assert pages[0].total_count == sum(len(r) for r in clients[Platform.META_ADS].rows.values())
+    total = sum(len(r) for r in clients[Platform.META_ADS].rows.values())
+    assert pages[0].total_count == (total if want_total else None)

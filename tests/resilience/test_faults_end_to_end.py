@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
 from gateway.app import close_runtime, create_app
 from gateway.platforms.base import Platform
@@ -28,20 +29,32 @@ PATHS = {
 
 
 @pytest.fixture
-async def http(suite: SandboxSuite) -> AsyncIterator[httpx.AsyncClient]:
+async def app(suite: SandboxSuite) -> AsyncIterator[Starlette]:
     suite.reset()
     settings = suite.settings(key=KEY)
     platforms = {p: replace(ps, deadline=DEADLINE) for p, ps in settings.platforms.items()}
     app = create_app(replace(settings, platforms=platforms), transport=suite.transport())
+    yield app
+    await close_runtime(app.state.runtime)
+    suite.reset()
+
+
+@pytest.fixture
+async def http(suite: SandboxSuite, app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://gateway.test"
     ) as client:
-        # warm: tokens and account currencies cached, so a page costs one call per account
+        # warm: tokens and account currencies cached, so a page costs one call per account;
+        # account sizes forgotten, so a first page asks every account (as after a start)
         assert (await client.get(ADSETS, headers=AUTH)).status_code == 200
+        forget_sizes(app)
         suite.reset()
         yield client
-    await close_runtime(app.state.runtime)
-    suite.reset()
+
+
+def forget_sizes(app: Starlette) -> None:
+    """Make the next first page ask every account, so that each platform's fault is met."""
+    app.state.runtime.service.forget_sizes()
 
 
 def listing_calls(suite: SandboxSuite, platform: Platform) -> list[FaultKind | None]:
@@ -52,9 +65,14 @@ def listing_calls(suite: SandboxSuite, platform: Platform) -> list[FaultKind | N
 @pytest.mark.parametrize("platform", list(Platform))
 @pytest.mark.parametrize("kind", ["500", "malformed", "drop"])
 async def test_transient_faults_are_retried_and_the_page_is_complete(
-    suite: SandboxSuite, http: httpx.AsyncClient, platform: Platform, kind: FaultKind
+    suite: SandboxSuite,
+    app: Starlette,
+    http: httpx.AsyncClient,
+    platform: Platform,
+    kind: FaultKind,
 ) -> None:
     reference = (await http.get(ADSETS, headers=AUTH)).json()
+    forget_sizes(app)
     suite.reset()
     suite.controls[platform].fail_next(1, kind)
     response = await http.get(ADSETS, headers=AUTH)
