@@ -29,6 +29,7 @@ from gateway.store import IdTarget, Store
 from gateway.walk import (
     AdSetItem,
     PageWalk,
+    Positions,
     ScopedAccount,
     Source,
     SourcesFailedError,
@@ -69,7 +70,7 @@ class ListingPage:
     total_count: int | None
     has_previous: bool
     sources: list[Source]
-    _positions: list[Position]  # right after item k
+    _positions: Positions  # right after each item
     _end: Position
     _secret: bytes
     _scope: str
@@ -85,7 +86,7 @@ class ListingPage:
 
     def edge_cursor(self, index: int) -> str:
         """Cursor that resumes right after item ``index`` (an empty walk past the end)."""
-        return encode_cursor(self._secret, self._scope, self._positions[index])
+        return encode_cursor(self._secret, self._scope, self._positions.after(index))
 
 
 class SizeHints:
@@ -297,24 +298,20 @@ class ListingService:
 
     def remember(self, items: Sequence[AdSetItem]) -> None:
         """Record the public IDs of listed rows for later reverse lookups."""
-        entries: list[tuple[str, IdTarget]] = []
+        knows = self._store.knows
+        entries: dict[str, IdTarget] = {}
         for item in items:
             r = item.record
-            entries.append(
-                (
-                    item.adset_id,
-                    IdTarget(
-                        r.platform, r.account_external_id, r.campaign_external_id, r.external_id
-                    ),
+            if not knows(item.adset_id):
+                entries[item.adset_id] = IdTarget(
+                    r.platform, r.account_external_id, r.campaign_external_id, r.external_id
                 )
-            )
-            entries.append(
-                (
-                    item.campaign_id,
-                    IdTarget(r.platform, r.account_external_id, None, r.campaign_external_id),
+            if not knows(item.campaign_id) and item.campaign_id not in entries:
+                entries[item.campaign_id] = IdTarget(
+                    r.platform, r.account_external_id, None, r.campaign_external_id
                 )
-            )
-        self._store.remember_ids(entries)
+        if entries:
+            self._store.remember_ids(entries.items())
 
     async def find_adset(
         self, owner: ScopedAccount, target: IdTarget, loaders: RequestLoaders

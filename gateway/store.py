@@ -93,6 +93,11 @@ class Store:
 
     # --- ID reverse map -------------------------------------------------------------------
 
+    def knows(self, public_id: str) -> bool:
+        """Whether ``public_id`` was remembered recently (a cheap check before building an
+        entry; False does not mean the database lacks it)."""
+        return public_id in self._ids
+
     def remember_ids(self, entries: Iterable[tuple[str, IdTarget]]) -> None:
         """Record IDs not seen before (cheap when all are known)."""
         fresh = [(i, t) for i, t in entries if i not in self._ids]

@@ -20,6 +20,7 @@ the walk instead, so that a walk always ends; its source says so.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -54,6 +55,44 @@ class AdSetItem:
     campaign_id: str
     ad_account_id: str
     record: AdSetRecord
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """Rows a page took from one account page, from item ``first`` on: enough to rebuild the
+    position after any of them when (rarely) a cursor for it is asked for."""
+
+    first: int
+    head: Stop
+    page: AdSetPage
+    rest: tuple[Stop, ...]
+    totals: tuple[int | None, ...]
+
+    def after(self, taken: int) -> Position:
+        token = self.page.resume_after(taken)
+        if token is None:
+            return Position(self.rest, self.totals)
+        stop = Stop(self.head.index, token, self.head.consumed + taken)
+        return Position((stop, *self.rest), self.totals)
+
+
+class Positions:
+    """The position right after each item of a page, built only when asked for."""
+
+    def __init__(self) -> None:
+        self._runs: list[_Run] = []
+        self._starts: list[int] = []
+
+    def add_run(self, run: _Run) -> None:
+        self._runs.append(run)
+        self._starts.append(run.first)
+
+    def after(self, index: int) -> Position:
+        """The position after item ``index`` (0-based)."""
+        if index < 0:
+            raise IndexError(index)
+        run = self._runs[bisect.bisect_right(self._starts, index) - 1]
+        return run.after(index - run.first + 1)
 
 
 def make_item(record: AdSetRecord, ad_account_id: str) -> AdSetItem:
@@ -158,7 +197,7 @@ class PageWalk:
             self.queue = list(position.queue)
             self.totals = list(position.totals)
         self.items: list[AdSetItem] = []
-        self.positions: list[Position] = []
+        self.positions = Positions()
         self.sources: list[Source] = []
         self.learned: dict[int, int | None] = {}  # totals the platforms reported for this page
 
@@ -296,14 +335,12 @@ class PageWalk:
         """Use the page's rows from the queue's head; True when every row was used."""
         head = self.queue[0]
         account = self.accounts[head.index]
-        rest = tuple(self.queue[1:])
-        totals = tuple(self.totals)
         rows = page.rows[: self.limit - len(self.items)]
-        for k, record in enumerate(rows, start=1):
-            self.items.append(make_item(record, account.public_id))
-            token = page.resume_after(k)
-            queue = rest if token is None else (Stop(head.index, token, head.consumed + k), *rest)
-            self.positions.append(Position(queue, totals))
+        if rows:
+            run = _Run(len(self.items), head, page, tuple(self.queue[1:]), tuple(self.totals))
+            self.positions.add_run(run)
+        public_id = account.public_id
+        self.items.extend([make_item(record, public_id) for record in rows])
         token = page.resume_after(len(rows))
         self.queue[0] = Stop(head.index, token, head.consumed + len(rows))
         if token is None:

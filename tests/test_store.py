@@ -19,6 +19,7 @@ def test_ids_survive_cache_eviction_and_a_restart(
     entries = [(f"adg_{n}", IdTarget("meta_ads", "act_1", "c1", str(n))) for n in range(50)]
     store.remember_ids(entries)
     assert len(store._ids) == 10  # bounded
+    assert store.knows("adg_49") and not store.knows("adg_0")  # evicted from memory only
     assert store.resolve("adg_0") == IdTarget("meta_ads", "act_1", "c1", "0")
     store.close()
     again = Store(path)
