@@ -3,12 +3,14 @@
 Every other test uses in-process transports; these are the ones where bytes cross a socket:
 a whole gateway walk over the sandboxes served by uvicorn, the exact query the platforms
 receive, no cookies between accounts, and every kind of broken peer ending as our
-``UpstreamUnavailableError`` rather than an aiohttp exception.
+``UpstreamUnavailableError`` rather than an aiohttp exception. Both ways onto the wire are
+checked: straight (the gateway's) and through httpx's client and the aiohttp transport.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
@@ -20,8 +22,8 @@ import uvicorn
 
 from gateway.app import close_runtime, create_app
 from gateway.errors import UpstreamUnavailableError
-from gateway.platforms.http import build_request, send_json
-from gateway.platforms.pool import upstream_pool
+from gateway.platforms.http import fetch_json
+from gateway.platforms.pool import AiohttpTransport, upstream_pool
 from gateway.sandbox.suite import DEMO_PROJECT_ID, SandboxSuite, demo_key
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -68,14 +70,30 @@ def answer(body: bytes, *extra: str) -> bytes:
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
 
-async def fetch(url: str, params: dict[str, str] | None = None) -> object:
-    async with upstream_pool(TIMEOUT) as pool:
-        request = build_request(pool, "GET", url, params=params, headers={"X-Test": "1"})
-        _, payload = await send_json(pool, request, platform="meta_ads", account_id="1")
+WAYS = ["straight", "through-httpx"]
+
+
+def pool_for(way: str) -> httpx.AsyncClient:
+    """The gateway's pool (straight onto the wire), or one whose sends go through httpx."""
+    return upstream_pool(TIMEOUT, AiohttpTransport() if way == "through-httpx" else None)
+
+
+async def fetch(url: str, params: dict[str, str] | None = None, way: str = "straight") -> object:
+    async with pool_for(way) as pool:
+        _, payload = await fetch_json(
+            pool,
+            "GET",
+            url,
+            params=params,
+            headers={"X-Test": "1"},
+            platform="meta_ads",
+            account_id="1",
+        )
         return payload
 
 
-async def test_the_platform_receives_every_parameter_exactly_once_encoded() -> None:
+@pytest.mark.parametrize("way", WAYS)
+async def test_the_platform_receives_every_parameter_exactly_once_encoded(way: str) -> None:
     seen: list[str] = []
 
     async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -90,11 +108,31 @@ async def test_the_platform_receives_every_parameter_exactly_once_encoded() -> N
         "note": "caf\u00e9 & more",
     }
     async with raw_server(echo) as base:
-        assert await fetch(base + "/v25.0/act_1/adsets", params) == {"ok": True}
+        assert await fetch(base + "/v25.0/act_1/adsets", params, way) == {"ok": True}
     path, _, query = seen[0].partition("?")
     assert path == "/v25.0/act_1/adsets"
     assert dict(parse_qsl(query, keep_blank_values=True, strict_parsing=True)) == params
     assert query == str(httpx.QueryParams(params)).replace("+", "%20")
+
+
+async def test_both_ways_send_the_same_headers_and_read_a_compressed_body() -> None:
+    heads: dict[str, list[tuple[str, str]]] = {}
+
+    async def zipped(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        lines = (await read_head(reader)).strip().split("\r\n")
+        fields = [tuple(part.strip() for part in line.split(":", 1)) for line in lines[1:]]
+        heads[lines[0].split(" ")[1]] = sorted((name.lower(), value) for name, value in fields)
+        writer.write(answer(gzip.compress(b'{"ok": "zipped"}'), "Content-Encoding: gzip"))
+        await writer.drain()
+
+    async with raw_server(zipped) as base:
+        for way in WAYS:
+            assert await fetch(f"{base}/{way}", way=way) == {"ok": "zipped"}
+    straight, through = heads["/straight"], heads["/through-httpx"]
+    assert straight == through
+    assert ("x-test", "1") in straight
+    assert ("accept-encoding", "gzip, deflate") in straight
+    assert [name for name, _ in straight].count("accept") == 1
 
 
 async def test_cookies_set_by_one_response_are_neither_kept_nor_sent() -> None:
@@ -111,8 +149,9 @@ async def test_cookies_set_by_one_response_are_neither_kept_nor_sent() -> None:
 
     async with raw_server(setter) as base, upstream_pool(TIMEOUT) as pool:
         for _ in range(2):
-            request = build_request(pool, "GET", base + "/x", headers={})
-            await send_json(pool, request, platform="meta_ads", account_id="1")
+            await fetch_json(
+                pool, "GET", base + "/x", headers={}, platform="meta_ads", account_id="1"
+            )
         assert len(pool.cookies) == 0
     assert len(heads) == 2
     assert all("cookie" not in head.lower().replace("set-cookie", "") for head in heads)
@@ -149,18 +188,22 @@ async def _silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
     ],
     ids=["hang-up", "garbage", "truncated-body", "silent"],
 )
-async def test_a_broken_peer_is_an_unavailable_upstream(peer: Handler, message: str) -> None:
+@pytest.mark.parametrize("way", WAYS)
+async def test_a_broken_peer_is_an_unavailable_upstream(
+    peer: Handler, message: str, way: str
+) -> None:
     async with raw_server(peer) as base:
         with pytest.raises(UpstreamUnavailableError, match=message):
-            await fetch(base + "/x")
+            await fetch(base + "/x", way=way)
 
 
-async def test_a_refused_connection_is_an_unavailable_upstream() -> None:
+@pytest.mark.parametrize("way", WAYS)
+async def test_a_refused_connection_is_an_unavailable_upstream(way: str) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with pytest.raises(UpstreamUnavailableError):
-        await fetch(f"http://127.0.0.1:{port}/x")
+        await fetch(f"http://127.0.0.1:{port}/x", way=way)
 
 
 @asynccontextmanager

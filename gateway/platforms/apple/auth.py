@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import httpx
 import jwt
@@ -25,7 +26,7 @@ from gateway.errors import (
     UpstreamUnavailableError,
 )
 from gateway.platforms.base import AccountRef, Platform
-from gateway.platforms.http import header_seconds, send_json
+from gateway.platforms.http import UpstreamReply, fetch_json, header_seconds
 from gateway.platforms.payload import PayloadError, as_object, opt_int, opt_str, req_str
 
 PLATFORM = Platform.APPLE_ADS.value
@@ -76,7 +77,7 @@ def sign_client_secret(creds: AppleCredentials, *, now: float, lifetime_s: int) 
     return jwt.encode(claims, creds.private_key_pem, algorithm="ES256", headers=headers)
 
 
-def retry_after_seconds(headers: httpx.Headers) -> float | None:
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     """Apple's wait: ``Retry-After`` seconds, else ``RateLimit-Reset`` (a delta), else None."""
     return header_seconds(headers, "retry-after", "ratelimit-reset")
 
@@ -166,10 +167,15 @@ class AppleTokenSource:
             "client_secret": self._client_secret(creds, account_id),
             "scope": SCOPE,
         }
-        request = self._http.build_request("POST", self._token_url, data=form)
         self.fetches += 1
-        response, payload = await send_json(
-            self._http, request, platform=PLATFORM, account_id=account_id
+        response, payload = await fetch_json(
+            self._http,
+            "POST",
+            self._token_url,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            content=urlencode(form).encode(),
+            platform=PLATFORM,
+            account_id=account_id,
         )
         if response.status_code != 200:
             raise _token_error(response, payload, account_id)
@@ -187,7 +193,7 @@ class AppleTokenSource:
         return _Cached(access_token, now + expires_in, _refresh_margin(float(expires_in)))
 
 
-def _token_error(response: httpx.Response, payload: object, account_id: str) -> UpstreamError:
+def _token_error(response: UpstreamReply, payload: object, account_id: str) -> UpstreamError:
     """The gateway error for a failed token request (never quoting the secret)."""
     status = response.status_code
     code: str | None = None

@@ -29,7 +29,7 @@ from gateway.platforms.base import (
     CampaignRecord,
     Platform,
 )
-from gateway.platforms.http import build_request, send_json
+from gateway.platforms.http import fetch_json
 from gateway.platforms.memo import RowMemo
 from gateway.platforms.payload import PayloadError, as_list, as_object, malformed_payload, opt_int
 
@@ -282,11 +282,14 @@ class AppleClient:
             if body is not None:
                 headers["Content-Type"] = "application/json"
                 content = orjson.dumps(body)
-            request = build_request(
-                self._http, method, f"{self._base_url}{path}", headers=headers, content=content
-            )
-            response, payload = await send_json(
-                self._http, request, platform=PLATFORM, account_id=account.external_id
+            response, payload = await fetch_json(
+                self._http,
+                method,
+                f"{self._base_url}{path}",
+                headers=headers,
+                content=content,
+                platform=PLATFORM,
+                account_id=account.external_id,
             )
             if response.status_code == 401 and attempt == 1:
                 self.tokens.invalidate(account, token)

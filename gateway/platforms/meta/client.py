@@ -23,7 +23,7 @@ from gateway.platforms.base import (
     CampaignRecord,
     Platform,
 )
-from gateway.platforms.http import build_request, send_json
+from gateway.platforms.http import fetch_json
 from gateway.platforms.memo import RowMemo
 from gateway.platforms.meta import mapping
 from gateway.platforms.meta.errors import PLATFORM, translate, usage_pct
@@ -289,15 +289,14 @@ class MetaClient:
                 platform=PLATFORM,
                 account_id=account.external_id,
             )
-        request = build_request(
+        response, payload = await fetch_json(
             self._http,
             "GET",
             self._root + path,
             params=params,
             headers={"Authorization": f"Bearer {token}"},
-        )
-        response, payload = await send_json(
-            self._http, request, platform=PLATFORM, account_id=account.external_id
+            platform=PLATFORM,
+            account_id=account.external_id,
         )
         pct = usage_pct(response.headers, _digits(account))
         if pct is not None:

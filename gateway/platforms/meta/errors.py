@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import orjson
 
 from gateway.errors import (
@@ -20,6 +19,7 @@ from gateway.errors import (
     UpstreamUnavailableError,
 )
 from gateway.platforms.base import Platform
+from gateway.platforms.http import UpstreamReply
 
 PLATFORM = Platform.META_ADS.value
 
@@ -76,7 +76,7 @@ def graph_error(payload: Any) -> GraphError | None:
     )
 
 
-def _header_json(headers: httpx.Headers, name: str) -> Any:
+def _header_json(headers: Mapping[str, str], name: str) -> Any:
     raw = headers.get(name)
     if not raw:
         return None
@@ -92,7 +92,7 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
-def _buc_entries(headers: httpx.Headers, account_digits: str) -> list[Mapping[str, Any]]:
+def _buc_entries(headers: Mapping[str, str], account_digits: str) -> list[Mapping[str, Any]]:
     usage = _header_json(headers, "x-business-use-case-usage")
     if not isinstance(usage, Mapping):
         return []
@@ -102,7 +102,7 @@ def _buc_entries(headers: httpx.Headers, account_digits: str) -> list[Mapping[st
     return [e for e in entries if isinstance(e, Mapping)]
 
 
-def usage_pct(headers: httpx.Headers, account_digits: str) -> float | None:
+def usage_pct(headers: Mapping[str, str], account_digits: str) -> float | None:
     """The highest usage percentage the response reports for the app or this account."""
     values: list[float] = []
     for entry in _buc_entries(headers, account_digits):
@@ -124,7 +124,7 @@ def usage_pct(headers: httpx.Headers, account_digits: str) -> float | None:
     return max(values) if values else None
 
 
-def retry_after(headers: httpx.Headers, account_digits: str) -> float | None:
+def retry_after(headers: Mapping[str, str], account_digits: str) -> float | None:
     """Seconds until Meta lets this account in again: the business-use-case header's
     ``estimated_time_to_regain_access`` (minutes), else the ad-account header's
     ``reset_time_duration`` (seconds), else None."""
@@ -150,7 +150,7 @@ def _safe(message: str, secret: str | None) -> str:
 
 
 def translate(
-    response: httpx.Response,
+    response: UpstreamReply,
     payload: Any,
     *,
     account_id: str,

@@ -24,7 +24,7 @@ from gateway.platforms.base import (
     CampaignRecord,
     Platform,
 )
-from gateway.platforms.http import build_request, send_json
+from gateway.platforms.http import fetch_json
 from gateway.platforms.memo import RowMemo
 from gateway.platforms.payload import (
     JsonObject,
@@ -323,11 +323,14 @@ class TikTokClient:
                 platform=PLATFORM,
                 account_id=account.external_id,
             )
-        request = build_request(
-            self._http, "GET", self._api + path, params=params, headers={"Access-Token": token}
-        )
-        response, payload = await send_json(
-            self._http, request, platform=PLATFORM, account_id=account.external_id
+        response, payload = await fetch_json(
+            self._http,
+            "GET",
+            self._api + path,
+            params=params,
+            headers={"Access-Token": token},
+            platform=PLATFORM,
+            account_id=account.external_id,
         )
         with _malformed(account):
             return envelope_data(response, payload, account_id=account.external_id, secret=token)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from gateway.errors import (
     RateLimitedError,
     UpstreamAuthError,
@@ -19,7 +17,7 @@ from gateway.errors import (
     UpstreamUnavailableError,
 )
 from gateway.platforms.base import Platform
-from gateway.platforms.http import header_seconds
+from gateway.platforms.http import UpstreamReply, header_seconds
 from gateway.platforms.payload import JsonObject, PayloadError, as_object
 
 PLATFORM = Platform.TIKTOK_ADS.value
@@ -33,7 +31,7 @@ _MAX_MESSAGE = 200
 
 
 def envelope_data(
-    response: httpx.Response, payload: Any, *, account_id: str | None, secret: str = ""
+    response: UpstreamReply, payload: Any, *, account_id: str | None, secret: str = ""
 ) -> JsonObject:
     """The ``data`` object of a successful envelope; raises the mapped error otherwise.
 
@@ -83,7 +81,7 @@ def error_for_code(
     return UpstreamBadRequestError(text, **kwargs)
 
 
-def _http_error(response: httpx.Response, account_id: str | None) -> UpstreamError:
+def _http_error(response: UpstreamReply, account_id: str | None) -> UpstreamError:
     """An error from the HTTP status alone, when the body carries no verdict."""
     status = response.status_code
     text = f"TikTok answered HTTP {status}"
@@ -103,6 +101,6 @@ def _http_error(response: httpx.Response, account_id: str | None) -> UpstreamErr
     return UpstreamBadRequestError(text, **kwargs)
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: UpstreamReply) -> float | None:
     """TikTok documents no wait; honour a ``Retry-After`` in seconds if one is ever sent."""
     return header_seconds(response.headers, "retry-after")
