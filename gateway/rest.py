@@ -29,7 +29,7 @@ from gateway.listing import DEFAULT_LIMIT, MAX_LIMIT, MIN_LIMIT, ListFilters, Li
 from gateway.loaders import RequestLoaders
 from gateway.platforms.base import AdPlatform, AdSetStatus, Platform
 from gateway.walk import Source, SourcesFailedError
-from gateway.wire import adset_json, dumps
+from gateway.wire import WrittenItems, dumps
 
 KNOWN_PARAMS = frozenset(
     {"campaignId", "platforms", "adAccountId", "status", "cursor", "limit", "allowPartial"}
@@ -179,6 +179,7 @@ class AdSetsEndpoint:
         self._service = service
         self._auth = authenticator
         self._clients = clients
+        self._written = WrittenItems()
 
     async def handle(self, request: Request) -> Response:
         try:
@@ -200,7 +201,7 @@ class AdSetsEndpoint:
         except GatewayError as error:
             return error_response(error)
         body: dict[str, Any] = {
-            "items": [adset_json(item) for item in page.items],
+            "items": [self._written.item(item) for item in page.items],
             "nextCursor": page.next_cursor,
         }
         if allow_partial:

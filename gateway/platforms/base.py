@@ -10,10 +10,10 @@ in the listing layer.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar, overload
 
 
 class Platform(enum.StrEnum):
@@ -133,6 +133,42 @@ class AdSetQuery:
 
     campaign_external_id: str | None = None
     statuses: frozenset[AdSetStatus] | None = None
+
+
+P = TypeVar("P")
+
+
+class LazyTokens(Sequence[str | None], Generic[P]):
+    """Resume points kept as positions and encoded only when read: a page uses one or two of
+    a hundred. None stays None (nothing follows)."""
+
+    __slots__ = ("_encode", "_points")
+
+    def __init__(self, points: Sequence[P | None], encode: Callable[[P], str]) -> None:
+        self._points = points
+        self._encode = encode
+
+    def __len__(self) -> int:
+        return len(self._points)
+
+    @overload
+    def __getitem__(self, index: int) -> str | None: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str | None]: ...
+
+    def __getitem__(self, index: int | slice) -> str | Sequence[str | None] | None:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        point = self._points[index]
+        return None if point is None else self._encode(point)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # compares like a list
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from gateway.auth import digest_key
 from gateway.config import ApiKeySpec, ProjectConfig
 from gateway.openapi import openapi_document
 from gateway.platforms.base import Platform
+from gateway.sandbox.meta.seed import MetaSeed
 from tests.gateway.conftest import ADSETS, AUTH, PROJECT, Gateway
 
 CONTRACT_FIELDS = [
@@ -317,3 +318,23 @@ async def test_limits_that_are_not_plain_ascii_numbers_are_400(
     response = await gateway.rest({"limit": limit})
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_limit"
+
+
+async def test_an_ad_set_renamed_upstream_is_served_renamed(gateway: Gateway) -> None:
+    # given a page served before (its rows mapped and written once)
+    params = {"limit": "3", "platforms": "meta_ads"}
+    before = (await gateway.rest(params)).json()["items"]
+    seed = gateway.suite.seeds[Platform.META_ADS]
+    assert isinstance(seed, MetaSeed)
+    node = next(n for a in seed.data for n in a.adsets if n["id"] == before[1]["externalId"])
+    original = node["name"]
+    try:
+        # when the platform renames one of its ad sets
+        node["name"] = original + " (renamed)"
+        after = (await gateway.rest(params)).json()["items"]
+    finally:
+        node["name"] = original
+    # then the page shows the new name, and only that changed
+    assert after[1] == {**before[1], "name": original + " (renamed)"}
+    assert [after[0], after[2]] == [before[0], before[2]]
+    assert (await gateway.rest(params)).json()["items"] == before

@@ -27,6 +27,7 @@ from gateway.platforms.base import (
     AdSetRecord,
     CampaignLookup,
     CampaignRecord,
+    LazyTokens,
     Platform,
 )
 from gateway.platforms.http import fetch_json
@@ -121,11 +122,14 @@ class AppleClient:
                 # The position after the last row of a finished phase is the next phase's start.
                 positions[-1] = (phase, 0) if phase < len(phases) else None
         records = await self._map_rows(account, raw_rows, campaigns)
-        points = [None if p is None else make_token(p[0], p[1], totals) for p in positions]
+
+        def encode(point: tuple[int, int]) -> str:
+            return make_token(point[0], point[1], totals)
+
         known = [t for t in totals if t is not None]
         return AdSetPage(
             rows=records,
-            resume_points=points,
+            resume_points=LazyTokens(positions, encode),
             total=sum(known) if len(known) == len(phases) else None,
         )
 

@@ -21,6 +21,7 @@ from gateway.platforms.base import (
     AdSetRecord,
     CampaignLookup,
     CampaignRecord,
+    LazyTokens,
     Platform,
 )
 from gateway.platforms.http import fetch_json
@@ -158,7 +159,7 @@ class MetaClient:
         points = [walk.first, *walk.points]
         return AdSetPage(
             rows=rows,
-            resume_points=[None if p is None else p.encode() for p in points],
+            resume_points=LazyTokens(points, Position.encode),
             total=walk.total,
         )
 

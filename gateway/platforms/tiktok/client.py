@@ -22,6 +22,7 @@ from gateway.platforms.base import (
     AdSetStatus,
     CampaignLookup,
     CampaignRecord,
+    LazyTokens,
     Platform,
 )
 from gateway.platforms.http import fetch_json
@@ -169,18 +170,18 @@ class TikTokClient:
 
         with _malformed(account):
             rows = [self._mapped.map((account_id, currency), raw, map_row) for raw in scan.rows]
-        points: list[str | None] = [encode_token(p) for p in scan.after]
+        points: list[int | None] = list(scan.after)
         if scan.at_end:
             # Nothing (matching) follows the last row: say so rather than hand out a token
             # that would only cost an empty call.
             if points:
                 points[-1] = None
-            first = None if not rows else encode_token(offset)
+            first = None if not rows else offset
         else:
-            first = encode_token(offset)
+            first = offset
         return AdSetPage(
             rows=rows,
-            resume_points=[first, *points],
+            resume_points=LazyTokens([first, *points], encode_token),
             total=None if local else scan.total,
         )
 

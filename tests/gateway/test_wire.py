@@ -1,0 +1,36 @@
+"""REST items as written: once per record, the same bytes as writing them afresh."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import orjson
+
+from gateway.platforms.base import Platform
+from gateway.walk import make_item
+from gateway.wire import WrittenItems, adset_json, dumps
+from tests.fakes import make_record
+
+ACCOUNT_ID = "aa_TEST"
+
+
+def test_a_written_item_is_the_item_as_adset_json_writes_it() -> None:
+    record = make_record(Platform.TIKTOK_ADS, "7001", 4)
+    item = make_item(record, ACCOUNT_ID)
+    items = WrittenItems()
+    first = dumps({"items": [items.item(item)]})
+    again = dumps({"items": [items.item(item)]})
+    assert first == again == dumps({"items": [adset_json(item)]})
+    assert orjson.loads(first)["items"][0]["adAccountId"] == ACCOUNT_ID
+
+
+def test_a_changed_record_is_written_anew_and_the_oldest_entries_go_first() -> None:
+    items = WrittenItems(capacity=2)
+    record = make_record(Platform.META_ADS, "act_1", 1)
+    item = make_item(record, ACCOUNT_ID)
+    items.item(item)
+    renamed = make_item(replace(record, name="Renamed"), ACCOUNT_ID)
+    assert orjson.loads(dumps(items.item(renamed)))["name"] == "Renamed"
+    assert orjson.loads(dumps(items.item(item)))["name"] == record.name
+    items.item(make_item(make_record(Platform.META_ADS, "act_1", 2), ACCOUNT_ID))
+    assert len(items) == 2
