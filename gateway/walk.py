@@ -311,6 +311,11 @@ class PageWalk:
                 campaigns=self.loaders.lookup_campaigns,
             )
 
+        if len(plan) == 1:  # most later pages: no task to gather
+            try:
+                return [await one(*plan[0])]
+            except UpstreamError as error:
+                return [error]
         results = await asyncio.gather(*(one(s, c) for s, c in plan), return_exceptions=True)
         out: list[AdSetPage | UpstreamError] = []
         for result in results:

@@ -183,9 +183,12 @@ async def test_campaign_lookup_supplies_geo_and_placements_once_per_page(env: En
         return await env.client.get_campaigns(account, campaign_ids)
 
     page = await env.client.list_adsets(LARGE, ALL, start=None, count=30, campaigns=lookup)
+    # the client remembers what it read: the same page again maps without a lookup
+    again = await env.client.list_adsets(LARGE, ALL, start=None, count=30, campaigns=lookup)
 
     assert len(calls) == 1
     assert len(calls[0]) == len(set(calls[0]))
+    assert again.rows == page.rows
     by_campaign = {r.campaign_external_id: r.targeting for r in page.rows}
     campaigns = env.seed.data[LARGE.external_id].campaigns_by_id
     for cid, targeting in by_campaign.items():

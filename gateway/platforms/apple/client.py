@@ -163,10 +163,11 @@ class AppleClient:
     ) -> list[AdSetRecord]:
         with _malformed(account):
             ids = campaign_ids(raw_rows)
-        found: Mapping[str, CampaignRecord] = {}
-        if ids:
+        found = self._fresh_campaigns(account, ids)
+        missing = [cid for cid in ids if cid not in found]
+        if missing:
             lookup = campaigns if campaigns is not None else self.get_campaigns
-            found = await lookup(account, ids)
+            found.update(await lookup(account, missing))
         with _malformed(account):
             return [self._map_row(account.external_id, row, found) for row in raw_rows]
 
@@ -184,20 +185,30 @@ class AppleClient:
 
     # -- campaigns ---------------------------------------------------------------------------
 
+    def _fresh_campaigns(
+        self, account: AccountRef, campaign_ids: Sequence[str]
+    ) -> dict[str, CampaignRecord]:
+        """The named campaigns this client read less than ``CAMPAIGN_TTL_S`` ago: a warm page
+        maps its rows without going through the request's loader."""
+        cache = self._campaigns.get(self._key(account))
+        if not cache:
+            return {}
+        now = self._clock()
+        out: dict[str, CampaignRecord] = {}
+        for cid in campaign_ids:
+            hit = cache.get(cid)
+            if hit is not None and now - hit[1] < CAMPAIGN_TTL_S:
+                out[cid] = hit[0]
+        return out
+
     async def get_campaigns(
         self, account: AccountRef, campaign_ids: Sequence[str]
     ) -> dict[str, CampaignRecord]:
         """The named campaigns (deleted included), from a short cache or ``id IN`` queries."""
-        cache = self._campaigns.setdefault(self._key(account), {})
-        now = self._clock()
-        out: dict[str, CampaignRecord] = {}
-        missing: list[int] = []
-        for cid in dict.fromkeys(campaign_ids):
-            hit = cache.get(cid)
-            if hit is not None and now - hit[1] < CAMPAIGN_TTL_S:
-                out[cid] = hit[0]
-            elif cid.isdigit():
-                missing.append(int(cid))
+        out = self._fresh_campaigns(account, campaign_ids)
+        missing = [
+            int(cid) for cid in dict.fromkeys(campaign_ids) if cid not in out and cid.isdigit()
+        ]
         for i in range(0, len(missing), CAMPAIGN_BATCH):
             chunk = missing[i : i + CAMPAIGN_BATCH]
             filters = [{"field": "id", "operator": "IN", "value": chunk}, _ALL_CAMPAIGNS]
