@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -21,8 +22,12 @@ def dumps(body: Any) -> bytes:
     return orjson.dumps(body, option=JSON_OPTIONS)
 
 
+@lru_cache(maxsize=4096)
 def format_time(value: datetime | None) -> str | None:
-    """One time as the wire writes it: RFC 3339 in UTC with a ``Z``, to the second."""
+    """One time as the wire writes it: RFC 3339 in UTC with a ``Z``, to the second.
+
+    Memoized: rows share start and end times, and repeated pages share their records'
+    datetimes. (Equal aware datetimes are the same instant, so they write the same.)"""
     if value is None:
         return None
     if value.utcoffset():

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
 
 import orjson
 
 from gateway.platforms.base import Platform
 from gateway.walk import make_item
-from gateway.wire import WrittenItems, adset_json, dumps
+from gateway.wire import WrittenItems, adset_json, dumps, format_time
 from tests.fakes import make_record
 
 ACCOUNT_ID = "aa_TEST"
@@ -34,3 +35,14 @@ def test_a_changed_record_is_written_anew_and_the_oldest_entries_go_first() -> N
     assert orjson.loads(dumps(items.item(item)))["name"] == record.name
     items.item(make_item(make_record(Platform.META_ADS, "act_1", 2), ACCOUNT_ID))
     assert len(items) == 2
+
+
+def test_times_are_written_in_utc_to_the_second_whatever_was_asked_before() -> None:
+    pacific = timezone(timedelta(hours=-7))
+    instant = datetime(2026, 4, 1, 7, 0, 0, 123456, tzinfo=UTC)
+    assert format_time(instant) == "2026-04-01T07:00:00Z"
+    # the same instant in another zone (equal, so it may come from the cache) writes the same
+    assert format_time(instant.astimezone(pacific)) == "2026-04-01T07:00:00Z"
+    assert format_time(datetime(2026, 4, 1, 0, 30, tzinfo=pacific)) == "2026-04-01T07:30:00Z"
+    assert format_time(datetime(2026, 4, 1, 0, 30)) == "2026-04-01T00:30:00Z"  # naive: UTC
+    assert format_time(None) is None
