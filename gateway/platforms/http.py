@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, Protocol
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import httpx
 import orjson
@@ -51,7 +51,7 @@ async def fetch_json(
     is not JSON becomes ``MalformedResponseError`` (or ``UpstreamUnavailableError`` on a 5xx,
     whose body is often an HTML error page).
     """
-    full = f"{url}?{urlencode(params, quote_via=quote, safe='')}" if params else url
+    full = f"{url}?{_query(params)}" if params else url
     wire = client.wire if isinstance(client, UpstreamClient) else None
     reply: UpstreamReply
     try:
@@ -92,6 +92,17 @@ async def fetch_json(
             account_id=account_id,
         ) from exc
     return reply, payload
+
+
+def _query(params: Mapping[str, str]) -> str:
+    """``urlencode(params, quote_via=quote, safe="")``, each part quoted once: field lists
+    and filters are the same on every call, and quoting them cost about 10 us a call."""
+    return "&".join(f"{_quoted(name)}={_quoted(value)}" for name, value in params.items())
+
+
+@lru_cache(maxsize=4096)
+def _quoted(text: str) -> str:
+    return quote(text, safe="")
 
 
 @lru_cache(maxsize=1024)
