@@ -52,14 +52,12 @@ async def fetch_json(
     whose body is often an HTML error page).
     """
     full = f"{url}?{_query(params)}" if params else url
-    wire = client.wire if isinstance(client, UpstreamClient) else None
     reply: UpstreamReply
     try:
-        if wire is not None:
-            assert isinstance(client, UpstreamClient)
+        if isinstance(client, UpstreamClient) and client.wire is not None:
             merged = dict(client.wire_headers)
             merged.update((name.lower(), value) for name, value in headers.items())
-            answer = await wire.exchange(
+            answer = await client.wire.exchange(
                 method, full, merged, content, client.timeout.as_dict(), decode=True
             )
             reply, body = answer, answer.content

@@ -168,7 +168,9 @@ class UpstreamClient(httpx.AsyncClient):
     these pools use.
     """
 
-    def __init__(self, *, timeout: httpx.Timeout, transport: httpx.AsyncBaseTransport | None):
+    def __init__(
+        self, *, timeout: httpx.Timeout, transport: httpx.AsyncBaseTransport | None
+    ) -> None:
         self.wire = AiohttpTransport() if transport is None else None
         super().__init__(transport=transport or self.wire, timeout=timeout)
         self.wire_headers = {k.lower(): v for k, v in self.headers.items()}
