@@ -163,9 +163,9 @@ class UpstreamClient(httpx.AsyncClient):
     per-response cookie parsing, about 0.1 ms a call.
 
     Over the network (no transport injected), ``wire`` is its aiohttp transport, through
-    which ``platforms.http`` sends directly, with the client's headers and timeouts. That
-    path skips the httpx client's auth, event hooks, redirects and base URL, none of which
-    these pools use.
+    which ``platforms.http`` sends directly, with the headers the client was made with and
+    its timeouts. That path skips the httpx client's auth, event hooks, redirects and base
+    URL, none of which these pools use.
     """
 
     def __init__(
