@@ -120,22 +120,28 @@ class ResilientPlatform:
         scope = throttle_scope(self.platform, account.external_id)
         blocked = self.state.throttles.blocked_for(scope)
         if blocked is not None and blocked > self.policy.max_wait:
-            return RateLimitedError(
-                f"{self.platform.value} throttled this account; not calling it again yet",
-                platform=self.platform.value,
-                account_id=account.external_id,
-                retry_after=blocked,
-            )
+            return self._throttled(account, blocked)
         cooling = self.state.breakers.cooling_for((self.platform.value, account.external_id))
         if cooling is not None:
-            return UpstreamUnavailableError(
-                f"{self.platform.value} is failing for this account; calls paused for "
-                f"{cooling:.0f}s",
-                platform=self.platform.value,
-                account_id=account.external_id,
-                upstream_code="circuit_open",
-            )
+            return self._circuit_open(account, cooling)
         return None
+
+    def _throttled(self, account: AccountRef, seconds: float) -> RateLimitedError:
+        return RateLimitedError(
+            f"{self.platform.value} throttled this account; not calling it again yet",
+            platform=self.platform.value,
+            account_id=account.external_id,
+            retry_after=seconds,
+        )
+
+    def _circuit_open(self, account: AccountRef, seconds: float) -> UpstreamUnavailableError:
+        paused = f"calls paused for {seconds:.0f}s"
+        return UpstreamUnavailableError(
+            f"{self.platform.value} is failing for this account; {paused}",
+            platform=self.platform.value,
+            account_id=account.external_id,
+            upstream_code="circuit_open",
+        )
 
     async def _call(
         self, account: AccountRef, fn: Callable[[], Awaitable[T]], pool: str = "lookup"
@@ -204,22 +210,11 @@ class ResilientPlatform:
         blocked = self.state.throttles.blocked_for(scope)
         if blocked is not None:
             self.stats.short_circuited += 1
-            raise RateLimitedError(
-                f"{self.platform.value} throttled this account; not calling it again yet",
-                platform=self.platform.value,
-                account_id=account.external_id,
-                retry_after=blocked,
-            )
+            raise self._throttled(account, blocked)
         open_for = self.state.breakers.open_for(breaker_key)
         if open_for is not None:
             self.stats.short_circuited += 1
-            raise UpstreamUnavailableError(
-                f"{self.platform.value} is failing for this account; calls paused for "
-                f"{open_for:.0f}s",
-                platform=self.platform.value,
-                account_id=account.external_id,
-                upstream_code="circuit_open",
-            )
+            raise self._circuit_open(account, open_for)
 
     def _note_failure(
         self, exc: UpstreamError, scope: tuple[str, str], breaker_key: tuple[str, str]
