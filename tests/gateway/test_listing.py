@@ -33,10 +33,13 @@ def make_service(
     return ListingService(settings, clients, Store(":memory:"))
 
 
+def in_listing_order(accounts: list[AccountRef]) -> list[AccountRef]:
+    """The accounts as the merged list orders them: by public ID."""
+    return sorted(accounts, key=lambda a: derive_id(IdKind.AD_ACCOUNT, a.platform, a.external_id))
+
+
 def expected_order(clients: dict[Platform, FakePlatform], accounts: list[AccountRef]) -> list[str]:
-    ordered = sorted(
-        accounts, key=lambda a: derive_id(IdKind.AD_ACCOUNT, a.platform, a.external_id)
-    )
+    ordered = in_listing_order(accounts)
     return [r.external_id for a in ordered for r in clients[a.platform].rows[a.external_id]]
 
 
@@ -132,9 +135,7 @@ async def test_later_pages_request_exactly_the_rows_they_use() -> None:
     # given two accounts whose boundary falls inside the second page
     clients, accounts = fake_clients({Platform.META_ADS: [150, 150]})
     service = make_service(clients, accounts)
-    ordered = sorted(
-        accounts, key=lambda a: derive_id(IdKind.AD_ACCOUNT, a.platform, a.external_id)
-    )
+    ordered = in_listing_order(accounts)
     first, second = ordered[0].external_id, ordered[1].external_id
     # when two pages of 100 are read
     await walk(service, clients, accounts, 100)
@@ -298,9 +299,7 @@ async def test_partial_pages_skip_a_failing_account_and_come_back_for_it() -> No
     # given three accounts, one of which fails on its first two calls
     clients, accounts = fake_clients({Platform.META_ADS: [30, 12], Platform.APPLE_ADS: [25]})
     service = make_service(clients, accounts)
-    ordered = sorted(
-        accounts, key=lambda a: derive_id(IdKind.AD_ACCOUNT, a.platform, a.external_id)
-    )
+    ordered = in_listing_order(accounts)
     flaky = ordered[0]
     clients[flaky.platform].fail_times[flaky.external_id] = 2
     # when the list is walked with partial pages allowed
@@ -359,9 +358,7 @@ async def test_a_repeated_first_page_asks_later_accounts_only_for_rows_it_may_us
     # given three accounts whose sizes the service has seen before
     clients, accounts = fake_clients({Platform.META_ADS: [60, 30, 500]})
     service = make_service(clients, accounts)
-    ordered = sorted(
-        accounts, key=lambda a: derive_id(IdKind.AD_ACCOUNT, a.platform, a.external_id)
-    )
+    ordered = in_listing_order(accounts)
     loaders = RequestLoaders(clients, accounts)
     await service.list_adsets(READER, PROJECT, ListFilters(), limit=100, loaders=loaders)
     clients[Platform.META_ADS].calls.clear()
@@ -384,12 +381,7 @@ async def test_a_repeated_first_page_without_total_asks_only_the_accounts_it_nee
     # given four accounts whose sizes the service has seen before
     clients, accounts = fake_clients({Platform.META_ADS: [60, 30, 25, 500]})
     service = make_service(clients, accounts)
-    ordered = [
-        a.external_id
-        for a in sorted(
-            accounts, key=lambda a: derive_id(IdKind.AD_ACCOUNT, a.platform, a.external_id)
-        )
-    ]
+    ordered = [a.external_id for a in in_listing_order(accounts)]
     sizes = {a: len(clients[Platform.META_ADS].rows[a]) for a in ordered}
     loaders = RequestLoaders(clients, accounts)
     await service.list_adsets(READER, PROJECT, ListFilters(), limit=100, loaders=loaders)
@@ -417,9 +409,7 @@ async def test_an_account_past_the_page_is_not_called_so_its_failure_does_not_fa
     service = make_service(clients, accounts)
     loaders = RequestLoaders(clients, accounts)
     await service.list_adsets(READER, PROJECT, ListFilters(), limit=10, loaders=loaders)
-    ordered = sorted(
-        accounts, key=lambda a: derive_id(IdKind.AD_ACCOUNT, a.platform, a.external_id)
-    )
+    ordered = in_listing_order(accounts)
     last = ordered[-1]
     clients[last.platform].fail_accounts.add(last.external_id)
     # when a first page that the first account fills is asked for
@@ -440,9 +430,7 @@ async def test_a_first_page_sized_on_stale_hints_is_still_full_and_exact(want_to
     # given hints learned when the first account was larger, and then it shrank
     clients, accounts = fake_clients({Platform.META_ADS: [90, 90, 90]})
     service = make_service(clients, accounts)
-    ordered = sorted(
-        accounts, key=lambda a: derive_id(IdKind.AD_ACCOUNT, a.platform, a.external_id)
-    )
+    ordered = in_listing_order(accounts)
     loaders = RequestLoaders(clients, accounts)
     await service.list_adsets(READER, PROJECT, ListFilters(), limit=100, loaders=loaders)
     first = ordered[0].external_id
