@@ -35,8 +35,8 @@ from gateway.platforms.base import (
     AdSetPage,
     AdSetQuery,
     AdSetRecord,
-    KnowsAvailability,
     Platform,
+    knows_availability,
 )
 
 
@@ -261,7 +261,7 @@ class PageWalk:
         for stop, count in plan:
             account = self.accounts[stop.index].ref
             client = self.clients[account.platform]
-            error = client.unavailable(account) if isinstance(client, KnowsAvailability) else None
+            error = client.unavailable(account) if knows_availability(client) else None
             if error is not None:
                 known.append((stop, count))
                 errors.append(error)

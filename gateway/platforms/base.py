@@ -13,7 +13,7 @@ import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Generic, Protocol, TypeVar, overload, runtime_checkable
+from typing import Generic, Protocol, TypeGuard, TypeVar, overload, runtime_checkable
 
 from gateway.errors import UpstreamError
 
@@ -235,7 +235,7 @@ class AdPlatform(Protocol):
         ...
 
 
-# Optional capabilities: checked with ``isinstance`` once, where a caller can use them.
+# Optional capabilities: declared here, checked with ``isinstance``.
 
 
 @runtime_checkable
@@ -254,3 +254,20 @@ class KnowsAvailability(Protocol):
     def unavailable(self, account: AccountRef) -> UpstreamError | None:
         """The error a call for ``account`` would fail fast with now, or None."""
         ...
+
+
+def knows_availability(client: object) -> TypeGuard[KnowsAvailability]:
+    """Whether ``client`` is a ``KnowsAvailability``, for per-call checks: the answer is kept
+    per class, as a runtime protocol check costs tens of microseconds."""
+    return _implements(client, KnowsAvailability)
+
+
+_IMPLEMENTS: dict[tuple[type, type], bool] = {}
+
+
+def _implements(client: object, protocol: type) -> bool:
+    key = (type(client), protocol)
+    known = _IMPLEMENTS.get(key)
+    if known is None:
+        known = _IMPLEMENTS[key] = isinstance(client, protocol)
+    return known

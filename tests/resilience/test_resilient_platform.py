@@ -23,7 +23,9 @@ from gateway.platforms.base import (
     AdSetPage,
     AdSetQuery,
     CampaignRecord,
+    KnowsAvailability,
     Platform,
+    knows_availability,
 )
 from gateway.resilience.backoff import RetryBudget, RetryPolicy
 from gateway.resilience.breaker import CircuitBreakers
@@ -266,6 +268,12 @@ async def test_one_concurrency_cap_per_account_covers_listings_and_lookups() -> 
         )
     # then no more than two were ever in flight for the account
     assert peak == 2
+
+
+def test_the_wrapper_declares_it_knows_availability_and_a_bare_client_does_not() -> None:
+    assert knows_availability(ResilientPlatform(Scripted()))
+    assert not knows_availability(Scripted())
+    assert isinstance(ResilientPlatform(Scripted()), KnowsAvailability)
 
 
 def test_usage_pacing_applies_only_to_clients_that_report_usage() -> None:
