@@ -50,9 +50,6 @@ class UpstreamError(GatewayError):
         self.platform = platform
         self.account_id = account_id
         self.upstream_code = upstream_code
-        #: Set once the resilience layer has spent its retries on this error, so an outer
-        #: call that sees it (a listing whose campaign lookup failed) does not retry again.
-        self.exhausted = False
 
 
 class UpstreamAuthError(UpstreamError):

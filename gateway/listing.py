@@ -322,9 +322,7 @@ class ListingService:
         query = AdSetQuery(campaign_external_id=target.campaign_external_id)
         start: str | None = None
         for _ in range(_FIND_PAGES):
-            page = await client.list_adsets(
-                owner.ref, query, start=start, count=MAX_LIMIT, campaigns=loaders.lookup_campaigns
-            )
+            page = await client.list_adsets(owner.ref, query, start=start, count=MAX_LIMIT)
             for record in page.rows:
                 if record.external_id == target.external_id:
                     return make_item(record, owner.public_id)

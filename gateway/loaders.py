@@ -53,19 +53,6 @@ class RequestLoaders:
             raise
         return result
 
-    async def lookup_campaigns(
-        self, account: AccountRef, campaign_ids: Sequence[str]
-    ) -> Mapping[str, CampaignRecord]:
-        """``CampaignLookup`` for platform clients, through the same cache."""
-        keys = [(account.platform, account.external_id, cid) for cid in campaign_ids]
-        try:
-            found: list[CampaignRecord | None] = await self._campaigns.load_many(keys)
-        except Exception:
-            for key in keys:
-                self._campaigns.clear(key)
-            raise
-        return {c.external_id: c for c in found if c is not None}
-
     async def _batch_campaigns(self, keys: Sequence[CampaignKey]) -> list[Any]:
         by_account: dict[AccountKey, list[str]] = defaultdict(list)
         for platform, account_id, campaign_id in keys:

@@ -36,6 +36,7 @@ from gateway.platforms.base import (
     AdSetQuery,
     AdSetRecord,
     Platform,
+    knows_availability,
 )
 
 
@@ -259,9 +260,9 @@ class PageWalk:
         errors: list[AdSetPage | UpstreamError] = []
         for stop, count in plan:
             account = self.accounts[stop.index].ref
-            check = getattr(self.clients[account.platform], "unavailable", None)
-            error = check(account) if check is not None else None
-            if isinstance(error, UpstreamError):
+            client = self.clients[account.platform]
+            error = client.unavailable(account) if knows_availability(client) else None
+            if error is not None:
                 known.append((stop, count))
                 errors.append(error)
         if known:
@@ -304,11 +305,7 @@ class PageWalk:
         async def one(stop: Stop, count: int) -> AdSetPage:
             account = self.accounts[stop.index].ref
             return await self.clients[account.platform].list_adsets(
-                account,
-                self.query,
-                start=stop.token,
-                count=count,
-                campaigns=self.loaders.lookup_campaigns,
+                account, self.query, start=stop.token, count=count
             )
 
         if len(plan) == 1:  # most later pages: no task to gather

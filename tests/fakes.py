@@ -14,7 +14,6 @@ from gateway.platforms.base import (
     AdSetQuery,
     AdSetRecord,
     AdSetStatus,
-    CampaignLookup,
     CampaignRecord,
     Platform,
     TargetingSummary,
@@ -63,7 +62,6 @@ class FakePlatform:
         *,
         start: str | None,
         count: int,
-        campaigns: CampaignLookup | None = None,
     ) -> AdSetPage:
         self.calls.append((account.external_id, start, count))
         if self.fail_times.get(account.external_id):

@@ -13,7 +13,9 @@ import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Generic, Protocol, TypeVar, overload
+from typing import Generic, Protocol, TypeGuard, TypeVar, overload, runtime_checkable
+
+from gateway.errors import UpstreamError
 
 
 class Platform(enum.StrEnum):
@@ -190,14 +192,6 @@ class AdSetPage:
         return self.resume_points[consumed]
 
 
-class CampaignLookup(Protocol):
-    """Loads campaigns of one account by external ID (a per-request dataloader in the app)."""
-
-    async def __call__(
-        self, account: AccountRef, campaign_ids: Sequence[str]
-    ) -> Mapping[str, CampaignRecord]: ...
-
-
 class AdPlatform(Protocol):
     """An async client for one ad platform's listing API."""
 
@@ -210,13 +204,14 @@ class AdPlatform(Protocol):
         *,
         start: str | None,
         count: int,
-        campaigns: CampaignLookup | None = None,
     ) -> AdSetPage:
         """Up to ``count`` matching ad sets from ``start`` (a resume token; None = beginning).
 
         Makes as few upstream calls as the platform allows (one, when nothing is filtered
         locally) and never returns fewer than ``count`` rows unless the account is exhausted.
-        ``campaigns`` is used where mapping needs campaign data (Apple: countries).
+        What mapping needs besides the rows (Meta/TikTok: the account's currency, Apple: the
+        campaigns' geo and placements) the client reads itself, so one listing is one
+        resilient call.
         """
         ...
 
@@ -238,3 +233,41 @@ class AdPlatform(Protocol):
     async def aclose(self) -> None:
         """Release resources the client owns (not an injected httpx client)."""
         ...
+
+
+# Optional capabilities: declared here, checked with ``isinstance``.
+
+
+@runtime_checkable
+class ReportsUsage(Protocol):
+    """A client that reads the platform's quota usage from its responses (Meta)."""
+
+    def last_usage_pct(self, account_external_id: str) -> float | None:
+        """The latest usage reported for the account, in percent of its quota, or None."""
+        ...
+
+
+@runtime_checkable
+class KnowsAvailability(Protocol):
+    """A client that can tell, without calling anything, that a call would fail now."""
+
+    def unavailable(self, account: AccountRef) -> UpstreamError | None:
+        """The error a call for ``account`` would fail fast with now, or None."""
+        ...
+
+
+def knows_availability(client: object) -> TypeGuard[KnowsAvailability]:
+    """Whether ``client`` is a ``KnowsAvailability``, for per-call checks: the answer is kept
+    per class, as a runtime protocol check costs tens of microseconds."""
+    return _implements(client, KnowsAvailability)
+
+
+_IMPLEMENTS: dict[tuple[type, type], bool] = {}
+
+
+def _implements(client: object, protocol: type) -> bool:
+    key = (type(client), protocol)
+    known = _IMPLEMENTS.get(key)
+    if known is None:
+        known = _IMPLEMENTS[key] = isinstance(client, protocol)
+    return known

@@ -3,40 +3,62 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+
+class _Probe:
+    """Identifies the one call let through a half-open circuit."""
+
+    __slots__ = ()
 
 
 @dataclass
 class _Circuit:
     failures: int = 0
     opened_at: float | None = None
-    probing: bool = False
+    #: The call let through after the cool-down, while it runs.
+    probe: _Probe | None = None
 
 
 @dataclass
 class CircuitBreakers:
     """Opens after ``threshold`` consecutive transient failures of one key; while open, calls
     fail fast; after ``cooldown`` seconds one probe call is let through (half-open): its success
-    closes the circuit, its failure opens it again."""
+    closes the circuit, its failure opens it again, and any other ending (cancelled, refused
+    before it reached the platform, a bug) lets the next call probe instead."""
 
     threshold: int = 5
     cooldown: float = 30.0
     clock: Callable[[], float] = time.monotonic
     _circuits: dict[tuple[str, str], _Circuit] = field(default_factory=dict)
 
-    def open_for(self, key: tuple[str, str]) -> float | None:
-        """Seconds until a call may be tried, or None when it may go now (maybe as the probe)."""
+    @contextmanager
+    def admit(self, key: tuple[str, str]) -> Iterator[float | None]:
+        """Admission for one call: yields None when it may go now (maybe as the probe), else
+        the seconds until one may. A probe is released when the block ends, however it ends,
+        unless ``success`` or ``failure`` already settled the circuit."""
         circuit = self._circuits.get(key)
         if circuit is None or circuit.opened_at is None:
-            return None
+            yield None
+            return
         waited = self.clock() - circuit.opened_at
         if waited < self.cooldown:
-            return self.cooldown - waited
-        if circuit.probing:
-            return 1.0  # one probe at a time
-        circuit.probing = True
-        return None
+            yield self.cooldown - waited
+            return
+        if circuit.probe is not None:
+            yield 1.0  # one probe at a time
+            return
+        probe = circuit.probe = _Probe()
+        try:
+            yield None
+        finally:
+            # Looked up again: success() may have dropped the circuit, failure() replaced
+            # nothing but the probe, and a later probe must not be released by this one.
+            current = self._circuits.get(key)
+            if current is not None and current.probe is probe:
+                current.probe = None
 
     def cooling_for(self, key: tuple[str, str]) -> float | None:
         """Seconds the circuit stays open, without taking the probe (a pure read)."""
@@ -50,21 +72,16 @@ class CircuitBreakers:
         """The platform answered (even with a throttle or a refusal): close the circuit."""
         self._circuits.pop(key, None)
 
-    def abandon(self, key: tuple[str, str]) -> None:
-        """A call ended without an answer (cancelled): if it was the probe, let another go."""
-        circuit = self._circuits.get(key)
-        if circuit is not None:
-            circuit.probing = False
-
     def failure(self, key: tuple[str, str]) -> None:
+        """A transient failure: a failed probe, or the ``threshold``-th in a row, opens it."""
         circuit = self._circuits.setdefault(key, _Circuit())
         circuit.failures += 1
-        if circuit.probing or circuit.failures >= self.threshold:
+        if circuit.probe is not None or circuit.failures >= self.threshold:
             circuit.opened_at = self.clock()
-            circuit.probing = False
+            circuit.probe = None
 
     def state(self, key: tuple[str, str]) -> str:
         circuit = self._circuits.get(key)
         if circuit is None or circuit.opened_at is None:
             return "closed"
-        return "half_open" if circuit.probing else "open"
+        return "half_open" if circuit.probe is not None else "open"

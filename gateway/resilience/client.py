@@ -23,9 +23,9 @@ from gateway.platforms.base import (
     AdPlatform,
     AdSetPage,
     AdSetQuery,
-    CampaignLookup,
     CampaignRecord,
     Platform,
+    ReportsUsage,
 )
 from gateway.resilience.backoff import RetryBudget, RetryPolicy
 from gateway.resilience.breaker import CircuitBreakers
@@ -59,7 +59,9 @@ class CallStats:
 
 
 class ResilientPlatform:
-    """Wraps a platform client with retries, throttling, breakers and a deadline."""
+    """Wraps a platform client with retries, throttling, breakers and a deadline.
+
+    Also a ``KnowsAvailability``: the listing asks it which accounts would fail fast now."""
 
     def __init__(
         self,
@@ -76,28 +78,18 @@ class ResilientPlatform:
         self.policy = policy or RetryPolicy()
         self.state = state or ResilienceState()
         self.stats = CallStats()
+        #: Where the inner client reports quota usage (Meta), calls are paced by it.
+        self.usage: ReportsUsage | None = inner if isinstance(inner, ReportsUsage) else None
         self._concurrency = per_account_concurrency
-        # Listing and lookups have separate slots: a listing call holds its slot while it looks
-        # up campaigns through this same wrapper, so one pool would deadlock under load.
-        self._semaphores: dict[tuple[str, str], asyncio.Semaphore] = {}
+        self._semaphores: dict[str, asyncio.Semaphore] = {}
         self._sleep = sleep
         self._rng = rng or random.Random()
 
     async def list_adsets(
-        self,
-        account: AccountRef,
-        query: AdSetQuery,
-        *,
-        start: str | None,
-        count: int,
-        campaigns: CampaignLookup | None = None,
+        self, account: AccountRef, query: AdSetQuery, *, start: str | None, count: int
     ) -> AdSetPage:
         return await self._call(
-            account,
-            lambda: self.inner.list_adsets(
-                account, query, start=start, count=count, campaigns=campaigns
-            ),
-            pool="list",
+            account, lambda: self.inner.list_adsets(account, query, start=start, count=count)
         )
 
     async def get_campaigns(
@@ -143,12 +135,10 @@ class ResilientPlatform:
             upstream_code="circuit_open",
         )
 
-    async def _call(
-        self, account: AccountRef, fn: Callable[[], Awaitable[T]], pool: str = "lookup"
-    ) -> T:
+    async def _call(self, account: AccountRef, fn: Callable[[], Awaitable[T]]) -> T:
         try:
             async with asyncio.timeout(self.policy.deadline):
-                return await self._attempts(account, fn, pool)
+                return await self._attempts(account, fn)
         except TimeoutError as exc:
             self.state.breakers.failure((self.platform.value, account.external_id))
             raise UpstreamUnavailableError(
@@ -157,7 +147,7 @@ class ResilientPlatform:
                 account_id=account.external_id,
             ) from exc
 
-    async def _attempts(self, account: AccountRef, fn: Callable[[], Awaitable[T]], pool: str) -> T:
+    async def _attempts(self, account: AccountRef, fn: Callable[[], Awaitable[T]]) -> T:
         deadline = time.monotonic() + self.policy.deadline
         breaker_key = (self.platform.value, account.external_id)
         scope = throttle_scope(self.platform, account.external_id)
@@ -166,55 +156,54 @@ class ResilientPlatform:
         attempt = 1
         while True:
             blocked = self.state.throttles.blocked_for(scope)
-            if blocked is not None and self._may_wait(blocked, deadline):
+            if blocked is not None:
+                if not self._may_wait(blocked, deadline):
+                    self.stats.short_circuited += 1
+                    raise self._throttled(account, blocked)
                 await self._sleep(blocked)  # a short regain time: wait it out, do not call
                 continue
-            self._fail_fast(account, scope, breaker_key)
-            try:
-                async with self._semaphore(account.external_id, pool):
-                    await self._pace(account)
-                    self.stats.attempts += 1
-                    result = await fn()
-            except UpstreamError as exc:
-                if exc.exhausted:
-                    raise  # a nested call already retried this (and counted it)
-                platform_wait = self._note_failure(exc, scope, breaker_key)
-                wait = self.policy.delay(attempt, platform_wait, self._rng)
-                if not exc.retryable:
-                    raise
-                if (
-                    attempt >= self.policy.max_attempts
-                    or not self._may_wait(wait, deadline)
-                    or not budget.try_spend()
-                ):
-                    exc.exhausted = True
-                    raise
-                self.stats.retries += 1
-                attempt += 1
-                await self._sleep(wait)
-                continue
-            except BaseException:
-                # Cancelled (the deadline, or the client went away): no answer either way.
-                self.state.breakers.abandon(breaker_key)
-                raise
-            self.state.breakers.success(breaker_key)
-            return result
+            with self.state.breakers.admit(breaker_key) as refused_for:
+                if refused_for is not None:
+                    self.stats.short_circuited += 1
+                    raise self._circuit_open(account, refused_for)
+                try:
+                    async with self._semaphore(account.external_id):
+                        await self._pace(account)
+                        self.stats.attempts += 1
+                        result = await fn()
+                except UpstreamError as exc:
+                    wait = self._retry_wait(exc, attempt, scope, breaker_key, deadline, budget)
+                    if wait is None:
+                        raise
+                else:
+                    self.state.breakers.success(breaker_key)
+                    return result
+            self.stats.retries += 1
+            attempt += 1
+            await self._sleep(wait)
+
+    def _retry_wait(
+        self,
+        exc: UpstreamError,
+        attempt: int,
+        scope: tuple[str, str],
+        breaker_key: tuple[str, str],
+        deadline: float,
+        budget: RetryBudget,
+    ) -> float | None:
+        """Record the failure; return the wait before the next attempt, or None when there
+        is none (not retryable, attempts spent, past the deadline, or out of budget)."""
+        platform_wait = self._note_failure(exc, scope, breaker_key)
+        if not exc.retryable or attempt >= self.policy.max_attempts:
+            return None
+        wait = self.policy.delay(attempt, platform_wait, self._rng)
+        if not self._may_wait(wait, deadline) or not budget.try_spend():
+            return None
+        return wait
 
     def _may_wait(self, seconds: float, deadline: float) -> bool:
         """Whether a wait fits the policy and the call's deadline."""
         return seconds <= self.policy.max_wait and time.monotonic() + seconds < deadline
-
-    def _fail_fast(
-        self, account: AccountRef, scope: tuple[str, str], breaker_key: tuple[str, str]
-    ) -> None:
-        blocked = self.state.throttles.blocked_for(scope)
-        if blocked is not None:
-            self.stats.short_circuited += 1
-            raise self._throttled(account, blocked)
-        open_for = self.state.breakers.open_for(breaker_key)
-        if open_for is not None:
-            self.stats.short_circuited += 1
-            raise self._circuit_open(account, open_for)
 
     def _note_failure(
         self, exc: UpstreamError, scope: tuple[str, str], breaker_key: tuple[str, str]
@@ -230,18 +219,16 @@ class ResilientPlatform:
             self.state.breakers.success(breaker_key)
         return None
 
-    def _semaphore(self, account_id: str, pool: str) -> asyncio.Semaphore:
-        key = (account_id, pool)
-        semaphore = self._semaphores.get(key)
+    def _semaphore(self, account_id: str) -> asyncio.Semaphore:
+        semaphore = self._semaphores.get(account_id)
         if semaphore is None:
-            semaphore = self._semaphores[key] = asyncio.Semaphore(self._concurrency)
+            semaphore = self._semaphores[account_id] = asyncio.Semaphore(self._concurrency)
         return semaphore
 
     async def _pace(self, account: AccountRef) -> None:
         """Space calls out when the platform reports usage near its limit (Meta)."""
-        usage_of = getattr(self.inner, "last_usage_pct", None)
-        if usage_of is None:
+        if self.usage is None:
             return
-        usage = usage_of(account.external_id)
+        usage = self.usage.last_usage_pct(account.external_id)
         if usage is not None and usage >= SLOW_DOWN_AT:
             await self._sleep(min(2.0, 0.2 * (usage - SLOW_DOWN_AT + 1)))

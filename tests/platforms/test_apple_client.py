@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+import asyncio
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 
 import httpx
@@ -24,7 +25,6 @@ from gateway.platforms.base import (
     AdPlatform,
     AdSetQuery,
     AdSetStatus,
-    CampaignRecord,
     Money,
 )
 from gateway.sandbox.apple import build_seed, client_for, create_app, sandbox_state
@@ -173,28 +173,70 @@ async def test_warm_client_lists_with_exactly_one_upstream_call(env: Env) -> Non
     assert env.control.log.by_endpoint() == {"POST /apple/v1/adgroups/query": 1}
 
 
-async def test_campaign_lookup_supplies_geo_and_placements_once_per_page(env: Env) -> None:
-    calls: list[list[str]] = []
-
-    async def lookup(
-        account: AccountRef, campaign_ids: Sequence[str]
-    ) -> Mapping[str, CampaignRecord]:
-        calls.append(list(campaign_ids))
-        return await env.client.get_campaigns(account, campaign_ids)
-
-    page = await env.client.list_adsets(LARGE, ALL, start=None, count=30, campaigns=lookup)
-    # the client remembers what it read: the same page again maps without a lookup
-    again = await env.client.list_adsets(LARGE, ALL, start=None, count=30, campaigns=lookup)
-
-    assert len(calls) == 1
-    assert len(calls[0]) == len(set(calls[0]))
+async def test_a_page_reads_its_campaigns_itself_once_a_minute(env: Env) -> None:
+    # given a cold client: the first page reads the campaigns its rows name, in one query
+    page = await env.client.list_adsets(LARGE, ALL, start=None, count=30)
+    assert env.control.log.count("/v1/campaigns/query") == 1
+    # when the same page is asked again within the minute: no campaign query at all
+    again = await env.client.list_adsets(LARGE, ALL, start=None, count=30)
+    assert env.control.log.count("/v1/campaigns/query") == 1
     assert again.rows == page.rows
+    # then each row carries its campaign's geo and placements
     by_campaign = {r.campaign_external_id: r.targeting for r in page.rows}
     campaigns = env.seed.data[LARGE.external_id].campaigns_by_id
     for cid, targeting in by_campaign.items():
         raw = campaigns[int(cid)]["targeting"]
         assert targeting.geo == tuple(raw["countryOrRegion"]["include"])
         assert targeting.placements == tuple(p.lower() for p in raw["supplyPlacement"]["include"])
+
+
+async def test_campaigns_are_read_again_after_a_minute() -> None:
+    control = SandboxControl()
+    clock = Clock()
+    app = create_app(SEED, control, clock=clock)
+    async with httpx.AsyncClient(transport=SandboxTransport(app)) as http:
+        client = AppleClient(
+            http,
+            base_url="http://sandbox.test",
+            token_url="http://sandbox.test/auth/oauth2/token",
+            clock=clock,
+        )
+        await client.list_adsets(LARGE, ALL, start=None, count=30)
+        clock.now += 59
+        await client.list_adsets(LARGE, ALL, start=None, count=30)
+        assert control.log.count("/v1/campaigns/query") == 1
+        clock.now += 2
+        await client.list_adsets(LARGE, ALL, start=None, count=30)
+    assert control.log.count("/v1/campaigns/query") == 2
+
+
+async def test_concurrent_cold_pages_of_one_account_share_one_campaign_query(env: Env) -> None:
+    # given a cold client and slow upstream answers, so that every page misses the cache
+    env.control.latency_ms = 20
+    # when many pages of the same account are asked for at once
+    pages = await asyncio.gather(
+        *(env.client.list_adsets(LARGE, ALL, start=None, count=30) for _ in range(8))
+    )
+    # then the campaigns they all need were read once, and every page was mapped with them
+    assert env.control.log.count("/v1/campaigns/query") == 1
+    assert all(p.rows == pages[0].rows for p in pages)
+    assert all(r.targeting.geo for r in pages[0].rows)
+
+
+async def test_a_cancelled_campaign_read_is_taken_over_by_the_pages_waiting_for_it(
+    env: Env,
+) -> None:
+    # given a cold client whose first page is cancelled while it reads the campaigns
+    env.control.latency_ms = 20
+    first = asyncio.ensure_future(env.client.get_campaigns(LARGE, ["4001001100"]))
+    await asyncio.sleep(0.005)
+    second = asyncio.ensure_future(env.client.get_campaigns(LARGE, ["4001001100"]))
+    await asyncio.sleep(0.005)
+    first.cancel()
+    # when the other caller goes on: it reads the campaign itself and gets it
+    found = await second
+    assert first.cancelled()
+    assert list(found) == ["4001001100"]
 
 
 @pytest.mark.parametrize(

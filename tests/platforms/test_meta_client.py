@@ -548,3 +548,17 @@ async def test_concurrent_pages_of_several_accounts(env: Env) -> None:
     assert [p.total for p in pages] == [
         len(seed().adset_ids(a.external_id)) for a in seed().accounts
     ]
+
+
+async def test_concurrent_cold_pages_read_the_account_once(env: Env) -> None:
+    # given a cold client and slow answers, so that every page starts before any returns
+    env.control.latency_ms = 20
+    # when several first pages of one account are asked for at once
+    pages = await asyncio.gather(
+        *(env.client.list_adsets(env.large, AdSetQuery(), start=None, count=5) for _ in range(6))
+    )
+    # then the account (its currency) was read once, alongside the pages
+    account_reads = [e for e in env.control.log.entries if e.path.endswith(env.large.external_id)]
+    assert len(account_reads) == 1
+    assert env.control.log.count("/adsets") == 6
+    assert all(p.rows == pages[0].rows for p in pages)

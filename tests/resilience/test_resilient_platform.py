@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pytest
 
 from gateway.errors import (
+    InvalidInputError,
     MalformedResponseError,
     RateLimitedError,
     UpstreamAuthError,
@@ -21,9 +22,10 @@ from gateway.platforms.base import (
     AdAccountInfo,
     AdSetPage,
     AdSetQuery,
-    CampaignLookup,
     CampaignRecord,
+    KnowsAvailability,
     Platform,
+    knows_availability,
 )
 from gateway.resilience.backoff import RetryBudget, RetryPolicy
 from gateway.resilience.breaker import CircuitBreakers
@@ -60,7 +62,6 @@ class Scripted:
         *,
         start: str | None,
         count: int,
-        campaigns: CampaignLookup | None = None,
     ) -> AdSetPage:
         self.calls += 1
         if self.delay:
@@ -230,41 +231,78 @@ async def test_high_meta_usage_spaces_calls_out() -> None:
     assert h2.waits == []
 
 
-async def test_listings_that_look_up_campaigns_through_the_wrapper_do_not_deadlock() -> None:
-    # given a client whose listing looks up campaigns through the same resilient wrapper
+async def test_one_concurrency_cap_per_account_covers_listings_and_lookups() -> None:
+    # given a cap of 2 calls per account and slow listings and lookups
     inner = Scripted(delay=0.01)
     client = ResilientPlatform(inner, per_account_concurrency=2)
+    running = peak = 0
+    original = inner.get_campaigns
 
-    async def lookup(
+    async def slow_lookup(
         account: AccountRef, campaign_ids: Sequence[str]
-    ) -> Mapping[str, CampaignRecord]:
-        return await client.get_campaigns(account, campaign_ids)
+    ) -> dict[str, CampaignRecord]:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.01)
+        running -= 1
+        return await original(account, campaign_ids)
 
-    original = inner.list_adsets
-
-    async def listing_with_lookup(
-        account: AccountRef,
-        query: AdSetQuery,
-        *,
-        start: str | None,
-        count: int,
-        campaigns: CampaignLookup | None = None,
+    async def slow_listing(
+        account: AccountRef, query: AdSetQuery, *, start: str | None, count: int
     ) -> AdSetPage:
-        page = await original(account, query, start=start, count=count)
-        assert campaigns is not None
-        await campaigns(account, ["c1"])
-        return page
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.01)
+        running -= 1
+        return PAGE
 
-    inner.list_adsets = listing_with_lookup  # type: ignore[method-assign]
-    # when many more pages than slots run at once, they all finish
+    inner.get_campaigns = slow_lookup  # type: ignore[method-assign]
+    inner.list_adsets = slow_listing  # type: ignore[method-assign]
+    # when many more calls than slots run at once, of both kinds
     async with asyncio.timeout(5):
-        pages = await asyncio.gather(
-            *(
-                client.list_adsets(ACCOUNT, AdSetQuery(), start=None, count=1, campaigns=lookup)
-                for _ in range(12)
-            )
+        await asyncio.gather(
+            *(client.list_adsets(ACCOUNT, AdSetQuery(), start=None, count=1) for _ in range(6)),
+            *(client.get_campaigns(ACCOUNT, ["c1"]) for _ in range(6)),
         )
-    assert len(pages) == 12
+    # then no more than two were ever in flight for the account
+    assert peak == 2
+
+
+def test_the_wrapper_declares_it_knows_availability_and_a_bare_client_does_not() -> None:
+    assert knows_availability(ResilientPlatform(Scripted()))
+    assert not knows_availability(Scripted())
+    assert isinstance(ResilientPlatform(Scripted()), KnowsAvailability)
+
+
+def test_usage_pacing_applies_only_to_clients_that_report_usage() -> None:
+    @dataclass
+    class Silent:
+        platform: Platform = Platform.TIKTOK_ADS
+
+        async def list_adsets(
+            self, account: AccountRef, query: AdSetQuery, *, start: str | None, count: int
+        ) -> AdSetPage:
+            return PAGE
+
+        async def get_campaigns(
+            self, account: AccountRef, campaign_ids: Sequence[str]
+        ) -> dict[str, CampaignRecord]:
+            return {}
+
+        async def list_campaigns(self, account: AccountRef) -> list[CampaignRecord]:
+            return []
+
+        async def get_account(self, account: AccountRef) -> AdAccountInfo:
+            return AdAccountInfo(self.platform, account.external_id, "A", "USD", None)
+
+        async def aclose(self) -> None:
+            return None
+
+    assert ResilientPlatform(Silent()).usage is None
+    reporting = Scripted()
+    assert ResilientPlatform(reporting).usage is reporting
 
 
 async def test_a_probe_that_times_out_reopens_the_circuit_and_a_later_probe_can_close_it() -> None:
@@ -300,38 +338,43 @@ async def test_a_probe_answered_with_a_refusal_closes_the_circuit() -> None:
     assert h.client.state.breakers.state(("meta_ads", "act_1")) == "closed"
 
 
-async def test_an_error_whose_retries_were_spent_in_a_nested_call_is_not_retried_again() -> None:
-    # given a listing whose campaign lookup (through the same wrapper) keeps failing
-    inner = Scripted()
-    h = make(inner, threshold=100)
-    lookups = 0
+PROBE_ENDINGS: dict[str, Callable[[], BaseException]] = {
+    "transient failure": down,
+    "refusal": lambda: UpstreamAuthError("token revoked", platform="meta_ads"),
+    "long throttle": lambda: throttled(60.0),
+    "short throttle": lambda: throttled(0.5),
+    "bad input": lambda: InvalidInputError("unreadable token", param="cursor"),
+    "a bug": lambda: KeyError("surprise"),
+    "cancellation": asyncio.CancelledError,
+}
 
-    async def failing_lookup(
-        account: AccountRef, campaign_ids: Sequence[str]
-    ) -> Mapping[str, CampaignRecord]:
-        async def fail() -> dict[str, CampaignRecord]:
-            nonlocal lookups
-            lookups += 1
-            raise down()
 
-        return await h.client._call(account, fail)
+@pytest.mark.parametrize("ending", list(PROBE_ENDINGS))
+async def test_no_probe_ending_leaves_the_circuit_probing(ending: str) -> None:
+    # given an open circuit whose cool-down has passed
+    h = make(Scripted(script=[down() for _ in range(5)]), policy=RetryPolicy(max_attempts=1))
+    key = ("meta_ads", "act_1")
+    for _ in range(5):
+        with pytest.raises(UpstreamUnavailableError):
+            await page(h)
+    h.clock.now += 31
+    # when the probe ends in any way at all
+    raised = PROBE_ENDINGS[ending]()
 
-    async def listing(
-        account: AccountRef,
-        query: AdSetQuery,
-        *,
-        start: str | None,
-        count: int,
-        campaigns: CampaignLookup | None = None,
+    async def probe(
+        account: AccountRef, query: AdSetQuery, *, start: str | None, count: int, **_: object
     ) -> AdSetPage:
-        assert campaigns is not None
-        await campaigns(account, ["c1"])
-        return PAGE
+        h.inner.calls += 1
+        raise raised
 
-    inner.list_adsets = listing  # type: ignore[method-assign]
-    # when the listing is asked for, the lookup's three attempts are all there is
-    with pytest.raises(UpstreamUnavailableError):
-        await h.client.list_adsets(
-            ACCOUNT, AdSetQuery(), start=None, count=1, campaigns=failing_lookup
-        )
-    assert lookups == 3
+    h.inner.list_adsets = probe  # type: ignore[method-assign]
+    with pytest.raises(type(raised)):
+        await page(h)
+    assert h.client.state.breakers.state(key) != "half_open"
+    # then a healthy platform is reached again once the cool-down (or the throttle) is over
+    del h.inner.list_adsets
+    h.clock.now += 61
+    calls = h.inner.calls
+    assert await page(h) is PAGE
+    assert h.inner.calls == calls + 1
+    assert h.client.state.breakers.state(key) == "closed"

@@ -6,7 +6,6 @@ A listing walks ``POST /v1/adgroups/query`` in phases (live ad groups, then dele
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -25,14 +24,15 @@ from gateway.platforms.base import (
     AdSetPage,
     AdSetQuery,
     AdSetRecord,
-    CampaignLookup,
     CampaignRecord,
     LazyTokens,
     Platform,
 )
+from gateway.platforms.cache import FetchCache
 from gateway.platforms.http import fetch_json
 from gateway.platforms.memo import RowMemo
 from gateway.platforms.payload import PayloadError, as_list, as_object, malformed_payload, opt_int
+from gateway.platforms.tasks import side_by_side
 
 APPLE_API_BASE = "https://api.ads.apple.com"
 APPLE_OAUTH_ENDPOINT = "https://appleid.apple.com/auth/oauth2/token"
@@ -48,6 +48,11 @@ ACCOUNT_TTL_S = 15 * 60
 CAMPAIGN_TTL_S = 60
 _ID_ASC = [{"field": "id", "order": "ASC"}]
 _ALL_CAMPAIGNS = {"field": "deleted", "operator": "IN", "value": [True, False]}
+
+#: An Apple API user (client_id) and an ad account it reaches.
+AccountKey = tuple[str, str]
+#: The same, and a campaign id of that account.
+CampaignKey = tuple[str, str, str]
 
 
 class AppleClient:
@@ -66,12 +71,15 @@ class AppleClient:
     ) -> None:
         self._http = http
         self._base_url = base_url.rstrip("/")
-        self._clock = clock
         self._max_page_size = max_page_size
         self.tokens = AppleTokenSource(http, token_url, clock=clock)
-        self._accounts: dict[tuple[str, str], tuple[AdAccountInfo, float]] = {}
+        self._accounts: FetchCache[AccountKey, AdAccountInfo] = FetchCache(
+            ttl=ACCOUNT_TTL_S, timer=clock
+        )
         self._mapped: RowMemo[AdSetRecord] = RowMemo()
-        self._campaigns: dict[tuple[str, str], dict[str, tuple[CampaignRecord, float]]] = {}
+        self._campaigns: FetchCache[CampaignKey, CampaignRecord] = FetchCache(
+            ttl=CAMPAIGN_TTL_S, timer=clock, maxsize=65_536
+        )
 
     async def aclose(self) -> None:
         """Nothing to release: the httpx client is injected and owned by the caller."""
@@ -85,7 +93,6 @@ class AppleClient:
         *,
         start: str | None,
         count: int,
-        campaigns: CampaignLookup | None = None,
     ) -> AdSetPage:
         """Up to ``count`` ad groups from ``start``, in the walk order ``phases`` describes."""
         phases = plan_phases(query)
@@ -121,7 +128,7 @@ class AppleClient:
                 phase, offset = phase + 1, 0
                 # The position after the last row of a finished phase is the next phase's start.
                 positions[-1] = (phase, 0) if phase < len(phases) else None
-        records = await self._map_rows(account, raw_rows, campaigns)
+        records = await self._map_rows(account, raw_rows)
 
         def encode(point: tuple[int, int]) -> str:
             return make_token(point[0], point[1], totals)
@@ -144,30 +151,21 @@ class AppleClient:
         if len(phases) < 2:
             return {}
         size = min(count, self._max_page_size)
-        outcomes = await asyncio.gather(
-            *(self._query_page(account, "/v1/adgroups/query", f, 0, size) for f in phases),
-            return_exceptions=True,
-        )
-        pages: dict[int, tuple[list[Mapping[str, Any]], int | None]] = {}
-        for index, outcome in enumerate(outcomes):
-            if isinstance(outcome, BaseException):
-                raise outcome
-            pages[index] = outcome
-        return pages
+        async with side_by_side() as group:
+            calls = [
+                group.create_task(self._query_page(account, "/v1/adgroups/query", f, 0, size))
+                for f in phases
+            ]
+        return {index: call.result() for index, call in enumerate(calls)}
 
     async def _map_rows(
-        self,
-        account: AccountRef,
-        raw_rows: list[Mapping[str, Any]],
-        campaigns: CampaignLookup | None,
+        self, account: AccountRef, raw_rows: list[Mapping[str, Any]]
     ) -> list[AdSetRecord]:
+        """Rows mapped with their campaigns' geo and placements, read by this client: a warm
+        page finds them in the cache, a cold one reads them within the same listing call."""
         with _malformed(account):
             ids = campaign_ids(raw_rows)
-        found = self._fresh_campaigns(account, ids)
-        missing = [cid for cid in ids if cid not in found]
-        if missing:
-            lookup = campaigns if campaigns is not None else self.get_campaigns
-            found.update(await lookup(account, missing))
+        found = await self.get_campaigns(account, ids)
         with _malformed(account):
             return [self._map_row(account.external_id, row, found) for row in raw_rows]
 
@@ -185,40 +183,35 @@ class AppleClient:
 
     # -- campaigns ---------------------------------------------------------------------------
 
-    def _fresh_campaigns(
-        self, account: AccountRef, campaign_ids: Sequence[str]
-    ) -> dict[str, CampaignRecord]:
-        """The named campaigns this client read less than ``CAMPAIGN_TTL_S`` ago: a warm page
-        maps its rows without going through the request's loader."""
-        cache = self._campaigns.get(self._key(account))
-        if not cache:
-            return {}
-        now = self._clock()
-        out: dict[str, CampaignRecord] = {}
-        for cid in campaign_ids:
-            hit = cache.get(cid)
-            if hit is not None and now - hit[1] < CAMPAIGN_TTL_S:
-                out[cid] = hit[0]
-        return out
-
     async def get_campaigns(
         self, account: AccountRef, campaign_ids: Sequence[str]
     ) -> dict[str, CampaignRecord]:
-        """The named campaigns (deleted included), from a short cache or ``id IN`` queries."""
-        out = self._fresh_campaigns(account, campaign_ids)
-        missing = [
-            int(cid) for cid in dict.fromkeys(campaign_ids) if cid not in out and cid.isdigit()
-        ]
-        for i in range(0, len(missing), CAMPAIGN_BATCH):
-            chunk = missing[i : i + CAMPAIGN_BATCH]
-            filters = [{"field": "id", "operator": "IN", "value": chunk}, _ALL_CAMPAIGNS]
-            for record in await self._walk_campaigns(account, filters):
-                out[record.external_id] = record
-        return {cid: out[cid] for cid in campaign_ids if cid in out}
+        """The named campaigns (deleted included), from a one-minute cache or ``id IN``
+        queries; concurrent callers missing the same campaigns share one query."""
+        client_id, account_id = self._key(account)
+
+        async def fetch(missing: list[CampaignKey]) -> dict[CampaignKey, CampaignRecord]:
+            ids = [int(cid) for _, _, cid in missing if cid.isdigit()]
+            records: list[CampaignRecord] = []
+            for i in range(0, len(ids), CAMPAIGN_BATCH):
+                chunk = ids[i : i + CAMPAIGN_BATCH]
+                filters = [{"field": "id", "operator": "IN", "value": chunk}, _ALL_CAMPAIGNS]
+                records += await self._walk_campaigns(account, filters)
+            return {(client_id, account_id, r.external_id): r for r in records}
+
+        keys = [(client_id, account_id, cid) for cid in campaign_ids]
+        found = await self._campaigns.get_many(keys, fetch)
+        return {
+            cid: found[key] for key, cid in zip(keys, campaign_ids, strict=True) if key in found
+        }
 
     async def list_campaigns(self, account: AccountRef) -> list[CampaignRecord]:
         """Every campaign of the account, deleted ones included, by id."""
-        return await self._walk_campaigns(account, [_ALL_CAMPAIGNS])
+        records = await self._walk_campaigns(account, [_ALL_CAMPAIGNS])
+        client_id, account_id = self._key(account)
+        for record in records:
+            self._campaigns.put((client_id, account_id, record.external_id), record)
+        return records
 
     async def _walk_campaigns(
         self, account: AccountRef, filters: list[Filter]
@@ -233,28 +226,22 @@ class AppleClient:
                 records.extend(map_campaign(row, account.external_id) for row in result)
             offset += len(result)
             if not result or (total is not None and offset >= total):
-                break
+                return records
             if total is None and len(result) < self._max_page_size:
-                break
-        cache = self._campaigns.setdefault(self._key(account), {})
-        now = self._clock()
-        for record in records:
-            cache[record.external_id] = (record, now)
-        return records
+                return records
 
     # -- ad account --------------------------------------------------------------------------
 
     async def get_account(self, account: AccountRef) -> AdAccountInfo:
         """``GET /v1/ad-accounts/{id}``: name, currency, timezone (cached 15 minutes)."""
-        key = self._key(account)
-        hit = self._accounts.get(key)
-        if hit is not None and self._clock() - hit[1] < ACCOUNT_TTL_S:
-            return hit[0]
-        payload = await self._call(account, "GET", f"/v1/ad-accounts/{account.external_id}")
-        with _malformed(account):
-            info = map_account(as_object(payload, "response").get("result"), account.external_id)
-        self._accounts[key] = (info, self._clock())
-        return info
+
+        async def fetch() -> AdAccountInfo:
+            payload = await self._call(account, "GET", f"/v1/ad-accounts/{account.external_id}")
+            with _malformed(account):
+                result = as_object(payload, "response").get("result")
+                return map_account(result, account.external_id)
+
+        return await self._accounts.get(self._key(account), fetch)
 
     # -- transport ---------------------------------------------------------------------------
 
@@ -314,7 +301,7 @@ class AppleClient:
             raise api_error(response, payload, account.external_id)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _key(self, account: AccountRef) -> tuple[str, str]:
+    def _key(self, account: AccountRef) -> AccountKey:
         return account.credentials.get("client_id", ""), account.external_id
 
 

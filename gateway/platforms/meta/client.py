@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -19,11 +18,11 @@ from gateway.platforms.base import (
     AdSetPage,
     AdSetQuery,
     AdSetRecord,
-    CampaignLookup,
     CampaignRecord,
     LazyTokens,
     Platform,
 )
+from gateway.platforms.cache import FetchCache
 from gateway.platforms.http import fetch_json
 from gateway.platforms.memo import RowMemo
 from gateway.platforms.meta import mapping
@@ -39,6 +38,7 @@ from gateway.platforms.payload import (
     opt_int,
     opt_str,
 )
+from gateway.platforms.tasks import side_by_side
 
 DEFAULT_BASE_URL = "https://graph.facebook.com"
 DEFAULT_API_VERSION = "v25.0"
@@ -84,8 +84,9 @@ class MetaClient:
     ) -> None:
         self._http = http
         self._root = f"{base_url.rstrip('/')}/{api_version.strip('/')}"
-        self._clock = clock
-        self._accounts: dict[str, tuple[float, AdAccountInfo]] = {}
+        self._accounts: FetchCache[str, AdAccountInfo] = FetchCache(
+            ttl=ACCOUNT_TTL_SECONDS, timer=clock
+        )
         self._mapped: RowMemo[AdSetRecord] = RowMemo()
         self._usage: dict[str, float] = {}
 
@@ -101,21 +102,15 @@ class MetaClient:
 
     async def get_account(self, account: AccountRef) -> AdAccountInfo:
         """Name, currency and timezone of the ad account, cached for 15 minutes."""
-        now = self._clock()
-        cached = self._accounts.get(account.external_id)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        payload = await self._get(
-            account, f"/{_node(account)}", {"fields": ",".join(mapping.ACCOUNT_FIELDS)}
-        )
-        with _malformed(account):
-            info = mapping.map_account(payload, account_id=account.external_id)
-        self._accounts[account.external_id] = (now + ACCOUNT_TTL_SECONDS, info)
-        return info
 
-    def _account_is_warm(self, account_id: str) -> bool:
-        cached = self._accounts.get(account_id)
-        return cached is not None and cached[0] > self._clock()
+        async def fetch() -> AdAccountInfo:
+            payload = await self._get(
+                account, f"/{_node(account)}", {"fields": ",".join(mapping.ACCOUNT_FIELDS)}
+            )
+            with _malformed(account):
+                return mapping.map_account(payload, account_id=account.external_id)
+
+        return await self._accounts.get(account.external_id, fetch)
 
     # -- ad sets --------------------------------------------------------------------------
 
@@ -126,7 +121,6 @@ class MetaClient:
         *,
         start: str | None,
         count: int,
-        campaigns: CampaignLookup | None = None,
     ) -> AdSetPage:
         """Up to ``count`` ad sets from ``start``. Status and campaign filters are pushed
         down exactly, so this is one upstream call on a warm client (two pages only when
@@ -137,18 +131,15 @@ class MetaClient:
         if query.statuses is not None and not query.statuses:
             return AdSetPage(rows=[], resume_points=[None], total=0)
         params = _adset_params(query)
-        info_task = None
-        if not self._account_is_warm(account.external_id):
+        info = self._accounts.fresh(account.external_id)
+        if info is None:
             # The currency is needed for budgets: fetch it alongside the first page.
-            info_task = asyncio.ensure_future(self.get_account(account))
-        try:
+            async with side_by_side() as group:
+                reading = group.create_task(self.get_account(account))
+                walk = await self._walk(account, params, position, count)
+            info = reading.result()
+        else:
             walk = await self._walk(account, params, position, count)
-        except BaseException:
-            if info_task is not None:
-                info_task.cancel()
-                await asyncio.gather(info_task, return_exceptions=True)
-            raise
-        info = await (info_task if info_task is not None else self.get_account(account))
         account_id, currency = account.external_id, info.currency
 
         def map_row(raw: JsonObject) -> AdSetRecord:
@@ -224,21 +215,18 @@ class MetaClient:
             return {}
         batches = [wanted[i : i + CAMPAIGN_BATCH] for i in range(0, len(wanted), CAMPAIGN_BATCH)]
         fields = ",".join(mapping.CAMPAIGN_FIELDS)
-        results = await asyncio.gather(
-            self.get_account(account),
-            *(self._get(account, "/", {"ids": ",".join(b), "fields": fields}) for b in batches),
-            return_exceptions=True,
-        )
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
-        info = results[0]
-        assert isinstance(info, AdAccountInfo)
+        async with side_by_side() as group:
+            reading = group.create_task(self.get_account(account))
+            calls = [
+                group.create_task(self._get(account, "/", {"ids": ",".join(b), "fields": fields}))
+                for b in batches
+            ]
+        info = reading.result()
         found: dict[str, CampaignRecord] = {}
         digits = _digits(account)
         with _malformed(account):
-            for payload in results[1:]:
-                for key, value in as_object(payload, "response").items():
+            for call in calls:
+                for key, value in as_object(call.result(), "response").items():
                     node = as_object(value, f"response[{key}]")
                     if opt_str(node, "account_id") not in (None, digits):
                         continue
@@ -250,34 +238,33 @@ class MetaClient:
 
     async def list_campaigns(self, account: AccountRef) -> list[CampaignRecord]:
         """Every campaign of the account, ARCHIVED and DELETED included."""
-        info_task = asyncio.ensure_future(self.get_account(account))
+        async with side_by_side() as group:
+            reading = group.create_task(self.get_account(account))
+            raw = await self._campaign_rows(account)
+        info = reading.result()
+        with _malformed(account):
+            return [
+                mapping.map_campaign(r, account_id=account.external_id, currency=info.currency)
+                for r in raw
+            ]
+
+    async def _campaign_rows(self, account: AccountRef) -> list[JsonObject]:
         params = {
             "fields": ",".join(mapping.CAMPAIGN_FIELDS),
             "effective_status": _json(effective_status_filter(None)),
             "limit": str(MAX_LIMIT),
         }
         raw: list[JsonObject] = []
-        try:
-            after: str | None = None
-            while True:
-                request = dict(params) if after is None else {**params, "after": after}
-                payload = await self._get(account, f"/{_node(account)}/campaigns", request)
-                with _malformed(account):
-                    page = _parse_page(payload)
-                raw.extend(page.data)
-                if not page.has_next:
-                    break
-                after = page.after
-        except BaseException:
-            info_task.cancel()
-            await asyncio.gather(info_task, return_exceptions=True)
-            raise
-        info = await info_task
-        with _malformed(account):
-            return [
-                mapping.map_campaign(r, account_id=account.external_id, currency=info.currency)
-                for r in raw
-            ]
+        after: str | None = None
+        while True:
+            request = dict(params) if after is None else {**params, "after": after}
+            payload = await self._get(account, f"/{_node(account)}/campaigns", request)
+            with _malformed(account):
+                page = _parse_page(payload)
+            raw.extend(page.data)
+            if not page.has_next:
+                return raw
+            after = page.after
 
     # -- transport ------------------------------------------------------------------------
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -20,11 +19,11 @@ from gateway.platforms.base import (
     AdSetQuery,
     AdSetRecord,
     AdSetStatus,
-    CampaignLookup,
     CampaignRecord,
     LazyTokens,
     Platform,
 )
+from gateway.platforms.cache import FetchCache
 from gateway.platforms.http import fetch_json
 from gateway.platforms.memo import RowMemo
 from gateway.platforms.payload import (
@@ -35,6 +34,7 @@ from gateway.platforms.payload import (
     malformed_payload,
     opt_int,
 )
+from gateway.platforms.tasks import side_by_side
 from gateway.platforms.tiktok import mapping
 from gateway.platforms.tiktok.errors import PLATFORM, envelope_data
 from gateway.platforms.tiktok.paging import (
@@ -88,8 +88,9 @@ class TikTokClient:
     ) -> None:
         self._http = http
         self._api = base_url.rstrip("/") + API_PREFIX
-        self._clock = clock
-        self._accounts: dict[str, tuple[float, AdAccountInfo]] = {}
+        self._accounts: FetchCache[str, AdAccountInfo] = FetchCache(
+            ttl=ACCOUNT_TTL_SECONDS, timer=clock
+        )
         self._mapped: RowMemo[AdSetRecord] = RowMemo()
 
     async def aclose(self) -> None:
@@ -99,10 +100,9 @@ class TikTokClient:
 
     async def get_account(self, account: AccountRef) -> AdAccountInfo:
         """Name, currency and timezone of the advertiser, cached for 15 minutes."""
-        cached = self._accounts.get(account.external_id)
-        now = self._clock()
-        if cached is not None and cached[0] > now:
-            return cached[1]
+        return await self._accounts.get(account.external_id, lambda: self._read_account(account))
+
+    async def _read_account(self, account: AccountRef) -> AdAccountInfo:
         data = await self._get(
             account,
             "/advertiser/info/",
@@ -121,7 +121,6 @@ class TikTokClient:
                 platform=PLATFORM,
                 account_id=account.external_id,
             )
-        self._accounts[account.external_id] = (now + ACCOUNT_TTL_SECONDS, info)
         return info
 
     # -- ad groups ------------------------------------------------------------------------
@@ -133,7 +132,6 @@ class TikTokClient:
         *,
         start: str | None,
         count: int,
-        campaigns: CampaignLookup | None = None,
     ) -> AdSetPage:
         """Up to ``count`` ad groups from ``start``; one upstream call on a warm client when
         the status filter maps onto one ``primary_status`` value (see statuses.py)."""
@@ -148,21 +146,16 @@ class TikTokClient:
         if query.campaign_external_id is not None:
             filtering["campaign_ids"] = [query.campaign_external_id]
 
-        info_task = None
-        if not self._account_is_warm(account.external_id):
+        wanted = query.statuses if local else None
+        info = self._accounts.fresh(account.external_id)
+        if info is None:
             # Fetch the currency alongside the first page rather than before it.
-            info_task = asyncio.ensure_future(self.get_account(account))
-        try:
-            scan = await self._scan(
-                account, filtering, offset, count, query.statuses if local else None
-            )
-        except BaseException:
-            if info_task is not None:
-                info_task.cancel()
-                # Collect its outcome so a failure of its own is not reported as unretrieved.
-                await asyncio.gather(info_task, return_exceptions=True)
-            raise
-        info = await info_task if info_task is not None else await self.get_account(account)
+            async with side_by_side() as group:
+                reading = group.create_task(self.get_account(account))
+                scan = await self._scan(account, filtering, offset, count, wanted)
+            info = reading.result()
+        else:
+            scan = await self._scan(account, filtering, offset, count, wanted)
         account_id, currency = account.external_id, info.currency
 
         def map_row(raw: JsonObject) -> AdSetRecord:
@@ -255,19 +248,23 @@ class TikTokClient:
         if not ids:
             return {}
         batches = [ids[i : i + CAMPAIGN_BATCH] for i in range(0, len(ids), CAMPAIGN_BATCH)]
-        pages = await asyncio.gather(
-            *(
-                self._campaign_page(
-                    account, {"campaign_ids": batch, "primary_status": "STATUS_ALL"}, 1, len(batch)
+        async with side_by_side() as group:
+            calls = [
+                group.create_task(
+                    self._campaign_page(
+                        account,
+                        {"campaign_ids": batch, "primary_status": "STATUS_ALL"},
+                        1,
+                        len(batch),
+                    )
                 )
                 for batch in batches
-            )
-        )
+            ]
         info = await self.get_account(account)  # usually warm: listing came first
         out: dict[str, CampaignRecord] = {}
         with _malformed(account):
-            for page in pages:
-                for raw in page.rows:
+            for call in calls:
+                for raw in call.result().rows:
                     record = mapping.map_campaign(
                         raw, account_id=account.external_id, currency=info.currency
                     )
@@ -311,10 +308,6 @@ class TikTokClient:
         return _read_page(data, account, page, page_size)
 
     # -- transport ------------------------------------------------------------------------
-
-    def _account_is_warm(self, advertiser_id: str) -> bool:
-        cached = self._accounts.get(advertiser_id)
-        return cached is not None and cached[0] > self._clock()
 
     async def _get(self, account: AccountRef, path: str, params: Mapping[str, str]) -> JsonObject:
         token = account.credentials.get("access_token", "")
