@@ -4,7 +4,9 @@
 
 Starts the sandboxes in a process of their own (``bench.sandbox_proc``, no added latency) and
 sends the Meta client's ad-set page request to it through ``platforms.http.fetch_json``, one
-call at a time, over each candidate pool. The figure is this process's CPU time (user +
+call at a time, over each candidate ``Upstream``: the gateway's, and the httpx client that
+the seam could have been instead (over httpcore, and over the ``httpx-aiohttp`` transport
+when that package is installed). The figure is this process's CPU time (user +
 system) per call, so the sandbox's own work is not counted. Rounds alternate the candidates,
 and each candidate's median round is reported with its ratio to the first candidate.
 """
@@ -17,7 +19,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextlib import aclosing
 from pathlib import Path
 
 import httpx
@@ -26,33 +29,53 @@ from bench import configs
 from bench.env import Env
 from bench.upstream import MetaAdsets
 from gateway.platforms.http import fetch_json
-from gateway.platforms.pool import AiohttpTransport, upstream_pool
+from gateway.platforms.pool import upstream_pool
+from gateway.platforms.upstream import Reply, Upstream
 
 TIMEOUT = httpx.Timeout(connect=5.0, read=15.0, write=15.0, pool=5.0)
 WARM_UP_CALLS = 20
 
-PoolFactory = Callable[[], httpx.AsyncClient]
+
+class HttpxClientUpstream:
+    """The seam as option (a) of issue 10 would have it: an ``httpx.AsyncClient`` (here over
+    ``transport``) behind ``exchange``, with its request and response models."""
+
+    def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
+        self._client = httpx.AsyncClient(transport=transport, timeout=TIMEOUT)
+
+    async def exchange(
+        self, method: str, url: str, headers: Mapping[str, str], content: bytes | None = None
+    ) -> Reply:
+        request = self._client.build_request(method, url, headers=headers, content=content)
+        response = await self._client.send(request)
+        return Reply(response.status_code, response.headers, response.content)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+PoolFactory = Callable[[], Upstream]
 
 
 def _candidates() -> dict[str, PoolFactory]:
-    """The ways onto the wire that exist in this checkout, the gateway's own first."""
+    """The ways onto the wire, the gateway's own first."""
     found: dict[str, PoolFactory] = {
-        "gateway pool (straight onto aiohttp)": lambda: upstream_pool(TIMEOUT),
-        "httpx client + own aiohttp transport": lambda: upstream_pool(TIMEOUT, AiohttpTransport()),
-        "httpx client + httpcore": lambda: upstream_pool(TIMEOUT, httpx.AsyncHTTPTransport()),
+        "gateway pool (NetworkUpstream, aiohttp)": lambda: upstream_pool(TIMEOUT),
+        "TransportUpstream + httpcore": lambda: upstream_pool(TIMEOUT, httpx.AsyncHTTPTransport()),
+        "httpx client + httpcore": lambda: HttpxClientUpstream(httpx.AsyncHTTPTransport()),
     }
     try:
         import httpx_aiohttp
     except ImportError:
         print("bench: httpx-aiohttp not installed; its candidate is skipped", file=sys.stderr)
     else:
-        found["httpx client + httpx-aiohttp transport"] = lambda: upstream_pool(
-            TIMEOUT, httpx_aiohttp.AiohttpTransport()
+        found["httpx client + httpx-aiohttp transport"] = lambda: HttpxClientUpstream(
+            httpx_aiohttp.AiohttpTransport()
         )
     return found
 
 
-async def _cpu_per_call(pool: httpx.AsyncClient, meta: MetaAdsets, limit: int, calls: int) -> float:
+async def _cpu_per_call(pool: Upstream, meta: MetaAdsets, limit: int, calls: int) -> float:
     """Seconds of this process's CPU per call, after a warm-up on the same pool."""
     params = {**meta.params, "limit": str(limit)}
 
@@ -91,7 +114,7 @@ async def measure(calls: int, rounds: int, limit: int) -> dict[str, list[float]]
             meta = MetaAdsets(sandbox.doc, meta_id)
             for round_ in range(rounds):
                 for name, factory in candidates.items():
-                    async with factory() as pool:
+                    async with aclosing(factory()) as pool:
                         seconds = await _cpu_per_call(pool, meta, limit, calls)
                     samples[name].append(seconds * 1e6)
                 env.note(f"round {round_ + 1}/{rounds} done")

@@ -14,7 +14,6 @@ from datetime import timedelta
 from functools import cache
 from typing import Any
 
-import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -29,6 +28,7 @@ from gateway.errors import (
     UpstreamUnavailableError,
 )
 from gateway.platforms.base import AccountRef, AdPlatform, AdSetQuery, AdSetRecord, AdSetStatus
+from gateway.platforms.inprocess import TransportUpstream
 from gateway.sandbox.control import FaultKind, SandboxControl
 from gateway.sandbox.transport import SandboxTransport
 
@@ -60,7 +60,7 @@ async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
     seed = seed_of(name)
     control = SandboxControl()
     app = Starlette(routes=[Mount(f"/{name}", app=module.create_app(seed, control))])
-    async with httpx.AsyncClient(transport=SandboxTransport(app)) as http:
+    async with TransportUpstream(SandboxTransport(app)) as http:
         client = module.client_for(http, f"{BASE}/{name}")
         yield Harness(client, control, seed)
         await client.aclose()
