@@ -19,7 +19,6 @@ from urllib.parse import parse_qsl
 
 import httpx
 import pytest
-import uvicorn
 
 from gateway.app import close_runtime, create_app
 from gateway.errors import UpstreamUnavailableError
@@ -27,6 +26,7 @@ from gateway.platforms.http import fetch_json
 from gateway.platforms.pool import NetworkUpstream, upstream_pool
 from gateway.platforms.upstream import Upstream
 from gateway.sandbox.suite import DEMO_PROJECT_ID, SandboxSuite, demo_key
+from tests.loopback import on_loopback
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 TIMEOUT = httpx.Timeout(connect=1.0, read=0.3, write=1.0, pool=1.0)
@@ -214,26 +214,9 @@ async def test_a_refused_connection_is_an_unavailable_upstream(way: str) -> None
         await fetch(f"http://127.0.0.1:{port}/x", way=way)
 
 
-@asynccontextmanager
-async def served(suite: SandboxSuite) -> AsyncIterator[str]:
-    """The sandboxes behind uvicorn on a loopback port."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()  # connections wait in the backlog until uvicorn accepts them
-    port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(suite.app, log_level="warning"))
-    task = asyncio.create_task(server.serve(sockets=[listener]))
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        listener.close()
-
-
 async def test_the_gateway_walks_every_ad_set_over_real_sockets(suite: SandboxSuite) -> None:
     suite.reset()
-    async with served(suite) as base:
+    async with on_loopback(suite.app) as base:
         app = create_app(suite.settings(base))  # no transport given: the network pool
         auth = {"Authorization": f"Bearer {demo_key()}"}
         path = f"/v1/projects/{DEMO_PROJECT_ID}/ads/adsets"
