@@ -16,6 +16,7 @@ from gateway.config import load_settings
 from gateway.platforms.apple import AppleClient
 from gateway.platforms.base import AdPlatform, AdSetQuery, Platform
 from gateway.platforms.meta import MetaClient
+from gateway.platforms.pool import upstream_pool
 from gateway.platforms.tiktok import TikTokClient
 
 AccountKey = tuple[str, str]  # platform value, external id
@@ -111,7 +112,8 @@ async def account_sizes(config: Path) -> dict[AccountKey, int]:
     settings = load_settings(config)
     accounts = settings.projects[0].ad_accounts
     meta, tiktok, apple = (settings.platforms[p] for p in Platform)
-    async with httpx.AsyncClient(timeout=30.0) as http:
+    http = upstream_pool(httpx.Timeout(30.0))
+    try:
         clients: dict[Platform, AdPlatform] = {
             Platform.META_ADS: MetaClient(
                 http, base_url=meta.base_url, api_version=meta.api_version or "v25.0"
@@ -127,6 +129,8 @@ async def account_sizes(config: Path) -> dict[AccountKey, int]:
                 for a in accounts
             )
         )
+    finally:
+        await http.aclose()
     return {
         (a.platform.value, a.external_id): page.total if page.total is not None else len(page.rows)
         for a, page in zip(accounts, pages, strict=True)

@@ -25,6 +25,7 @@ from gateway.platforms.base import AdPlatform, Platform
 from gateway.platforms.meta import MetaClient
 from gateway.platforms.pool import upstream_pool
 from gateway.platforms.tiktok import TikTokClient
+from gateway.platforms.upstream import Upstream
 from gateway.resilience.backoff import RetryPolicy
 from gateway.resilience.client import ResilienceState, ResilientPlatform
 from gateway.rest import AdSetsEndpoint, json_response
@@ -40,7 +41,7 @@ class Runtime:
 
     settings: Settings
     store: Store
-    http: list[httpx.AsyncClient]
+    http: list[Upstream]
     clients: dict[Platform, AdPlatform]
     service: ListingService
     authenticator: Authenticator
@@ -50,10 +51,10 @@ def build_clients(
     settings: Settings,
     transport: httpx.AsyncBaseTransport | None,
     state: ResilienceState,
-) -> tuple[dict[Platform, AdPlatform], list[httpx.AsyncClient]]:
+) -> tuple[dict[Platform, AdPlatform], list[Upstream]]:
     """One resilient client per platform, each with its own timeouts and connection pool."""
     clients: dict[Platform, AdPlatform] = {}
-    pools: list[httpx.AsyncClient] = []
+    pools: list[Upstream] = []
     for platform, ps in settings.platforms.items():
         timeout = httpx.Timeout(
             connect=ps.connect_timeout,

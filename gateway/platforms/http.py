@@ -1,36 +1,22 @@
-"""The one place where platform clients touch httpx: send, parse JSON, translate transport
-failures, read a wait from headers. Status and envelope classification stays with each
-platform."""
+"""The one place where platform clients send a request: encode the query, send it through
+the ``Upstream`` seam, parse JSON, translate transport failures, read a wait from headers.
+Status and envelope classification stays with each platform."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote
 
-import httpx
 import orjson
 
 from gateway.errors import MalformedResponseError, UpstreamUnavailableError
-from gateway.platforms.pool import UpstreamClient
-
-
-class UpstreamReply(Protocol):
-    """What platform code reads of an answer: ``httpx.Response`` or the pool's ``Reply``."""
-
-    @property
-    def status_code(self) -> int: ...
-
-    @property
-    def headers(self) -> Mapping[str, str]: ...
-
-    @property
-    def is_success(self) -> bool: ...
+from gateway.platforms.upstream import ExchangeError, Reply, Upstream
 
 
 async def fetch_json(
-    client: httpx.AsyncClient,
+    upstream: Upstream,
     method: str,
     url: str,
     *,
@@ -39,44 +25,27 @@ async def fetch_json(
     content: bytes | None = None,
     platform: str,
     account_id: str | None,
-) -> tuple[UpstreamReply, Any]:
+) -> tuple[Reply, Any]:
     """Send one request and return the answer with its decoded JSON body.
 
     ``params`` are encoded here, every reserved character percent-encoded as httpx does (a
-    space as %20). Over the network the request goes straight onto the pool's wire with the
-    client's default headers and timeouts (httpx's models cost about 0.2 ms a call); with an
-    injected transport (tests, in-process sandboxes) it goes through httpx.
+    space as %20).
 
-    Timeouts, refused or dropped connections become ``UpstreamUnavailableError``; a body that
-    is not JSON becomes ``MalformedResponseError`` (or ``UpstreamUnavailableError`` on a 5xx,
-    whose body is often an HTML error page).
+    No answer (a timeout, a refused, dropped or broken connection) becomes
+    ``UpstreamUnavailableError``; a body that is not JSON becomes ``MalformedResponseError``
+    (or ``UpstreamUnavailableError`` on a 5xx, whose body is often an HTML error page).
     """
     full = f"{url}?{_query(params)}" if params else url
-    reply: UpstreamReply
     try:
-        if isinstance(client, UpstreamClient) and client.wire is not None:
-            merged = dict(client.wire_headers)
-            merged.update((name.lower(), value) for name, value in headers.items())
-            answer = await client.wire.exchange(
-                method, full, merged, content, client.timeout.as_dict(), decode=True
-            )
-            reply, body = answer, answer.content
+        reply = await upstream.exchange(method, full, headers, content)
+    except ExchangeError as exc:
+        if exc.timed_out:
+            message = f"{platform} did not answer in time"
         else:
-            request = client.build_request(method, _parsed(full), headers=headers, content=content)
-            response = await client.send(request)
-            reply, body = response, response.content
-    except httpx.TimeoutException as exc:
-        raise UpstreamUnavailableError(
-            f"{platform} did not answer in time", platform=platform, account_id=account_id
-        ) from exc
-    except httpx.TransportError as exc:
-        raise UpstreamUnavailableError(
-            f"{platform} connection failed ({type(exc).__name__})",
-            platform=platform,
-            account_id=account_id,
-        ) from exc
+            message = f"{platform} connection failed ({exc})"
+        raise UpstreamUnavailableError(message, platform=platform, account_id=account_id) from exc
     try:
-        payload = orjson.loads(body)
+        payload = orjson.loads(reply.content)
     except orjson.JSONDecodeError as exc:
         if reply.status_code >= 500:
             raise UpstreamUnavailableError(
@@ -101,13 +70,6 @@ def _query(params: Mapping[str, str]) -> str:
 @lru_cache(maxsize=4096)
 def _quoted(text: str) -> str:
     return quote(text, safe="")
-
-
-@lru_cache(maxsize=1024)
-def _parsed(url: str) -> httpx.URL:
-    """httpx parses and validates a URL a character at a time in Python; a page's first call
-    has the same URL every time, and the cache keeps it parsed."""
-    return httpx.URL(url)
 
 
 def header_seconds(headers: Mapping[str, str], *names: str) -> float | None:

@@ -19,7 +19,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from gateway.schema.errors import log_errors
-from gateway.schema.executor import PlainFieldExecutor, plain_fields
+from gateway.schema.executor import executor_class
 from gateway.schema.limits import CostlyFieldLimit
 from gateway.schema.query import Project, Query
 from gateway.schema.types import DATETIME_SCALAR, AdAccount, AdSet, Campaign
@@ -55,7 +55,7 @@ def build_schema(*, fast: bool = True) -> GatewaySchema:
         lambda: ParserCache(maxsize=CACHE_SIZE),
         lambda: ValidationCache(maxsize=CACHE_SIZE),
     ]
-    executor: type[PlainFieldExecutor] = type("GatewayExecutor", (PlainFieldExecutor,), {})
+    executor = executor_class()
     schema = GatewaySchema(
         query=Query,
         types=[AdSet, Campaign, AdAccount, Project],
@@ -63,7 +63,8 @@ def build_schema(*, fast: bool = True) -> GatewaySchema:
         config=StrawberryConfig(scalar_map={datetime: DATETIME_SCALAR}),
         execution_context_class=executor if fast else None,
     )
-    executor.plain = plain_fields(schema)
+    if fast:
+        executor.prepare(schema)  # FieldHookError if an extension or directive hooks fields
     return schema
 
 

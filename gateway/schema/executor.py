@@ -6,18 +6,28 @@ of our own dataclass-like types. For those fields this executor reads the attrib
 the value directly; fields with resolvers, and anything unexpected (a null where the schema
 forbids one, a failed coercion), go through graphql-core's normal path, which also reports the
 error properly.
+
+It overrides graphql-core's ``ExecutionContext.execute_fields`` and ``execute_field`` and reads
+the schema's graphql-core form, so graphql-core is pinned to the minor version these were
+written for (pyproject.toml); ``tests/gateway/test_executor.py`` compares its results with
+graphql-core's own on a corpus of documents. Plain fields skip graphql-core's middleware, and
+with it Strawberry's ``SchemaExtension.resolve`` hooks and schema directives: ``prepare``
+refuses a schema that has any, when it is built.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import strawberry
 from graphql import (
+    GRAPHQL_MAX_INT,
+    GRAPHQL_MIN_INT,
     GraphQLEnumType,
     GraphQLList,
     GraphQLNonNull,
@@ -29,6 +39,7 @@ from graphql import (
     is_object_type,
 )
 from graphql.pyutils import Path
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.base import StrawberryObjectDefinition
 
@@ -49,8 +60,10 @@ class PlainField:
     named_type: Any
     nullable: bool
     #: A leaf already in its output form when its Python type is exactly this (str for
-    #: String and ID, int for Int, ...): no coercion call needed.
+    #: String and ID, int for Int, ...) and ``fits`` (if any) accepts it: no coercion call.
     exact: type | None = None
+    #: The range check the scalar's coercion would make: a 32-bit Int, a finite Float.
+    fits: Callable[[Any], bool] | None = None
     #: Enum leaves: Python value -> GraphQL name.
     names: Mapping[Any, str] | None = None
 
@@ -59,10 +72,23 @@ PlainFields = Mapping[str, Mapping[str, PlainField]]
 Plan = tuple[tuple[str, PlainField | None, Any], ...]
 
 
+class FieldHookError(RuntimeError):
+    """The schema has a per-field hook that plain fields would silently skip."""
+
+
 class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
-    """Executes plain attribute fields without per-field resolver machinery."""
+    """Executes plain attribute fields without per-field resolver machinery.
+
+    Use a fresh subclass per schema (``executor_class``) and ``prepare`` it once the schema
+    is built: the plain-field table is the subclass's."""
 
     plain: ClassVar[PlainFields] = {}
+
+    @classmethod
+    def prepare(cls, schema: strawberry.Schema) -> None:
+        """Refuse ``schema`` if it has field hooks (``FieldHookError``); else take its table."""
+        refuse_field_hooks(schema)
+        cls.plain = plain_fields(schema)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -111,7 +137,7 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
                     if spec.nullable:
                         results[response_name] = None
                         continue
-                elif type(value) is spec.exact:
+                elif type(value) is spec.exact and (spec.fits is None or spec.fits(value)):
                     results[response_name] = value
                     continue
                 else:
@@ -162,7 +188,7 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         )
 
     def _leaf(self, spec: PlainField, value: Any) -> Any:
-        if type(value) is spec.exact:
+        if type(value) is spec.exact and (spec.fits is None or spec.fits(value)):
             return value
         if spec.names is not None:
             name = spec.names.get(value)
@@ -204,6 +230,31 @@ async def _gather_list(results: list[Any], is_awaitable: Any) -> list[Any]:
     for (i, _), value in zip(pending, done, strict=True):
         results[i] = value
     return results
+
+
+def executor_class() -> type[PlainFieldExecutor]:
+    """A fresh executor class for one schema, to ``prepare`` once that schema is built."""
+    return type("GatewayExecutor", (PlainFieldExecutor,), {})
+
+
+def refuse_field_hooks(schema: strawberry.Schema) -> None:
+    """Raise ``FieldHookError`` when graphql-core would get middleware for ``schema``.
+
+    Strawberry turns every schema extension that overrides ``SchemaExtension.resolve`` into
+    middleware around each resolver, its own ``DirectivesExtension`` (added when the schema
+    has custom directives) included; plain fields have no resolver call to wrap, so the hook
+    would run for some fields and silently not for others."""
+    hooked = [
+        type(extension).__name__
+        for extension in schema.get_extensions()
+        if type(extension).resolve is not SchemaExtension.resolve
+    ]
+    if hooked:
+        raise FieldHookError(
+            f"schema extension(s) {', '.join(hooked)} implement resolve(), which the "
+            "plain-field executor skips for plain fields; build the schema with fast=False "
+            "or drop the hook"
+        )
 
 
 def plain_fields(schema: strawberry.Schema) -> dict[str, dict[str, PlainField]]:
@@ -252,17 +303,25 @@ def _classify(attr: str, field_type: GraphQLOutputType) -> PlainField | None:
     return None
 
 
-_EXACT_TYPES: Mapping[str, type] = {
-    "String": str,
-    "ID": str,
-    "Int": int,
-    "Float": float,
-    "Boolean": bool,
+def _is_int32(value: int) -> bool:
+    return GRAPHQL_MIN_INT <= value <= GRAPHQL_MAX_INT
+
+
+_EXACT_TYPES: Mapping[str, tuple[type, Callable[[Any], bool] | None]] = {
+    "String": (str, None),
+    "ID": (str, None),
+    "Int": (int, _is_int32),
+    "Float": (float, math.isfinite),
+    "Boolean": (bool, None),
 }
 
 
-def _leaf_shortcuts(leaf: Any) -> tuple[type | None, Mapping[Any, str] | None]:
-    """(exact Python type, enum names) that let a leaf skip graphql-core's coercion."""
+def _leaf_shortcuts(
+    leaf: Any,
+) -> tuple[type | None, Callable[[Any], bool] | None, Mapping[Any, str] | None]:
+    """(exact Python type, its range check, enum names) that let a leaf skip graphql-core's
+    coercion."""
     if isinstance(leaf, GraphQLEnumType):
-        return None, {value.value: name for name, value in leaf.values.items()}
-    return _EXACT_TYPES.get(leaf.name), None
+        return None, None, {value.value: name for name, value in leaf.values.items()}
+    exact, fits = _EXACT_TYPES.get(leaf.name, (None, None))
+    return exact, fits, None

@@ -1,16 +1,33 @@
-"""The plain-field executor gives exactly what graphql-core's own execution gives."""
+"""The plain-field executor gives exactly what graphql-core's own execution gives.
+
+Two differentials: the gateway's schema over the sandboxes (real rows), and a small schema of
+the same kinds of fields over rows built to break (nulls where the schema forbids them, values
+no enum or scalar accepts, resolvers that raise), each executed by the plain-field executor
+(made and prepared as ``build_schema`` does) and by graphql-core's reference execution. Data,
+key order and errors (message, path, locations) must be the same.
+"""
 
 from __future__ import annotations
 
+import enum
+import math
+from collections.abc import Callable
 from typing import Any
+
+import pytest
+import strawberry
+from graphql import DirectiveLocation
+from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionResult
 
 from gateway.auth import Principal
 from gateway.loaders import RequestLoaders
 from gateway.schema import build_schema
 from gateway.schema.context import GraphQLContext
+from gateway.schema.executor import FieldHookError, executor_class
 from tests.gateway.conftest import PROJECT, Gateway
 
-QUERY = """
+GATEWAY_QUERY = """
 query Mixed($projectId: ID!, $skipBudget: Boolean!) {
   adSets(projectId: $projectId, first: 60) {
     totalCount
@@ -30,6 +47,7 @@ query Mixed($projectId: ID!, $skipBudget: Boolean!) {
         campaign { id name }
         adAccount { id name currency }
         metricsSnapshot7d
+        ... on AdSet { again: status platformStatus }
       }
     }
     sources { platform status code }
@@ -40,7 +58,7 @@ fragment Times on AdSet { startTime endTime createdAt }
 """
 
 
-async def run(gateway: Gateway, fast: bool) -> Any:
+async def run_gateway(gateway: Gateway, fast: bool, skip_budget: bool) -> Any:
     runtime = gateway.app.state.runtime
     project = gateway.settings.projects[0]
     context = GraphQLContext(
@@ -49,17 +67,312 @@ async def run(gateway: Gateway, fast: bool) -> Any:
         loaders=RequestLoaders(runtime.clients, project.ad_accounts),
     )
     result = await build_schema(fast=fast).execute(
-        QUERY, variable_values={"projectId": PROJECT, "skipBudget": False}, context_value=context
+        GATEWAY_QUERY,
+        variable_values={"projectId": PROJECT, "skipBudget": skip_budget},
+        context_value=context,
     )
     assert result.errors is None, result.errors
     return result.data
 
 
-async def test_fast_execution_matches_graphql_core_to_the_key_order(gateway: Gateway) -> None:
-    fast = await run(gateway, fast=True)
-    slow = await run(gateway, fast=False)
+@pytest.mark.parametrize("skip_budget", [False, True])
+async def test_fast_execution_matches_graphql_core_to_the_key_order(
+    gateway: Gateway, skip_budget: bool
+) -> None:
+    fast = await run_gateway(gateway, fast=True, skip_budget=skip_budget)
+    slow = await run_gateway(gateway, fast=False, skip_budget=skip_budget)
     assert fast == slow
     first = fast["adSets"]["edges"][0]["node"]
     assert list(first) == list(slow["adSets"]["edges"][0]["node"])
     assert first["__typename"] == "AdSet"
-    assert "label" in first
+    assert ("dailyBudget" in first) is not skip_budget
+    assert first["again"] == first["status"]
+
+
+# -- a schema built to break ---------------------------------------------------------------
+
+
+@strawberry.enum
+class Color(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@strawberry.type
+class Leaf:
+    name: str
+    size: int | None
+
+
+@strawberry.type
+class Row:
+    id: strawberry.ID
+    name: str
+    nick: str | None
+    count: int
+    ratio: float | None
+    color: Color
+    shade: Color | None
+    colors: list[Color]
+    tags: list[str]
+    leaf: Leaf
+    spare: Leaf | None
+    leaves: list[Leaf]
+
+    @strawberry.field
+    def boom(self) -> str | None:
+        raise ValueError(f"boom on {self.id}")
+
+    @strawberry.field
+    def hard_boom(self) -> str:
+        raise ValueError(f"hard boom on {self.id}")
+
+    @strawberry.field
+    async def later(self) -> Leaf | None:
+        return self.spare
+
+
+def row(ident: str, **changes: Any) -> Row:
+    """A valid row with ``changes``, which need not respect the schema."""
+    fields: dict[str, Any] = {
+        "id": strawberry.ID(ident),
+        "name": f"row {ident}",
+        "nick": None,
+        "count": 3,
+        "ratio": 0.5,
+        "color": Color.RED,
+        "shade": None,
+        "colors": [Color.RED, Color.BLUE],
+        "tags": ["a", "b"],
+        "leaf": Leaf(name="leaf", size=1),
+        "spare": Leaf(name="spare", size=None),
+        "leaves": [Leaf(name="x", size=2), Leaf(name="y", size=None)],
+    }
+    fields.update(changes)
+    return Row(**fields)
+
+
+ROWS: dict[str, Row] = {
+    "good": row("good"),
+    "null-name": row("null-name", name=None),
+    "null-leaf": row("null-leaf", leaf=None),
+    "null-leaf-name": row("null-leaf-name", leaf=Leaf(name=None, size=1)),  # type: ignore[arg-type]
+    "null-in-list": row("null-in-list", colors=[Color.RED, None], tags=["a", None]),
+    "null-list": row("null-list", leaves=None, tags=None),
+    "bad-enum": row("bad-enum", color="GREEN"),
+    "bad-nullable-enum": row("bad-nullable-enum", shade=7),
+    "bad-enum-in-list": row("bad-enum-in-list", colors=[Color.BLUE, "purple"]),
+    "bad-int": row("bad-int", count="three"),
+    "float-int": row("float-int", count=2.5),
+    "big-int": row("big-int", count=2**40),
+    "bad-float": row("bad-float", ratio="half"),
+    "nan-float": row("nan-float", ratio=math.nan),
+    "infinite-float": row("infinite-float", ratio=-math.inf),
+    "smallest-int": row("smallest-int", count=-(2**31)),
+    "int-as-string": row("int-as-string", name=42, id=7, count=True),
+    "bad-leaf-list": row("bad-leaf-list", leaves=[Leaf(name="ok", size="big")]),  # type: ignore[arg-type]
+}
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def row(self, key: str) -> Row | None:
+        return ROWS[key]
+
+    @strawberry.field
+    def rows(self, keys: list[str]) -> list[Row | None]:
+        return [ROWS[key] for key in keys]
+
+    @strawberry.field
+    def strict_rows(self, keys: list[str]) -> list[Row]:
+        return [ROWS[key] for key in keys]
+
+
+def schemas(**options: Any) -> tuple[strawberry.Schema, strawberry.Schema]:
+    """(the plain-field executor's, graphql-core's) over the same types."""
+    executor = executor_class()
+    fast = strawberry.Schema(query=Query, execution_context_class=executor, **options)
+    executor.prepare(fast)
+    return fast, strawberry.Schema(query=Query, **options)
+
+
+FAST, REFERENCE = schemas()
+ALL_KEYS = list(ROWS)
+
+EVERYTHING = """
+fragment Everything on Row {
+  id name nick count ratio color shade colors tags
+  leaf { name size } spare { name size } leaves { name size }
+}
+"""
+
+CORPUS: dict[str, tuple[str, dict[str, Any]]] = {
+    "every row, every plain field": (
+        "query($keys: [String!]!) { rows(keys: $keys) { ...Everything } }" + EVERYTHING,
+        {"keys": ALL_KEYS},
+    ),
+    "a null in a non-null row nulls the list (strict list)": (
+        "query($keys: [String!]!) { strictRows(keys: $keys) { ...Everything } }" + EVERYTHING,
+        {"keys": ["good", "null-name"]},
+    ),
+    "each row alone": (
+        "{ "
+        + " ".join(f'r{i}: row(key: "{key}") {{ ...Everything }}' for i, key in enumerate(ROWS))
+        + " }"
+        + EVERYTHING,
+        {},
+    ),
+    "resolver errors, nullable and not": (
+        '{ rows(keys: ["good", "bad-enum"]) { id boom } one: row(key: "good") { id hardBoom } }',
+        {},
+    ),
+    "async resolver next to plain fields": (
+        '{ rows(keys: ["good", "null-leaf"]) { name later { name size } spare { name } } }',
+        {},
+    ),
+    "named, nested and inline fragments": (
+        """
+        { rows(keys: ["good", "bad-int", "null-in-list"]) {
+            ...A
+            ... on Row { count leaf { ...L } }
+            ... { tags }
+        } }
+        fragment A on Row { id ...B }
+        fragment B on Row { name colors }
+        fragment L on Leaf { name size }
+        """,
+        {},
+    ),
+    "@skip and @include, literal": (
+        """
+        { rows(keys: ["good", "null-name"]) {
+            id
+            name @skip(if: true)
+            nick @include(if: false)
+            count @include(if: true)
+            leaf @skip(if: false) { name size @skip(if: true) }
+            ... on Row @include(if: false) { color }
+            ...F @skip(if: true)
+        } }
+        fragment F on Row { tags }
+        """,
+        {},
+    ),
+    "@skip and @include, from variables": (
+        """
+        query($yes: Boolean!, $no: Boolean!) { rows(keys: ["good", "bad-enum"]) {
+            id
+            color @include(if: $yes)
+            name @skip(if: $yes)
+            leaf @include(if: $no) { name }
+            ... on Row @skip(if: $no) { tags }
+            both: count @skip(if: $no) @include(if: $yes)
+        } }
+        """,
+        {"yes": True, "no": False},
+    ),
+    "aliases, repeated and merged fields": (
+        """
+        { rows(keys: ["good", "bad-int"]) {
+            a: id b: id name name
+            first: leaf { name } second: leaf { size }
+            leaf { name } leaf { size }
+            count n: count
+        } }
+        """,
+        {},
+    ),
+    "__typename everywhere": (
+        """
+        { __typename rows(keys: ["good", "null-leaf"]) {
+            __typename t: __typename id leaf { __typename name } leaves { __typename }
+        } }
+        """,
+        {},
+    ),
+    "variables in arguments": (
+        "query($key: String!, $keys: [String!]!) { row(key: $key) { id } rows(keys: $keys) "
+        "{ id color } }",
+        {"key": "bad-enum", "keys": ["good", "bad-nullable-enum"]},
+    ),
+}
+
+
+def outcome(result: ExecutionResult) -> tuple[Any, list[Any]]:
+    errors = [error.formatted for error in result.errors or []]
+    return result.data, errors
+
+
+def key_orders(value: Any) -> Any:
+    """The keys of every object in ``value``, in order (== ignores dict order)."""
+    if isinstance(value, dict):
+        return [(key, key_orders(item)) for key, item in value.items()]
+    if isinstance(value, list):
+        return [key_orders(item) for item in value]
+    return None
+
+
+@pytest.mark.parametrize(("document", "variables"), CORPUS.values(), ids=list(CORPUS))
+async def test_fast_and_reference_execution_agree(document: str, variables: dict[str, Any]) -> None:
+    fast = await FAST.execute(document, variable_values=variables)
+    reference = await REFERENCE.execute(document, variable_values=variables)
+    assert outcome(fast) == outcome(reference)
+    assert key_orders(fast.data) == key_orders(reference.data)
+
+
+def test_the_corpus_reaches_every_kind_of_failure() -> None:
+    """The differential means something only if the reference reports these errors."""
+    document, variables = CORPUS["every row, every plain field"]
+    result = REFERENCE.execute_sync(document, variable_values=variables)
+    messages = " | ".join(str(error) for error in result.errors or [])
+    assert "Cannot return null for non-nullable field Row.name" in messages
+    assert "Enum 'Color' cannot represent value: 'GREEN'" in messages
+    assert "Int cannot represent non-integer value: 'three'" in messages
+    assert "Float cannot represent non numeric value: 'half'" in messages
+    assert "Int cannot represent non 32-bit signed integer value: 1099511627776" in messages
+    assert "Float cannot represent non numeric value: nan" in messages
+
+
+# -- hooks that plain fields would skip ----------------------------------------------------
+
+
+class Uppercase(SchemaExtension):
+    def resolve(
+        self,
+        _next: Callable[..., Any],
+        root: Any,
+        info: Any,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        result = _next(root, info, *args, **kwargs)
+        return result.upper() if isinstance(result, str) else result
+
+
+class Counting(SchemaExtension):
+    """Hooks the operation only: no per-field middleware."""
+
+    def on_execute(self) -> Any:
+        yield
+
+
+@strawberry.directive(locations=[DirectiveLocation.FIELD])
+def shout(value: str) -> str:
+    return value.upper()
+
+
+def test_an_extension_with_a_resolve_hook_is_refused_when_the_schema_is_built() -> None:
+    with pytest.raises(FieldHookError, match="Uppercase implement resolve"):
+        schemas(extensions=[Uppercase])
+
+
+def test_a_custom_directive_is_refused_when_the_schema_is_built() -> None:
+    with pytest.raises(FieldHookError, match="DirectivesExtension"):
+        schemas(directives=[shout])
+
+
+def test_extensions_without_field_hooks_are_accepted() -> None:
+    fast, _ = schemas(extensions=[Counting])
+    result = fast.execute_sync('{ row(key: "good") { name } }')
+    assert result.data == {"row": {"name": "row good"}}

@@ -13,6 +13,7 @@ import pytest
 from gateway.errors import UpstreamAuthError, UpstreamUnavailableError
 from gateway.platforms.apple.auth import AUDIENCE, AppleTokenSource
 from gateway.platforms.base import AccountRef
+from gateway.platforms.inprocess import TransportUpstream
 from gateway.sandbox.apple import build_seed, create_app
 from gateway.sandbox.apple.keys import private_pem, public_key
 from gateway.sandbox.apple.seed import AppleSeed
@@ -31,12 +32,25 @@ class Clock:
         return self.now
 
 
+class Recording(httpx.AsyncBaseTransport):
+    """Keeps every request on its way to ``inner``."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.requests: list[httpx.Request] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return await self.inner.handle_async_request(request)
+
+
 @dataclass
 class Env:
     seed: AppleSeed
     control: SandboxControl
-    http: httpx.AsyncClient
+    http: TransportUpstream
     clock: Clock
+    requests: list[httpx.Request]
 
     def source(self) -> AppleTokenSource:
         return AppleTokenSource(self.http, TOKEN_URL, clock=self.clock)
@@ -47,8 +61,9 @@ async def env() -> AsyncIterator[Env]:
     control = SandboxControl()
     clock = Clock()
     app = create_app(SEED, control, token_ttl_s=600, clock=clock)
-    async with httpx.AsyncClient(transport=SandboxTransport(app)) as http:
-        yield Env(SEED, control, http, clock)
+    recording = Recording(SandboxTransport(app))
+    async with TransportUpstream(recording) as http:
+        yield Env(SEED, control, http, clock, recording.requests)
 
 
 def with_credentials(account: AccountRef, **changes: str) -> AccountRef:
@@ -58,12 +73,7 @@ def with_credentials(account: AccountRef, **changes: str) -> AccountRef:
 async def test_client_secret_is_an_es256_jwt_apple_accepts(env: Env) -> None:
     # Given the token source and a recorded token request
     account = env.seed.large_account
-    seen: list[httpx.Request] = []
-
-    async def record(request: httpx.Request) -> None:
-        seen.append(request)
-
-    env.http.event_hooks["request"].append(record)
+    seen = env.requests
 
     # When a token is requested
     token = await env.source().token(account)
@@ -188,15 +198,13 @@ async def test_token_endpoint_outage_is_unavailable(env: Env) -> None:
 async def test_client_secret_is_reused_across_token_refreshes(env: Env) -> None:
     source = env.source()
     account = env.seed.large_account
-    secrets: list[str] = []
-
-    async def record(request: httpx.Request) -> None:
-        secrets.append(dict(httpx.QueryParams(request.content.decode()))["client_secret"])
-
-    env.http.event_hooks["request"].append(record)
     await source.token(account)
     env.clock.now += 3600
     await source.token(account)
+    secrets = [
+        dict(httpx.QueryParams(request.content.decode()))["client_secret"]
+        for request in env.requests
+    ]
 
     assert len(secrets) == 2
     assert secrets[0] == secrets[1]

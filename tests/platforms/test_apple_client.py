@@ -27,6 +27,7 @@ from gateway.platforms.base import (
     AdSetStatus,
     Money,
 )
+from gateway.platforms.inprocess import TransportUpstream
 from gateway.sandbox.apple import build_seed, client_for, create_app, sandbox_state
 from gateway.sandbox.apple.seed import AppleSeed
 from gateway.sandbox.control import FaultKind, SandboxControl
@@ -51,7 +52,7 @@ class Env:
     seed: AppleSeed
     control: SandboxControl
     client: AppleClient
-    http: httpx.AsyncClient
+    http: TransportUpstream
     app: Starlette
 
 
@@ -59,7 +60,7 @@ async def _env(quota: int | None = None) -> AsyncIterator[Env]:
     control = SandboxControl()
     sandbox = create_app(SEED, control, quota_per_minute=quota)
     root = Starlette(routes=[Mount("/apple", app=sandbox)])
-    async with httpx.AsyncClient(transport=SandboxTransport(root)) as http:
+    async with TransportUpstream(SandboxTransport(root)) as http:
         yield Env(SEED, control, client_for(http, "http://sandbox.test/apple"), http, root)
 
 
@@ -194,7 +195,7 @@ async def test_campaigns_are_read_again_after_a_minute() -> None:
     control = SandboxControl()
     clock = Clock()
     app = create_app(SEED, control, clock=clock)
-    async with httpx.AsyncClient(transport=SandboxTransport(app)) as http:
+    async with TransportUpstream(SandboxTransport(app)) as http:
         client = AppleClient(
             http,
             base_url="http://sandbox.test",
@@ -383,7 +384,7 @@ async def test_a_second_401_is_an_auth_error() -> None:
             return httpx.Response(401, json=body)
         return await sandbox.handle_async_request(request)
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+    async with TransportUpstream(httpx.MockTransport(handler)) as http:
         client = client_for(http, "http://sandbox.test")
 
         # When listing
@@ -462,7 +463,7 @@ async def test_get_account_is_cached_for_fifteen_minutes() -> None:
     control = SandboxControl()
     clock = Clock()
     app = create_app(SEED, control, clock=clock)
-    async with httpx.AsyncClient(transport=SandboxTransport(app)) as http:
+    async with TransportUpstream(SandboxTransport(app)) as http:
         client = AppleClient(
             http,
             base_url="http://sandbox.test",

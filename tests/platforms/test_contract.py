@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, aclosing
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import cache
@@ -29,11 +30,16 @@ from gateway.errors import (
     UpstreamUnavailableError,
 )
 from gateway.platforms.base import AccountRef, AdPlatform, AdSetQuery, AdSetRecord, AdSetStatus
+from gateway.platforms.inprocess import TransportUpstream
+from gateway.platforms.pool import upstream_pool
 from gateway.sandbox.control import FaultKind, SandboxControl
 from gateway.sandbox.transport import SandboxTransport
+from tests.loopback import on_loopback
 
 PLATFORMS = ["meta", "tiktok", "apple"]
+WIRES = ["in-process", "loopback"]
 BASE = "http://sandbox.test"
+TIMEOUT = httpx.Timeout(5.0)
 
 
 @cache
@@ -53,15 +59,26 @@ class Harness:
         return account
 
 
-@pytest.fixture(params=PLATFORMS)
+@pytest.fixture(
+    params=[(name, wire) for wire in WIRES for name in PLATFORMS],
+    ids=lambda param: "-".join(param),
+)
 async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
-    name: str = request.param
+    """A platform's client over its sandbox, in-process or across a loopback socket (the
+    network pool the gateway uses with a real configuration)."""
+    name: str = request.param[0]
     module = importlib.import_module(f"gateway.sandbox.{name}")
     seed = seed_of(name)
     control = SandboxControl()
     app = Starlette(routes=[Mount(f"/{name}", app=module.create_app(seed, control))])
-    async with httpx.AsyncClient(transport=SandboxTransport(app)) as http:
-        client = module.client_for(http, f"{BASE}/{name}")
+    async with AsyncExitStack() as stack:
+        if request.param[1] == "loopback":
+            base = await stack.enter_async_context(on_loopback(app))
+            http = await stack.enter_async_context(aclosing(upstream_pool(TIMEOUT)))
+        else:
+            base = BASE
+            http = await stack.enter_async_context(TransportUpstream(SandboxTransport(app)))
+        client = module.client_for(http, f"{base}/{name}")
         yield Harness(client, control, seed)
         await client.aclose()
 

@@ -27,6 +27,7 @@ from gateway.errors import (
     UpstreamUnavailableError,
 )
 from gateway.platforms.base import AccountRef, AdSetQuery, AdSetRecord, AdSetStatus, Money
+from gateway.platforms.inprocess import TransportUpstream
 from gateway.platforms.meta import MetaClient
 from gateway.platforms.meta.mapping import ADSET_FIELDS
 from gateway.sandbox.control import FaultKind, SandboxControl
@@ -77,11 +78,11 @@ class Env:
         return {k: v[0] for k, v in parse_qs(request.url.query.decode()).items()}
 
 
-def make_env(**app_options: Any) -> tuple[Env, httpx.AsyncClient]:
+def make_env(**app_options: Any) -> tuple[Env, TransportUpstream]:
     control = SandboxControl()
     app = Starlette(routes=[Mount("/meta", app=create_app(seed(), control, **app_options))])
     recorder = Recorder(SandboxTransport(app))
-    http = httpx.AsyncClient(transport=recorder)
+    http = TransportUpstream(recorder)
     clock = [1000.0]
     client = MetaClient(http, base_url=BASE, clock=lambda: clock[0])
     return Env(client, control, recorder, clock), http
@@ -415,13 +416,13 @@ def graph_error(code: int, subcode: int | None = None, **extra: Any) -> dict[str
 
 def mock_client(
     adsets: Callable[[httpx.Request], httpx.Response],
-) -> tuple[MetaClient, httpx.AsyncClient]:
+) -> tuple[MetaClient, TransportUpstream]:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/adsets"):
             return adsets(request)
         return httpx.Response(200, json=ACCOUNT_BODY)
 
-    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    http = TransportUpstream(httpx.MockTransport(handler))
     return MetaClient(http, base_url="https://graph.test"), http
 
 

@@ -1,10 +1,11 @@
-"""The network pool (aiohttp under httpx) over real loopback sockets.
+"""The ``Upstream`` seam over real loopback sockets.
 
-Every other test uses in-process transports; these are the ones where bytes cross a socket:
-a whole gateway walk over the sandboxes served by uvicorn, the exact query the platforms
-receive, no cookies between accounts, and every kind of broken peer ending as our
-``UpstreamUnavailableError`` rather than an aiohttp exception. Both ways onto the wire are
-checked: straight (the gateway's) and through httpx's client and the aiohttp transport.
+Here bytes cross a socket: a whole gateway walk over the sandboxes served by uvicorn, the
+exact query the platforms receive, the default headers, a compressed body, no cookies
+between accounts, and every kind of broken peer ending as our ``UpstreamUnavailableError``
+rather than a library's exception. Both implementations of the seam are checked: the
+gateway's network pool (aiohttp) and the in-process one, here over httpx's own socket
+transport, so the two are held to the same behaviour.
 """
 
 from __future__ import annotations
@@ -13,18 +14,19 @@ import asyncio
 import gzip
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, suppress
+from contextlib import aclosing, asynccontextmanager, suppress
 from urllib.parse import parse_qsl
 
 import httpx
 import pytest
-import uvicorn
 
 from gateway.app import close_runtime, create_app
 from gateway.errors import UpstreamUnavailableError
 from gateway.platforms.http import fetch_json
-from gateway.platforms.pool import AiohttpTransport, upstream_pool
+from gateway.platforms.pool import NetworkUpstream, upstream_pool
+from gateway.platforms.upstream import Upstream
 from gateway.sandbox.suite import DEMO_PROJECT_ID, SandboxSuite, demo_key
+from tests.loopback import on_loopback
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 TIMEOUT = httpx.Timeout(connect=1.0, read=0.3, write=1.0, pool=1.0)
@@ -70,26 +72,30 @@ def answer(body: bytes, *extra: str) -> bytes:
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
 
-WAYS = ["straight", "through-httpx"]
+WAYS = ["network", "in-process"]
 
 
-def pool_for(way: str) -> httpx.AsyncClient:
-    """The gateway's pool (straight onto the wire), or one whose sends go through httpx."""
-    return upstream_pool(TIMEOUT, AiohttpTransport() if way == "through-httpx" else None)
+def pool_for(way: str) -> Upstream:
+    """The gateway's network pool, or the in-process one over httpx's socket transport."""
+    return upstream_pool(TIMEOUT, httpx.AsyncHTTPTransport() if way == "in-process" else None)
 
 
-async def fetch(url: str, params: dict[str, str] | None = None, way: str = "straight") -> object:
-    async with pool_for(way) as pool:
+async def fetch(url: str, params: dict[str, str] | None = None, way: str = "network") -> object:
+    async with aclosing(pool_for(way)) as pool:
         _, payload = await fetch_json(
             pool,
             "GET",
             url,
             params=params,
-            headers={"X-Test": "1"},
+            headers={"X-Test": "1", "Accept": "application/json"},
             platform="meta_ads",
             account_id="1",
         )
         return payload
+
+
+def test_without_a_transport_the_pool_is_the_network() -> None:
+    assert isinstance(upstream_pool(TIMEOUT), NetworkUpstream)
 
 
 @pytest.mark.parametrize("way", WAYS)
@@ -115,7 +121,7 @@ async def test_the_platform_receives_every_parameter_exactly_once_encoded(way: s
     assert query == str(httpx.QueryParams(params)).replace("+", "%20")
 
 
-async def test_both_ways_send_the_same_headers_and_read_a_compressed_body() -> None:
+async def test_both_ways_send_the_same_default_headers_and_read_a_compressed_body() -> None:
     heads: dict[str, list[tuple[str, str]]] = {}
 
     async def zipped(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -128,14 +134,17 @@ async def test_both_ways_send_the_same_headers_and_read_a_compressed_body() -> N
     async with raw_server(zipped) as base:
         for way in WAYS:
             assert await fetch(f"{base}/{way}", way=way) == {"ok": "zipped"}
-    straight, through = heads["/straight"], heads["/through-httpx"]
-    assert straight == through
-    assert ("x-test", "1") in straight
-    assert ("accept-encoding", "gzip, deflate") in straight
-    assert [name for name, _ in straight].count("accept") == 1
+    network, in_process = heads["/network"], heads["/in-process"]
+    assert network == in_process
+    assert ("x-test", "1") in network
+    assert ("accept-encoding", "gzip, deflate") in network
+    assert [value for name, value in network if name == "accept"] == ["application/json"]
+    (agent,) = [value for name, value in network if name == "user-agent"]
+    assert agent.startswith("adset-gateway/")
 
 
-async def test_cookies_set_by_one_response_are_neither_kept_nor_sent() -> None:
+@pytest.mark.parametrize("way", WAYS)
+async def test_cookies_set_by_one_response_are_neither_kept_nor_sent(way: str) -> None:
     heads: list[str] = []
 
     async def setter(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -147,12 +156,11 @@ async def test_cookies_set_by_one_response_are_neither_kept_nor_sent() -> None:
             writer.write(answer(b"{}", "Set-Cookie: session=abc; Path=/"))
             await writer.drain()
 
-    async with raw_server(setter) as base, upstream_pool(TIMEOUT) as pool:
+    async with raw_server(setter) as base, aclosing(pool_for(way)) as pool:
         for _ in range(2):
             await fetch_json(
                 pool, "GET", base + "/x", headers={}, platform="meta_ads", account_id="1"
             )
-        assert len(pool.cookies) == 0
     assert len(heads) == 2
     assert all("cookie" not in head.lower().replace("set-cookie", "") for head in heads)
 
@@ -206,26 +214,9 @@ async def test_a_refused_connection_is_an_unavailable_upstream(way: str) -> None
         await fetch(f"http://127.0.0.1:{port}/x", way=way)
 
 
-@asynccontextmanager
-async def served(suite: SandboxSuite) -> AsyncIterator[str]:
-    """The sandboxes behind uvicorn on a loopback port."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()  # connections wait in the backlog until uvicorn accepts them
-    port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(suite.app, log_level="warning"))
-    task = asyncio.create_task(server.serve(sockets=[listener]))
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        listener.close()
-
-
 async def test_the_gateway_walks_every_ad_set_over_real_sockets(suite: SandboxSuite) -> None:
     suite.reset()
-    async with served(suite) as base:
+    async with on_loopback(suite.app) as base:
         app = create_app(suite.settings(base))  # no transport given: the network pool
         auth = {"Authorization": f"Bearer {demo_key()}"}
         path = f"/v1/projects/{DEMO_PROJECT_ID}/ads/adsets"

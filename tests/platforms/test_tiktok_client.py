@@ -21,6 +21,7 @@ from gateway.errors import (
     UpstreamUnavailableError,
 )
 from gateway.platforms.base import AccountRef, AdPlatform, AdSetQuery, AdSetStatus, Platform
+from gateway.platforms.inprocess import TransportUpstream
 from gateway.platforms.tiktok import TikTokClient
 from gateway.sandbox.control import FaultKind, SandboxControl
 from gateway.sandbox.tiktok import TikTokSeed, build_seed, client_for, create_app
@@ -42,14 +43,14 @@ def control() -> SandboxControl:
 
 
 @pytest.fixture
-async def http(seed: TikTokSeed, control: SandboxControl) -> AsyncIterator[httpx.AsyncClient]:
+async def http(seed: TikTokSeed, control: SandboxControl) -> AsyncIterator[TransportUpstream]:
     app = Starlette(routes=[Mount("/tiktok", app=create_app(seed, control))])
-    async with httpx.AsyncClient(transport=SandboxTransport(app)) as client:
+    async with TransportUpstream(SandboxTransport(app)) as client:
         yield client
 
 
 @pytest.fixture
-def client(http: httpx.AsyncClient) -> TikTokClient:
+def client(http: TransportUpstream) -> TikTokClient:
     return client_for(http, BASE)
 
 
@@ -337,7 +338,7 @@ async def test_token_of_another_advertiser_is_forbidden(
 
 async def test_real_quota_throttles_with_40100(seed: TikTokSeed, large: AccountRef) -> None:
     app = create_app(seed, SandboxControl(), quota_per_second=2)
-    async with httpx.AsyncClient(transport=SandboxTransport(app)) as http:
+    async with TransportUpstream(SandboxTransport(app)) as http:
         client = TikTokClient(http, base_url="http://sandbox.test")
         await client.list_adsets(large, ALL, start=None, count=1)  # 2 calls: page + account
 
@@ -346,7 +347,7 @@ async def test_real_quota_throttles_with_40100(seed: TikTokSeed, large: AccountR
 
 
 async def test_get_account_is_cached_for_fifteen_minutes(
-    http: httpx.AsyncClient, large: AccountRef, control: SandboxControl
+    http: TransportUpstream, large: AccountRef, control: SandboxControl
 ) -> None:
     now = [1000.0]
     client = TikTokClient(http, base_url=BASE, clock=lambda: now[0])
@@ -402,7 +403,7 @@ async def test_malformed_rows_become_malformed_response_error(large: AccountRef)
             }
         return httpx.Response(200, content=orjson.dumps({"code": 0, "data": data}))
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+    async with TransportUpstream(httpx.MockTransport(handler)) as http:
         client = TikTokClient(http, base_url="http://fake.test")
         with pytest.raises(MalformedResponseError):
             await client.list_adsets(large, ALL, start=None, count=10)
@@ -418,7 +419,7 @@ async def test_page_info_disagreeing_with_the_list_is_malformed(large: AccountRe
             data = {"list": [{"advertiser_id": large.external_id, "currency": "USD"}]}
         return httpx.Response(200, content=orjson.dumps({"code": 0, "data": data}))
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+    async with TransportUpstream(httpx.MockTransport(handler)) as http:
         client = TikTokClient(http, base_url="http://fake.test")
         with pytest.raises(MalformedResponseError):
             await client.list_campaigns(large)

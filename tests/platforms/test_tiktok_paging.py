@@ -23,6 +23,7 @@ from gateway.platforms.tiktok.paging import (
     encode_token,
     plan_window,
 )
+from gateway.platforms.upstream import Reply
 
 
 def covered(offset: int, count: int) -> int:
@@ -92,8 +93,8 @@ def test_error_codes(code: int, error: type[UpstreamError]) -> None:
     assert (exc.platform, exc.account_id, exc.upstream_code) == ("tiktok_ads", "7", str(code))
 
 
-def response(status: int = 200, headers: dict[str, str] | None = None) -> httpx.Response:
-    return httpx.Response(status, headers=headers)
+def response(status: int = 200, headers: dict[str, str] | None = None) -> Reply:
+    return Reply(status, httpx.Headers(headers), b"")
 
 
 def test_envelope_success_and_partial_success() -> None:

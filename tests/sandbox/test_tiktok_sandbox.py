@@ -3,7 +3,6 @@ throttles and bad-parameter errors; and its seed is deterministic, varied and fa
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
@@ -280,12 +279,10 @@ async def test_standalone_app_serves_at_the_root(seed: TikTokSeed) -> None:
     assert orjson.loads(response.content)["code"] == 0
 
 
-def test_seed_is_deterministic_fast_and_covers_every_value() -> None:
-    started = time.perf_counter()
+def test_seed_is_deterministic_and_covers_every_value() -> None:
+    # How fast it builds is the bench's business (a timed unit test fails on a busy machine).
     big = build_seed(10_000)
-    elapsed = time.perf_counter() - started
 
-    assert elapsed < 1.5  # typically ~0.3 s
     assert len(big.adset_ids(big.large_account.external_id)) == 10_000
     assert build_seed(300).adset_ids(big.accounts[1].external_id) == big.adset_ids(
         big.accounts[1].external_id

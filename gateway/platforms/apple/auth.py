@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-import httpx
 import jwt
 
 from gateway.errors import (
@@ -26,8 +25,9 @@ from gateway.errors import (
     UpstreamUnavailableError,
 )
 from gateway.platforms.base import AccountRef, Platform
-from gateway.platforms.http import UpstreamReply, fetch_json, header_seconds
+from gateway.platforms.http import fetch_json, header_seconds
 from gateway.platforms.payload import PayloadError, as_object, opt_int, opt_str, req_str
+from gateway.platforms.upstream import Reply, Upstream
 
 PLATFORM = Platform.APPLE_ADS.value
 AUDIENCE = "https://appleid.apple.com"
@@ -102,7 +102,7 @@ class AppleTokenSource:
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: Upstream,
         token_url: str,
         *,
         clock: Callable[[], float] = time.time,
@@ -193,7 +193,7 @@ class AppleTokenSource:
         return _Cached(access_token, now + expires_in, _refresh_margin(float(expires_in)))
 
 
-def _token_error(response: UpstreamReply, payload: object, account_id: str) -> UpstreamError:
+def _token_error(response: Reply, payload: object, account_id: str) -> UpstreamError:
     """The gateway error for a failed token request (never quoting the secret)."""
     status = response.status_code
     code: str | None = None

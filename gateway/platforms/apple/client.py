@@ -11,7 +11,6 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-import httpx
 import orjson
 
 from gateway.platforms.apple.auth import AppleTokenSource
@@ -33,6 +32,7 @@ from gateway.platforms.http import fetch_json
 from gateway.platforms.memo import RowMemo
 from gateway.platforms.payload import PayloadError, as_list, as_object, malformed_payload, opt_int
 from gateway.platforms.tasks import side_by_side
+from gateway.platforms.upstream import Upstream
 
 APPLE_API_BASE = "https://api.ads.apple.com"
 APPLE_OAUTH_ENDPOINT = "https://appleid.apple.com/auth/oauth2/token"
@@ -62,7 +62,7 @@ class AppleClient:
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: Upstream,
         *,
         base_url: str = APPLE_API_BASE,
         token_url: str = APPLE_OAUTH_ENDPOINT,
@@ -82,7 +82,7 @@ class AppleClient:
         )
 
     async def aclose(self) -> None:
-        """Nothing to release: the httpx client is injected and owned by the caller."""
+        """Nothing to release: the upstream is injected and owned by the caller."""
 
     # -- ad groups ---------------------------------------------------------------------------
 

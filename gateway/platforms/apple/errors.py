@@ -17,12 +17,12 @@ from gateway.errors import (
 )
 from gateway.platforms.apple.auth import retry_after_seconds
 from gateway.platforms.base import Platform
-from gateway.platforms.http import UpstreamReply
+from gateway.platforms.upstream import Reply
 
 PLATFORM = Platform.APPLE_ADS.value
 
 
-def api_error(response: UpstreamReply, payload: Any, account_id: str) -> UpstreamError:
+def api_error(response: Reply, payload: Any, account_id: str) -> UpstreamError:
     """The gateway error for a failed v1 call, from its status and ``{"error": {...}}`` body."""
     status = response.status_code
     code, message = _error_fields(payload)

@@ -8,7 +8,6 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import orjson
 
 from gateway.errors import MalformedResponseError, UpstreamAuthError, UpstreamNotFoundError
@@ -39,6 +38,7 @@ from gateway.platforms.payload import (
     opt_str,
 )
 from gateway.platforms.tasks import side_by_side
+from gateway.platforms.upstream import Upstream
 
 DEFAULT_BASE_URL = "https://graph.facebook.com"
 DEFAULT_API_VERSION = "v25.0"
@@ -76,7 +76,7 @@ class MetaClient:
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: Upstream,
         *,
         base_url: str = DEFAULT_BASE_URL,
         api_version: str = DEFAULT_API_VERSION,
@@ -91,7 +91,7 @@ class MetaClient:
         self._usage: dict[str, float] = {}
 
     async def aclose(self) -> None:
-        """Nothing to release: the httpx client is injected and owned by the caller."""
+        """Nothing to release: the upstream is injected and owned by the caller."""
 
     def last_usage_pct(self, account_external_id: str) -> float | None:
         """The highest quota percentage (app, account or business use case) in the latest

@@ -19,7 +19,7 @@ from gateway.errors import (
     UpstreamUnavailableError,
 )
 from gateway.platforms.base import Platform
-from gateway.platforms.http import UpstreamReply
+from gateway.platforms.upstream import Reply
 
 PLATFORM = Platform.META_ADS.value
 
@@ -150,7 +150,7 @@ def _safe(message: str, secret: str | None) -> str:
 
 
 def translate(
-    response: UpstreamReply,
+    response: Reply,
     payload: Any,
     *,
     account_id: str,

@@ -8,7 +8,6 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import orjson
 
 from gateway.errors import MalformedResponseError, UpstreamAuthError, UpstreamNotFoundError
@@ -44,6 +43,7 @@ from gateway.platforms.tiktok.paging import (
     plan_window,
 )
 from gateway.platforms.tiktok.statuses import primary_status_filter, status_of
+from gateway.platforms.upstream import Upstream
 
 DEFAULT_BASE_URL = "https://business-api.tiktok.com"
 API_PREFIX = "/open_api/v1.3"
@@ -81,7 +81,7 @@ class TikTokClient:
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: Upstream,
         *,
         base_url: str = DEFAULT_BASE_URL,
         clock: Callable[[], float] = time.monotonic,
@@ -94,7 +94,7 @@ class TikTokClient:
         self._mapped: RowMemo[AdSetRecord] = RowMemo()
 
     async def aclose(self) -> None:
-        """Nothing to release: the httpx client is injected and owned by the caller."""
+        """Nothing to release: the upstream is injected and owned by the caller."""
 
     # -- accounts -------------------------------------------------------------------------
 

@@ -17,8 +17,9 @@ from gateway.errors import (
     UpstreamUnavailableError,
 )
 from gateway.platforms.base import Platform
-from gateway.platforms.http import UpstreamReply, header_seconds
+from gateway.platforms.http import header_seconds
 from gateway.platforms.payload import JsonObject, PayloadError, as_object
+from gateway.platforms.upstream import Reply
 
 PLATFORM = Platform.TIKTOK_ADS.value
 
@@ -31,7 +32,7 @@ _MAX_MESSAGE = 200
 
 
 def envelope_data(
-    response: UpstreamReply, payload: Any, *, account_id: str | None, secret: str = ""
+    response: Reply, payload: Any, *, account_id: str | None, secret: str = ""
 ) -> JsonObject:
     """The ``data`` object of a successful envelope; raises the mapped error otherwise.
 
@@ -81,7 +82,7 @@ def error_for_code(
     return UpstreamBadRequestError(text, **kwargs)
 
 
-def _http_error(response: UpstreamReply, account_id: str | None) -> UpstreamError:
+def _http_error(response: Reply, account_id: str | None) -> UpstreamError:
     """An error from the HTTP status alone, when the body carries no verdict."""
     status = response.status_code
     text = f"TikTok answered HTTP {status}"
@@ -101,6 +102,6 @@ def _http_error(response: UpstreamReply, account_id: str | None) -> UpstreamErro
     return UpstreamBadRequestError(text, **kwargs)
 
 
-def _retry_after(response: UpstreamReply) -> float | None:
+def _retry_after(response: Reply) -> float | None:
     """TikTok documents no wait; honour a ``Retry-After`` in seconds if one is ever sent."""
     return header_seconds(response.headers, "retry-after")

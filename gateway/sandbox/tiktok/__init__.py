@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import httpx
-
 from gateway.platforms.tiktok.client import TikTokClient
+from gateway.platforms.upstream import Upstream
 from gateway.sandbox.tiktok.app import create_app
 from gateway.sandbox.tiktok.seed import TikTokSeed, build_seed
 
 
-def client_for(http: httpx.AsyncClient, base_url: str) -> TikTokClient:
+def client_for(http: Upstream, base_url: str) -> TikTokClient:
     """A TikTokClient talking to the sandbox mounted at ``base_url``
     (e.g. ``"http://sandbox.test/tiktok"``)."""
     return TikTokClient(http, base_url=base_url)
