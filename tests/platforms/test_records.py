@@ -8,7 +8,7 @@ platform clients hand the same record to every request that reads the same upstr
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,8 +16,8 @@ import httpx
 import msgspec
 import pytest
 
+from gateway.platforms import registry
 from gateway.platforms.base import (
-    AdPlatform,
     AdSetQuery,
     AdSetRecord,
     AgeRange,
@@ -25,8 +25,7 @@ from gateway.platforms.base import (
     Platform,
     TargetingSummary,
 )
-from gateway.sandbox import apple, meta, tiktok
-from gateway.sandbox.suite import IN_PROCESS_BASE, PREFIXES, SandboxSuite
+from gateway.sandbox.suite import IN_PROCESS_BASE, SandboxSuite
 from tests.fakes import make_record
 
 
@@ -98,13 +97,6 @@ def test_a_changed_record_is_a_new_record_equal_to_nothing_before() -> None:
     assert msgspec.structs.replace(record) == record
 
 
-CLIENT_FOR: dict[Platform, Callable[[httpx.AsyncClient, str], AdPlatform]] = {
-    Platform.META_ADS: meta.client_for,
-    Platform.TIKTOK_ADS: tiktok.client_for,
-    Platform.APPLE_ADS: apple.client_for,
-}
-
-
 @pytest.fixture
 async def http(suite: SandboxSuite) -> AsyncIterator[httpx.AsyncClient]:
     suite.reset()
@@ -117,10 +109,10 @@ async def test_rows_shared_between_reads_are_immutable_records(
     platform: Platform, suite: SandboxSuite, http: httpx.AsyncClient
 ) -> None:
     # given a platform client and an account with rows
-    client: AdPlatform = CLIENT_FOR[platform](http, IN_PROCESS_BASE + PREFIXES[platform])
-    account = next(
-        a for a in suite.accounts[platform] if suite.seeds[platform].adset_ids(a.external_id)
-    )
+    settings = suite.platform_settings(IN_PROCESS_BASE)[platform]
+    client = registry.factory(platform).client(http, settings)
+    seed = suite.seeds[platform]
+    account = next(a for a in suite.accounts[platform] if seed.adset_ids(a.external_id))
     # when the same page is read twice
     first = await client.list_adsets(account, AdSetQuery(), start=None, count=20)
     again = await client.list_adsets(account, AdSetQuery(), start=None, count=20)
