@@ -13,11 +13,9 @@ from typing import Any
 import httpx
 
 from gateway.config import load_settings
-from gateway.platforms.apple import AppleClient
+from gateway.platforms import registry
 from gateway.platforms.base import AdPlatform, AdSetQuery, Platform
-from gateway.platforms.meta import MetaClient
 from gateway.platforms.pool import upstream_pool
-from gateway.platforms.tiktok import TikTokClient
 
 AccountKey = tuple[str, str]  # platform value, external id
 Doc = dict[str, Any]
@@ -111,17 +109,11 @@ async def account_sizes(config: Path) -> dict[AccountKey, int]:
     clients (``total`` of a first page; at least the rows seen when a platform gives none)."""
     settings = load_settings(config)
     accounts = settings.projects[0].ad_accounts
-    meta, tiktok, apple = (settings.platforms[p] for p in Platform)
     http = upstream_pool(httpx.Timeout(30.0))
     try:
         clients: dict[Platform, AdPlatform] = {
-            Platform.META_ADS: MetaClient(
-                http, base_url=meta.base_url, api_version=meta.api_version or "v25.0"
-            ),
-            Platform.TIKTOK_ADS: TikTokClient(http, base_url=tiktok.base_url),
-            Platform.APPLE_ADS: AppleClient(
-                http, base_url=apple.base_url, token_url=apple.token_url or ""
-            ),
+            platform: registry.factory(platform).client(http, ps)
+            for platform, ps in settings.platforms.items()
         }
         pages = await asyncio.gather(
             *(

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import orjson
 
+from gateway.platforms.meta import API_VERSION
 from gateway.platforms.meta.mapping import ADSET_FIELDS
 from gateway.platforms.meta.statuses import effective_status_filter
 
@@ -26,7 +27,7 @@ class MetaAdsets:
             for a in doc["projects"][0]["ad_accounts"]
             if a["platform"] == "meta_ads" and a["external_id"] == external_id
         )
-        root = f"{meta['base_url'].rstrip('/')}/{meta.get('api_version', 'v25.0')}"
+        root = f"{meta['base_url'].rstrip('/')}/{meta.get('api_version', API_VERSION)}"
         self.url = f"{root}/{external_id}/adsets"
         self.headers = {"Authorization": f"Bearer {account['credentials']['access_token']}"}
         self.params = {

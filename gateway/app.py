@@ -20,11 +20,9 @@ from gateway.graphiql import graphiql_routes
 from gateway.graphql_http import GraphQLEndpoint
 from gateway.listing import ListingService
 from gateway.openapi import openapi_document
-from gateway.platforms.apple import AppleClient
+from gateway.platforms import registry
 from gateway.platforms.base import AdPlatform, Platform
-from gateway.platforms.meta import MetaClient
 from gateway.platforms.pool import upstream_pool
-from gateway.platforms.tiktok import TikTokClient
 from gateway.platforms.upstream import Upstream
 from gateway.resilience.backoff import RetryPolicy
 from gateway.resilience.client import ResilienceState, ResilientPlatform
@@ -52,7 +50,8 @@ def build_clients(
     transport: httpx.AsyncBaseTransport | None,
     state: ResilienceState,
 ) -> tuple[dict[Platform, AdPlatform], list[Upstream]]:
-    """One resilient client per platform, each with its own timeouts and connection pool."""
+    """One resilient client per platform, built by the platform's factory, each with its own
+    timeouts and connection pool."""
     clients: dict[Platform, AdPlatform] = {}
     pools: list[Upstream] = []
     for platform, ps in settings.platforms.items():
@@ -64,13 +63,7 @@ def build_clients(
         )
         http = upstream_pool(timeout, transport)
         pools.append(http)
-        inner: AdPlatform
-        if platform is Platform.META_ADS:
-            inner = MetaClient(http, base_url=ps.base_url, api_version=ps.api_version or "v25.0")
-        elif platform is Platform.TIKTOK_ADS:
-            inner = TikTokClient(http, base_url=ps.base_url)
-        else:
-            inner = AppleClient(http, base_url=ps.base_url, token_url=ps.token_url or "")
+        inner = registry.factory(platform).client(http, ps)
         policy = RetryPolicy(max_attempts=ps.max_attempts, deadline=ps.deadline)
         clients[platform] = ResilientPlatform(inner, policy=policy, state=state)
     return clients, pools

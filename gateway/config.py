@@ -15,31 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from gateway.errors import ConfigError
+from gateway.platforms import registry
 from gateway.platforms.base import AccountRef, Platform
+
+# Part of the configuration (``Settings.platforms``); it lives beside the factories that own
+# every platform's defaults.
+from gateway.platforms.factory import PlatformSettings as PlatformSettings
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _HEX_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 _PROJECT_ID = re.compile(r"^prj_[0-9A-Za-z]{1,40}$")
-
-REQUIRED_CREDENTIALS: Mapping[Platform, tuple[str, ...]] = {
-    Platform.META_ADS: ("access_token",),
-    Platform.TIKTOK_ADS: ("access_token",),
-    Platform.APPLE_ADS: ("client_id", "team_id", "key_id", "private_key_pem"),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class PlatformSettings:
-    """Where one platform's API lives, and how long to wait for it (seconds)."""
-
-    base_url: str
-    api_version: str | None = None
-    token_url: str | None = None
-    connect_timeout: float = 5.0
-    read_timeout: float = 15.0
-    pool_timeout: float = 5.0
-    deadline: float = 25.0
-    max_attempts: int = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,24 +45,15 @@ class ProjectConfig:
     ad_accounts: tuple[AccountRef, ...]
 
 
-DEFAULT_PLATFORMS: Mapping[Platform, PlatformSettings] = {
-    Platform.META_ADS: PlatformSettings("https://graph.facebook.com", api_version="v25.0"),
-    Platform.TIKTOK_ADS: PlatformSettings("https://business-api.tiktok.com"),
-    Platform.APPLE_ADS: PlatformSettings(
-        "https://api.ads.apple.com",
-        token_url="https://appleid.apple.com/auth/oauth2/token",  # noqa: S106 - a URL
-    ),
-}
-
-
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the gateway needs to run."""
 
     cursor_secret: bytes = field(repr=False)
     database: str = "sqlite:///gateway.db"
+    #: Every platform's settings: its factory's defaults, with what the file changes.
     platforms: Mapping[Platform, PlatformSettings] = field(
-        default_factory=lambda: dict(DEFAULT_PLATFORMS)
+        default_factory=registry.default_settings
     )
     projects: tuple[ProjectConfig, ...] = ()
 
@@ -119,7 +95,7 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
     database = gateway.get("database", "sqlite:///gateway.db")
     if not isinstance(database, str) or not database.startswith("sqlite:///"):
         raise ConfigError("gateway.database must be a sqlite:/// URL")
-    platforms = dict(DEFAULT_PLATFORMS)
+    platforms = registry.default_settings()
     for name, table in _table(raw, "platforms").items():
         platform = _platform(name, f"platforms.{name}")
         platforms[platform] = _platform_settings(platform, _as_table(table, f"platforms.{name}"))
@@ -135,7 +111,7 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
 
 
 def _platform_settings(platform: Platform, table: Mapping[str, Any]) -> PlatformSettings:
-    default = DEFAULT_PLATFORMS[platform]
+    default = registry.factory(platform).defaults
     where = f"platforms.{platform}"
     base_url = _opt_str(table, "base_url", where) or default.base_url
     timings = {
@@ -197,7 +173,8 @@ def _account(table: Mapping[str, Any], where: str) -> AccountRef:
     if not external_id:
         raise ConfigError(f"{where}.external_id is required")
     credentials = _as_table(table.get("credentials", {}), f"{where}.credentials")
-    missing = [k for k in REQUIRED_CREDENTIALS[platform] if not credentials.get(k)]
+    required = registry.factory(platform).credentials
+    missing = [k for k in required if not credentials.get(k)]
     if missing:
         raise ConfigError(f"{where}.credentials lacks {', '.join(missing)}")
     return AccountRef(

@@ -74,10 +74,11 @@ class WrittenItems:
     """REST items already written, by the record they were written from.
 
     The platform clients share a row's record between requests while its upstream JSON stays
-    the same (``platforms.memo``), and records are never modified, so an item written once
-    is the same bytes until its record changes; repeated pages then skip building and
-    encoding the item (about 4 us a row). An entry keeps its record alive, so the record's
-    ``id`` cannot be reused while the entry exists; the oldest entries go first.
+    the same (``platforms.memo``), and records are frozen (``platforms.base.Record``), so an
+    item written once is the same bytes for as long as its record lives; a changed row is a
+    new record. Repeated pages then skip building and encoding the item (about 4 us a row).
+    An entry keeps its record alive, so the record's ``id`` cannot be reused while the entry
+    exists; the oldest entries go first.
     """
 
     def __init__(self, capacity: int = 1024) -> None:

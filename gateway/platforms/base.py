@@ -1,10 +1,15 @@
 """Domain types shared by every platform client, and the client Protocol.
 
-Platform clients speak one real API each and return these plain dataclasses; they never
-import Strawberry or Starlette. The per-row types (``AdSetRecord`` and what it holds) are not
-frozen: building frozen dataclasses costs about 3 us more per row, and nothing mutates them.
-IDs here are the platforms' own (external) IDs: the gateway's prefixed IDs are derived later,
-in the listing layer.
+Platform clients speak one real API each and return these plain records; they never import
+Strawberry or Starlette. IDs here are the platforms' own (external) IDs: the gateway's prefixed
+IDs are derived later, in the listing layer.
+
+The per-row types (``AdSetRecord`` and what it holds) are ``Record``s: frozen msgspec structs.
+They are shared between requests (``platforms.memo``) and cached by identity
+(``wire.WrittenItems``), which is only safe because no one can change them. A frozen struct
+builds a row about four times faster than the slotted dataclasses they replace, where frozen
+dataclasses were 2.5 times slower and a ``NamedTuple`` a third slower (and a tuple). "Changing"
+one means building another: ``msgspec.structs.replace(record, name=...)``.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, Protocol, TypeGuard, TypeVar, overload, runtime_checkable
+
+import msgspec
 
 from gateway.errors import UpstreamError
 
@@ -37,24 +44,29 @@ class AdSetStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
-@dataclass(slots=True)
-class Money:
+class Record(msgspec.Struct, frozen=True, gc=False):
+    """Base of the immutable per-row types.
+
+    Subclasses restate ``frozen=True`` so that mypy knows too. ``gc=False`` keeps them out of
+    the cycle collector: a frozen record only holds values built before it, so it can never be
+    part of a reference cycle (its fields are scalars, tuples and other records)."""
+
+
+class Money(Record, frozen=True):
     """An amount in major units (75.0 = 75 dollars) and its ISO 4217 currency."""
 
     amount: float
     currency: str
 
 
-@dataclass(slots=True)
-class AgeRange:
+class AgeRange(Record, frozen=True):
     """Targeted ages; ``max`` is None when open-ended (65+)."""
 
     min: int
     max: int | None
 
 
-@dataclass(slots=True)
-class TargetingSummary:
+class TargetingSummary(Record, frozen=True):
     """The pieces of targeting almost every client needs (design.md section 2)."""
 
     geo: tuple[str, ...] = ()
@@ -105,8 +117,7 @@ class CampaignRecord:
     lifetime_budget: Money | None = None
 
 
-@dataclass(slots=True)
-class AdSetRecord:
+class AdSetRecord(Record, frozen=True):
     """One ad set (TikTok/Apple: ad group), mapped to the contract's vocabulary.
 
     Times are aware and in UTC (the wire writes them as they are, with a ``Z``)."""

@@ -8,9 +8,11 @@ from typing import Generic, TypeVar
 
 import orjson
 
+from gateway.platforms.base import Record
 from gateway.platforms.payload import JsonObject
 
-R = TypeVar("R")
+#: Only immutable records may be remembered: they are handed to every request that reads the row.
+R = TypeVar("R", bound=Record)
 
 #: Rows remembered per client (about 2 KB each, key included): the first pages of ten
 #: accounts or so.
@@ -27,7 +29,8 @@ class RowMemo(Generic[R]):
     writes it (about 1 us; compared whole, so never a false match), so a changed row is a new key
     and the platform's answer is always what is served. The oldest entries leave first.
 
-    Records handed out are shared between requests: nothing may modify one.
+    Records handed out are shared between requests, which is why they must be ``Record``s:
+    frozen, so no request can change what another one is served.
     """
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:

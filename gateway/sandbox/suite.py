@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from starlette.applications import Starlette
@@ -14,6 +14,7 @@ from starlette.routing import Mount
 
 from gateway.auth import digest_key
 from gateway.config import ApiKeySpec, PlatformSettings, ProjectConfig, Settings
+from gateway.platforms import registry
 from gateway.platforms.base import AccountRef, Platform
 from gateway.sandbox import apple, meta, tiktok
 from gateway.sandbox.control import FaultKind, SandboxControl
@@ -119,18 +120,17 @@ class SandboxSuite:
             control.reset()
 
     def platform_settings(self, base_url: str) -> dict[Platform, PlatformSettings]:
-        """Platform base URLs for sandboxes served at ``base_url``."""
+        """The platforms' default settings, pointed at sandboxes served at ``base_url``."""
         base = base_url.rstrip("/")
-        apple_base = base + PREFIXES[Platform.APPLE_ADS]
-        return {
-            Platform.META_ADS: PlatformSettings(
-                base + PREFIXES[Platform.META_ADS], api_version="v25.0"
-            ),
-            Platform.TIKTOK_ADS: PlatformSettings(base + PREFIXES[Platform.TIKTOK_ADS]),
-            Platform.APPLE_ADS: PlatformSettings(
-                apple_base, token_url=apple_base + "/auth/oauth2/token"
-            ),
+        settings = {
+            platform: replace(defaults, base_url=base + PREFIXES[platform])
+            for platform, defaults in registry.default_settings().items()
         }
+        apple_ads = settings[Platform.APPLE_ADS]
+        settings[Platform.APPLE_ADS] = replace(
+            apple_ads, token_url=apple_ads.base_url + "/auth/oauth2/token"
+        )
+        return settings
 
     def settings(
         self,

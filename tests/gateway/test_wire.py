@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
+import msgspec
 import orjson
 
 from gateway.platforms.base import Platform
@@ -30,7 +30,7 @@ def test_a_changed_record_is_written_anew_and_the_oldest_entries_go_first() -> N
     record = make_record(Platform.META_ADS, "act_1", 1)
     item = make_item(record, ACCOUNT_ID)
     items.item(item)
-    renamed = make_item(replace(record, name="Renamed"), ACCOUNT_ID)
+    renamed = make_item(msgspec.structs.replace(record, name="Renamed"), ACCOUNT_ID)
     assert orjson.loads(dumps(items.item(renamed)))["name"] == "Renamed"
     assert orjson.loads(dumps(items.item(item)))["name"] == record.name
     items.item(make_item(make_record(Platform.META_ADS, "act_1", 2), ACCOUNT_ID))

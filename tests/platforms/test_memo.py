@@ -2,30 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+import orjson
 import pytest
 
-from gateway.platforms.base import AdSetQuery
+from gateway.platforms.base import AdSetQuery, Record
 from gateway.platforms.memo import RowMemo
 from gateway.platforms.payload import JsonObject, PayloadError
 from gateway.sandbox.meta.seed import MetaSeed
 from tests.platforms.test_meta_client import Env, make_env, seed
 
 
+class Mapped(Record, frozen=True):
+    json: bytes
+
+
 class CountingMapper:
     def __init__(self) -> None:
         self.calls = 0
 
-    def __call__(self, raw: JsonObject) -> dict[str, Any]:
+    def __call__(self, raw: JsonObject) -> Mapped:
         self.calls += 1
         if raw.get("bad"):
             raise PayloadError("bad row")
-        return {"mapped": dict(raw)}
+        return Mapped(orjson.dumps(raw))
 
 
 def test_the_same_row_in_the_same_context_is_mapped_once() -> None:
-    memo: RowMemo[dict[str, Any]] = RowMemo()
+    memo: RowMemo[Mapped] = RowMemo()
     mapper = CountingMapper()
     first = memo.map(("act_1", "USD"), {"id": "1", "name": "a"}, mapper)
     again = memo.map(("act_1", "USD"), {"id": "1", "name": "a"}, mapper)
@@ -46,16 +49,16 @@ def test_the_same_row_in_the_same_context_is_mapped_once() -> None:
 def test_a_changed_row_or_context_is_mapped_again(
     context: tuple[str, str], row: dict[str, str]
 ) -> None:
-    memo: RowMemo[dict[str, Any]] = RowMemo()
+    memo: RowMemo[Mapped] = RowMemo()
     mapper = CountingMapper()
     memo.map(("act_1", "USD"), {"id": "1", "name": "a"}, mapper)
     mapped = memo.map(context, row, mapper)
-    assert mapped == {"mapped": row}
+    assert mapped == Mapped(orjson.dumps(row))
     assert mapper.calls == 2
 
 
 def test_the_oldest_rows_leave_first_and_the_size_is_bounded() -> None:
-    memo: RowMemo[dict[str, Any]] = RowMemo(capacity=3)
+    memo: RowMemo[Mapped] = RowMemo(capacity=3)
     mapper = CountingMapper()
     for i in range(5):
         memo.map("ctx", {"id": str(i)}, mapper)
@@ -67,7 +70,7 @@ def test_the_oldest_rows_leave_first_and_the_size_is_bounded() -> None:
 
 
 def test_a_row_that_fails_to_map_is_not_remembered() -> None:
-    memo: RowMemo[dict[str, Any]] = RowMemo()
+    memo: RowMemo[Mapped] = RowMemo()
     mapper = CountingMapper()
     for _ in range(2):
         with pytest.raises(PayloadError):

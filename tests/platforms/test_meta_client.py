@@ -28,7 +28,7 @@ from gateway.errors import (
 )
 from gateway.platforms.base import AccountRef, AdSetQuery, AdSetRecord, AdSetStatus, Money
 from gateway.platforms.inprocess import TransportUpstream
-from gateway.platforms.meta import MetaClient
+from gateway.platforms.meta import API_VERSION, MetaClient
 from gateway.platforms.meta.mapping import ADSET_FIELDS
 from gateway.sandbox.control import FaultKind, SandboxControl
 from gateway.sandbox.meta import build_seed, create_app
@@ -84,7 +84,7 @@ def make_env(**app_options: Any) -> tuple[Env, TransportUpstream]:
     recorder = Recorder(SandboxTransport(app))
     http = TransportUpstream(recorder)
     clock = [1000.0]
-    client = MetaClient(http, base_url=BASE, clock=lambda: clock[0])
+    client = MetaClient(http, base_url=BASE, api_version=API_VERSION, clock=lambda: clock[0])
     return Env(client, control, recorder, clock), http
 
 
@@ -423,7 +423,7 @@ def mock_client(
         return httpx.Response(200, json=ACCOUNT_BODY)
 
     http = TransportUpstream(httpx.MockTransport(handler))
-    return MetaClient(http, base_url="https://graph.test"), http
+    return MetaClient(http, base_url="https://graph.test", api_version=API_VERSION), http
 
 
 async def list_once(response: httpx.Response) -> None:

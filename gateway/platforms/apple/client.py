@@ -34,8 +34,6 @@ from gateway.platforms.payload import PayloadError, as_list, as_object, malforme
 from gateway.platforms.tasks import side_by_side
 from gateway.platforms.upstream import Upstream
 
-APPLE_API_BASE = "https://api.ads.apple.com"
-APPLE_OAUTH_ENDPOINT = "https://appleid.apple.com/auth/oauth2/token"
 #: Apple caps the campaign query's pageSize at 1000 and documents no other cap; we use the
 #: same ceiling for ad groups.
 MAX_PAGE_SIZE = 1000
@@ -64,8 +62,8 @@ class AppleClient:
         self,
         http: Upstream,
         *,
-        base_url: str = APPLE_API_BASE,
-        token_url: str = APPLE_OAUTH_ENDPOINT,
+        base_url: str,
+        token_url: str,
         clock: Callable[[], float] = time.time,
         max_page_size: int = MAX_PAGE_SIZE,
     ) -> None:

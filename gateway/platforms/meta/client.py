@@ -40,8 +40,6 @@ from gateway.platforms.payload import (
 from gateway.platforms.tasks import side_by_side
 from gateway.platforms.upstream import Upstream
 
-DEFAULT_BASE_URL = "https://graph.facebook.com"
-DEFAULT_API_VERSION = "v25.0"
 ACCOUNT_TTL_SECONDS = 15 * 60
 #: Largest ``limit`` we ask for (Meta documents none for this edge; the sandbox allows 500).
 MAX_LIMIT = 500
@@ -78,8 +76,8 @@ class MetaClient:
         self,
         http: Upstream,
         *,
-        base_url: str = DEFAULT_BASE_URL,
-        api_version: str = DEFAULT_API_VERSION,
+        base_url: str,
+        api_version: str,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._http = http

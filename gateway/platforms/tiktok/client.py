@@ -45,7 +45,6 @@ from gateway.platforms.tiktok.paging import (
 from gateway.platforms.tiktok.statuses import primary_status_filter, status_of
 from gateway.platforms.upstream import Upstream
 
-DEFAULT_BASE_URL = "https://business-api.tiktok.com"
 API_PREFIX = "/open_api/v1.3"
 ACCOUNT_TTL_SECONDS = 15 * 60
 CAMPAIGN_BATCH = 100  # filtering.campaign_ids takes at most 100 ids
@@ -83,7 +82,7 @@ class TikTokClient:
         self,
         http: Upstream,
         *,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._http = http
