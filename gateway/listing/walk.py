@@ -21,40 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from gateway.cursors import Position, Stop
-from gateway.errors import GatewayError, RateLimitedError, UpstreamError
-from gateway.ids import IdKind, derive_id
+from gateway.errors import SourcesFailedError, UpstreamError
+from gateway.listing.types import AdSetItem, ScopedAccount, Source, make_item
 from gateway.loaders import RequestLoaders
-from gateway.platforms.base import (
-    AccountRef,
-    AdPlatform,
-    AdSetPage,
-    AdSetQuery,
-    AdSetRecord,
-    Platform,
-)
-
-
-@dataclass(frozen=True, slots=True)
-class ScopedAccount:
-    """An account in a walk's scope, with its public ID."""
-
-    public_id: str
-    ref: AccountRef
-
-
-@dataclass(frozen=True, slots=True)
-class AdSetItem:
-    """One row of the merged list, with its public IDs."""
-
-    adset_id: str
-    campaign_id: str
-    ad_account_id: str
-    record: AdSetRecord
+from gateway.platforms.base import AdPlatform, AdSetPage, AdSetQuery, Platform
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,74 +69,8 @@ class Positions:
         return run.after(index - run.first + 1)
 
 
-def make_item(record: AdSetRecord, ad_account_id: str) -> AdSetItem:
-    """A listed row with its public IDs."""
-    return AdSetItem(
-        adset_id=derive_id(IdKind.ADSET, record.platform, record.external_id),
-        campaign_id=derive_id(IdKind.CAMPAIGN, record.platform, record.campaign_external_id),
-        ad_account_id=ad_account_id,
-        record=record,
-    )
-
-
 #: Rounds beyond one per account that a page may take when sizes were misjudged.
 _EXTRA_ROUNDS = 2
-
-
-class SourceStatus(enum.StrEnum):
-    """How an account answered for this page."""
-
-    OK = "ok"
-    FAILED = "failed"
-    THROTTLED = "throttled"
-
-
-@dataclass(frozen=True, slots=True)
-class Source:
-    """One account's part in a page: ok, or why its rows are missing."""
-
-    platform: Platform
-    ad_account_id: str
-    status: SourceStatus
-    code: str | None = None
-    retry_after: float | None = None
-    message: str | None = None
-
-
-def failure_source(account: ScopedAccount, error: UpstreamError) -> Source:
-    """How a failed account is reported: throttled (with the platform's wait) or failed."""
-    if isinstance(error, RateLimitedError):
-        return Source(
-            account.ref.platform,
-            account.public_id,
-            SourceStatus.THROTTLED,
-            error.code,
-            error.retry_after,
-            error.message,
-        )
-    return Source(
-        account.ref.platform,
-        account.public_id,
-        SourceStatus.FAILED,
-        error.code,
-        None,
-        error.message,
-    )
-
-
-class SourcesFailedError(GatewayError):
-    """Accounts failed and partial pages were not allowed: no rows are returned at all."""
-
-    def __init__(self, sources: Sequence[Source]) -> None:
-        failed = [s for s in sources if s.status is not SourceStatus.OK]
-        throttled = all(s.status is SourceStatus.THROTTLED for s in failed)
-        self.code = "upstream_throttled" if throttled else "upstream_unavailable"
-        waits = [s.retry_after for s in failed if s.retry_after is not None]
-        self.retry_after: float | None = max(waits) if waits and throttled else None
-        names = ", ".join(sorted({s.platform.value for s in failed}))
-        verb = "throttled" if throttled else "failed for"
-        super().__init__(f"{names} {verb} {len(failed)} ad account(s); no rows were lost")
-        self.sources = list(sources)
 
 
 class PageWalk:
@@ -330,11 +238,9 @@ class PageWalk:
         for (stop, _), result in zip(plan, results, strict=True):
             account = self.accounts[stop.index]
             if isinstance(result, UpstreamError):
-                self.sources.append(failure_source(account, result))
+                self.sources.append(Source.failure(account, result))
             else:
-                self.sources.append(
-                    Source(account.ref.platform, account.public_id, SourceStatus.OK)
-                )
+                self.sources.append(Source.ok(account))
 
     def _take(self, page: AdSetPage) -> bool:
         """Use the page's rows from the queue's head; True when every row was used."""
