@@ -67,7 +67,7 @@ async def walk(
     cursor: str | None = None
     while True:
         page = await service.list_adsets(
-            service.project_for(READER, PROJECT),
+            readable(service),
             filters or ListFilters(),
             limit=PageSize(limit),
             cursor=cursor,
@@ -125,7 +125,7 @@ async def test_first_page_asks_every_account_once_and_no_page_asks_an_account_tw
     while True:
         before = {p: len(f.calls) for p, f in clients.items()}
         page = await service.list_adsets(
-            service.project_for(READER, PROJECT),
+            readable(service),
             ListFilters(),
             limit=PageSize(200),
             cursor=cursor,
@@ -179,7 +179,7 @@ async def test_edge_cursors_resume_right_after_their_row() -> None:
     )
     for index in (0, 11, 12, 19):
         resumed = await service.list_adsets(
-            service.project_for(READER, PROJECT),
+            readable(service),
             ListFilters(),
             limit=PageSize(1),
             cursor=page.edge_cursor(index),
@@ -188,7 +188,7 @@ async def test_edge_cursors_resume_right_after_their_row() -> None:
         assert resumed.items[0].adset_id == page.items[index + 1].adset_id
     # the last edge's cursor marks the end: an empty page, not the first page again
     end = await service.list_adsets(
-        service.project_for(READER, PROJECT),
+        readable(service),
         ListFilters(),
         limit=PageSize(5),
         cursor=page.edge_cursor(20),
@@ -206,7 +206,7 @@ async def test_forged_or_malformed_cursor_means_first_page(cursor: str) -> None:
         readable(service), ListFilters(), limit=PageSize(10), loaders=loaders
     )
     page = await service.list_adsets(
-        service.project_for(READER, PROJECT),
+        readable(service),
         ListFilters(),
         limit=PageSize(10),
         cursor=cursor,
@@ -225,7 +225,7 @@ async def test_cursor_of_other_filters_means_first_page() -> None:
         readable(service), ListFilters(), limit=PageSize(10), loaders=loaders
     )
     other = await service.list_adsets(
-        service.project_for(READER, PROJECT),
+        readable(service),
         active,
         limit=PageSize(10),
         cursor=page.next_cursor,
@@ -391,7 +391,7 @@ async def test_a_repeated_first_page_asks_later_accounts_only_for_rows_it_may_us
     clients[Platform.META_ADS].calls.clear()
     # when the first page is asked for again, with its total
     page = await service.list_adsets(
-        service.project_for(READER, PROJECT),
+        readable(service),
         ListFilters(),
         limit=PageSize(100),
         loaders=loaders,
@@ -458,7 +458,7 @@ async def test_an_account_past_the_page_is_not_called_so_its_failure_does_not_fa
     # while a page that wants its total asks every account, and fails
     with pytest.raises(SourcesFailedError):
         await service.list_adsets(
-            service.project_for(READER, PROJECT),
+            readable(service),
             ListFilters(),
             limit=PageSize(10),
             loaders=loaders,
