@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.auth import Principal
-from gateway.loaders import RequestLoaders
 from gateway.schema import build_schema
 from gateway.schema.context import GraphQLContext
 from tests.gateway.conftest import PROJECT, Gateway
@@ -41,12 +40,11 @@ fragment Times on AdSet { startTime endTime createdAt }
 
 
 async def run(gateway: Gateway, fast: bool) -> Any:
-    runtime = gateway.app.state.runtime
-    project = gateway.settings.projects[0]
+    service = gateway.app.state.runtime.service
     context = GraphQLContext(
         principal=Principal(PROJECT, frozenset({"ads:read"})),
-        service=runtime.service,
-        loaders=RequestLoaders(runtime.clients, project.ad_accounts),
+        service=service,
+        loaders=service.loaders(PROJECT),
     )
     result = await build_schema(fast=fast).execute(
         QUERY, variable_values={"projectId": PROJECT, "skipBudget": False}, context_value=context
