@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 import httpx
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -18,7 +17,7 @@ from gateway.auth import Authenticator, Principal, digest_key
 from gateway.config import Settings
 from gateway.graphiql import graphiql_routes
 from gateway.graphql_http import GraphQLEndpoint
-from gateway.listing import ListingService
+from gateway.listing.service import ListingService
 from gateway.openapi import openapi_document
 from gateway.platforms import registry
 from gateway.platforms.base import AdPlatform, Platform
@@ -26,7 +25,8 @@ from gateway.platforms.pool import upstream_pool
 from gateway.platforms.upstream import Upstream
 from gateway.resilience.backoff import RetryPolicy
 from gateway.resilience.client import ResilienceState, ResilientPlatform
-from gateway.rest import AdSetsEndpoint, json_response
+from gateway.responses import EXCEPTION_HANDLERS, json_response
+from gateway.rest import AdSetsEndpoint
 from gateway.schema import build_schema
 from gateway.store import Store
 
@@ -87,10 +87,8 @@ def create_app(
         authenticator.add(digest_key(demo_key), Principal(project.id, frozenset({"ads:read"})))
         demo_headers = f'{{"Authorization": "Bearer {demo_key}"}}'
     runtime = Runtime(settings, store, pools, clients, service, authenticator)
-    graphql = GraphQLEndpoint(
-        build_schema(), service, authenticator, clients, demo_headers=demo_headers
-    )
-    adsets = AdSetsEndpoint(service, authenticator, clients)
+    graphql = GraphQLEndpoint(build_schema(), service, authenticator, demo_headers=demo_headers)
+    adsets = AdSetsEndpoint(service, authenticator)
 
     async def openapi(_: Request) -> Response:
         return json_response(openapi_document())
@@ -124,7 +122,7 @@ def create_app(
             Route("/openapi.json", openapi),
             *graphiql_routes(endpoint="/graphql", static_prefix="/graphiql/static"),
         ],
-        exception_handlers={HTTPException: _http_error, Exception: _internal_error},
+        exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
     app.state.runtime = runtime
@@ -138,17 +136,3 @@ async def close_runtime(runtime: Runtime) -> None:
     for http in runtime.http:
         await http.aclose()
     runtime.store.close()
-
-
-async def _http_error(_: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    codes = {404: "not_found", 405: "method_not_allowed"}
-    return json_response(
-        {"error": {"code": codes.get(exc.status_code, "http_error"), "message": exc.detail}},
-        exc.status_code,
-    )
-
-
-async def _internal_error(_: Request, exc: Exception) -> Response:
-    log.error("unexpected %s: %s", type(exc).__name__, exc)
-    return json_response({"error": {"code": "internal_error", "message": "Unexpected error."}}, 500)

@@ -1,41 +1,69 @@
 """The gateway's error tree. Foreign errors are translated once, at the boundary, chained.
 
-    GatewayError                       code
-    ├── UpstreamError                  (platform, account_id)
-    │   ├── UpstreamAuthError          upstream_auth_failed     token invalid or expired
-    │   ├── UpstreamForbiddenError     upstream_forbidden       token lacks access to the account
-    │   ├── UpstreamNotFoundError      upstream_not_found       account or object unknown upstream
-    │   ├── UpstreamBadRequestError    upstream_bad_request     the platform rejected our request
-    │   ├── RateLimitedError           upstream_throttled       (retry_after seconds, if known)
-    │   ├── UpstreamUnavailableError   upstream_unavailable     5xx, timeout, dropped connection
-    │   └── MalformedResponseError     upstream_malformed       body not the documented shape
-    ├── InvalidInputError              invalid_<param> codes    (param) bad client input
-    ├── AuthenticationError            unauthenticated          missing or unknown API key
-    ├── PermissionDeniedError          forbidden                key lacks the scope
-    ├── NotFoundError                  not_found                unknown project (or not the key's)
-    └── ConfigError                    config_invalid           configuration cannot be used
+    GatewayError                      code                  HTTP
+    ├── UpstreamError                                       502  (platform, account_id)
+    │   ├── UpstreamAuthError         upstream_auth_failed       token invalid or expired
+    │   ├── UpstreamForbiddenError    upstream_forbidden         no access to the account
+    │   ├── UpstreamNotFoundError     upstream_not_found         account or object unknown
+    │   ├── UpstreamBadRequestError   upstream_bad_request       platform rejected our request
+    │   ├── RateLimitedError          upstream_throttled    503  (retry_after) Retry-After
+    │   ├── UpstreamUnavailableError  upstream_unavailable       5xx, timeout, dropped
+    │   └── MalformedResponseError    upstream_malformed         not the documented shape
+    ├── SourcesFailedError            upstream_unavailable  502  (sources) a page's accounts
+    │                                 upstream_throttled    503  failed; Retry-After if known
+    ├── InvalidInputError             invalid_<param>       400  (param) bad client input
+    ├── AuthenticationError           unauthenticated       401  missing or unknown API key
+    ├── PermissionDeniedError         forbidden             403  key lacks the scope
+    ├── NotFoundError                 not_found             404  unknown project, or another's
+    └── ConfigError                   config_invalid        500  configuration cannot be used
 
 Every error carries a stable ``code`` and a message safe to show a client: messages never
-contain tokens, secrets or upstream URLs with credentials.
+contain tokens, secrets or upstream URLs with credentials. Each class says how it is answered
+over HTTP (``status_code``, ``headers``, ``body()``); ``responses`` renders them all the same way.
+An ``UpstreamError`` that reaches a REST client is answered as ``upstream_unavailable`` with its
+own code as ``reason`` (throttling keeps ``upstream_throttled``).
 """
 
 from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gateway.listing.types import Source
+
+
+def retry_after_header(seconds: float) -> dict[str, str]:
+    """``Retry-After`` in whole seconds, at least one (HTTP takes no fractions)."""
+    return {"Retry-After": str(max(1, math.ceil(seconds)))}
 
 
 class GatewayError(Exception):
     """Base of every error the gateway raises on purpose."""
 
     code = "gateway_error"
+    status_code = 500
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Response headers that go with the error."""
+        return {}
+
+    def body(self) -> dict[str, Any]:
+        """The ``error`` object of a REST error response."""
+        return {"code": self.code, "message": self.message}
 
 
 class UpstreamError(GatewayError):
     """A platform call failed. ``retryable`` says whether trying again may help."""
 
     code = "upstream_error"
+    status_code = 502
     retryable = False
 
     def __init__(
@@ -50,6 +78,15 @@ class UpstreamError(GatewayError):
         self.platform = platform
         self.account_id = account_id
         self.upstream_code = upstream_code
+
+    def body(self) -> dict[str, Any]:
+        # Clients are told the platform is unavailable; ``reason`` says how it failed.
+        return {
+            "code": "upstream_unavailable",
+            "message": self.message,
+            "reason": self.code,
+            "platform": self.platform,
+        }
 
 
 class UpstreamAuthError(UpstreamError):
@@ -80,6 +117,7 @@ class RateLimitedError(UpstreamError):
     """The platform throttled us; ``retry_after`` is its own wait in seconds, when known."""
 
     code = "upstream_throttled"
+    status_code = 503
     retryable = True
 
     def __init__(
@@ -96,6 +134,13 @@ class RateLimitedError(UpstreamError):
         )
         self.retry_after = retry_after
 
+    @property
+    def headers(self) -> dict[str, str]:
+        return {} if self.retry_after is None else retry_after_header(self.retry_after)
+
+    def body(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "platform": self.platform}
+
 
 class UpstreamUnavailableError(UpstreamError):
     """A 5xx, a timeout or a dropped connection: transient as far as we can tell."""
@@ -111,31 +156,69 @@ class MalformedResponseError(UpstreamError):
     retryable = True
 
 
+class SourcesFailedError(GatewayError):
+    """Accounts failed and partial pages were not allowed: no rows are returned at all.
+
+    Throttled when every failed account was throttled (503, with the longest wait the
+    platforms named); otherwise unavailable (502). The body lists every account asked."""
+
+    def __init__(self, sources: Sequence[Source]) -> None:
+        failed = [s for s in sources if s.failed]
+        throttled = all(s.throttled for s in failed)
+        self.code = "upstream_throttled" if throttled else "upstream_unavailable"
+        self.status_code = 503 if throttled else 502
+        waits = [s.retry_after for s in failed if s.retry_after is not None]
+        self.retry_after: float | None = max(waits) if waits and throttled else None
+        names = ", ".join(sorted({s.platform.value for s in failed}))
+        verb = "throttled" if throttled else "failed for"
+        super().__init__(f"{names} {verb} {len(failed)} ad account(s); no rows were lost")
+        self.sources = list(sources)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {} if self.retry_after is None else retry_after_header(self.retry_after)
+
+    def body(self) -> dict[str, Any]:
+        return {**super().body(), "sources": [s.as_json() for s in self.sources]}
+
+
 class InvalidInputError(GatewayError):
     """The client sent a value we cannot accept; ``param`` names it."""
+
+    status_code = 400
 
     def __init__(self, message: str, *, param: str, code: str = "invalid_parameter") -> None:
         super().__init__(message)
         self.param = param
         self.code = code
 
+    def body(self) -> dict[str, Any]:
+        return {**super().body(), "param": self.param}
+
 
 class AuthenticationError(GatewayError):
     """No API key, or one we do not know."""
 
     code = "unauthenticated"
+    status_code = 401
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"}
 
 
 class PermissionDeniedError(GatewayError):
     """The API key is valid but lacks the required scope."""
 
     code = "forbidden"
+    status_code = 403
 
 
 class NotFoundError(GatewayError):
     """The project does not exist or does not belong to the key (never says which)."""
 
     code = "not_found"
+    status_code = 404
 
 
 class ConfigError(GatewayError):

@@ -13,11 +13,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from gateway.auth import READ_SCOPE, Authenticator
-from gateway.errors import AuthenticationError
+from gateway.errors import AuthenticationError, GatewayError, PermissionDeniedError
 from gateway.graphiql import render_graphiql_page
-from gateway.listing import ListingService
-from gateway.loaders import RequestLoaders
-from gateway.platforms.base import AdPlatform, Platform
+from gateway.listing.service import ListingService
 from gateway.schema import GatewaySchema
 from gateway.schema.context import GraphQLContext
 from gateway.schema.errors import format_error
@@ -42,14 +40,12 @@ class GraphQLEndpoint:
         schema: GatewaySchema,
         service: ListingService,
         authenticator: Authenticator,
-        clients: dict[Platform, AdPlatform],
         *,
         demo_headers: str | None = None,
     ) -> None:
         self._schema = schema
         self._service = service
         self._auth = authenticator
-        self._clients = clients
         self._demo_headers = demo_headers
 
     async def handle(self, request: Request) -> Response:
@@ -69,12 +65,14 @@ class GraphQLEndpoint:
         try:
             principal = self._auth.authenticate(request.headers.get("authorization"))
         except AuthenticationError as exc:
-            return _errors(401, exc.message, exc.code, {"WWW-Authenticate": "Bearer"})
+            return _refused(exc)
         if READ_SCOPE not in principal.scopes:
-            return _errors(403, f"this API key lacks the {READ_SCOPE} scope", "forbidden")
-        project = self._service.settings.project(principal.project_id)
-        loaders = RequestLoaders(self._clients, project.ad_accounts if project else ())
-        context = GraphQLContext(principal=principal, service=self._service, loaders=loaders)
+            return _refused(PermissionDeniedError(f"this API key lacks the {READ_SCOPE} scope"))
+        context = GraphQLContext(
+            principal=principal,
+            service=self._service,
+            loaders=self._service.loaders(principal.project_id),
+        )
         result = await self._schema.execute(
             params["query"],
             variable_values=params.get("variables"),
@@ -127,3 +125,8 @@ def _errors(
     return Response(
         orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
     )
+
+
+def _refused(error: GatewayError) -> Response:
+    """A caller refused before execution: REST's status and headers, GraphQL's body."""
+    return _errors(error.status_code, error.message, error.code, error.headers or None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.listing import DEFAULT_LIMIT, MAX_LIMIT, MIN_LIMIT
+from gateway.listing.types import PageSize
 from gateway.platforms.base import AdSetStatus, Platform
 
 _ID_PATTERN = "^{prefix}_[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{{1,26}}$"
@@ -249,11 +249,11 @@ def openapi_document() -> dict[str, Any]:
                             "required": False,
                             "schema": {
                                 "type": "integer",
-                                "minimum": MIN_LIMIT,
-                                "maximum": MAX_LIMIT,
-                                "default": DEFAULT_LIMIT,
+                                "minimum": PageSize.MIN,
+                                "maximum": PageSize.MAX,
+                                "default": PageSize.DEFAULT,
                             },
-                            "description": f"Page size, {MIN_LIMIT}-{MAX_LIMIT}.",
+                            "description": PageSize.describe(),
                         },
                         {
                             "name": "allowPartial",

@@ -6,8 +6,6 @@ listing service does the work, exactly as for GraphQL.
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -15,77 +13,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.auth import Authenticator
-from gateway.errors import (
-    AuthenticationError,
-    GatewayError,
-    InvalidInputError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitedError,
-    UpstreamError,
-)
+from gateway.errors import InvalidInputError
 from gateway.ids import IdKind, check_id
-from gateway.listing import DEFAULT_LIMIT, MAX_LIMIT, MIN_LIMIT, ListFilters, ListingService
-from gateway.loaders import RequestLoaders
-from gateway.platforms.base import AdPlatform, AdSetStatus, Platform
-from gateway.walk import Source, SourcesFailedError
-from gateway.wire import WrittenItems, dumps
+from gateway.listing.service import ListingService
+from gateway.listing.types import ListFilters, PageSize
+from gateway.platforms.base import AdSetStatus, Platform
+from gateway.responses import json_response
+from gateway.wire import WrittenItems
 
 KNOWN_PARAMS = frozenset(
     {"campaignId", "platforms", "adAccountId", "status", "cursor", "limit", "allowPartial"}
 )
 E = TypeVar("E", Platform, AdSetStatus)
-_DIGITS = re.compile(r"[0-9]{1,4}")  # ASCII only: str.isdigit() accepts "²" and "١٠"
-
-
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    """An orjson-encoded JSON response."""
-    return Response(dumps(body), status_code=status, media_type="application/json", headers=headers)
-
-
-def error_response(error: GatewayError) -> Response:
-    """The documented error body and status for one of our errors."""
-    body: dict[str, Any] = {"code": error.code, "message": error.message}
-    headers: dict[str, str] = {}
-    if isinstance(error, InvalidInputError):
-        status = 400
-        body["param"] = error.param
-    elif isinstance(error, AuthenticationError):
-        status = 401
-        headers["WWW-Authenticate"] = "Bearer"
-    elif isinstance(error, PermissionDeniedError):
-        status = 403
-    elif isinstance(error, NotFoundError):
-        status = 404
-    elif isinstance(error, SourcesFailedError):
-        status = 503 if error.code == "upstream_throttled" else 502
-        body["sources"] = [source_json(s) for s in error.sources]
-        if error.retry_after is not None:
-            headers["Retry-After"] = str(max(1, math.ceil(error.retry_after)))
-    elif isinstance(error, RateLimitedError):
-        status = 503
-        if error.retry_after is not None:
-            headers["Retry-After"] = str(max(1, math.ceil(error.retry_after)))
-    elif isinstance(error, UpstreamError):
-        status = 502
-        body["code"] = "upstream_unavailable"
-        body["reason"] = error.code
-    else:
-        status = 500
-    if isinstance(error, UpstreamError):
-        body["platform"] = error.platform
-    return json_response({"error": body}, status, headers or None)
-
-
-def source_json(source: Source) -> dict[str, Any]:
-    """One account's part in a page, as reported to clients."""
-    return {
-        "platform": source.platform.value,
-        "adAccountId": source.ad_account_id,
-        "status": source.status.value,
-        "code": source.code,
-        "retryAfter": source.retry_after,
-    }
 
 
 def parse_allow_partial(request: Request) -> bool:
@@ -100,7 +39,7 @@ def parse_allow_partial(request: Request) -> bool:
     )
 
 
-def parse_filters(request: Request) -> tuple[ListFilters, int, str | None]:
+def parse_filters(request: Request) -> tuple[ListFilters, PageSize, str | None]:
     """Validate the query string: filters, limit and cursor."""
     params = request.query_params
     for name in params:
@@ -110,7 +49,7 @@ def parse_filters(request: Request) -> tuple[ListFilters, int, str | None]:
                 param=name,
                 code="unknown_parameter",
             )
-    limit = _limit(params.getlist("limit"))
+    limit = PageSize.parse(_single(params.getlist("limit"), "limit"), param="limit")
     campaign_id = _single(params.getlist("campaignId"), "campaignId")
     account_id = _single(params.getlist("adAccountId"), "adAccountId")
     cursor = _single(params.getlist("cursor"), "cursor")
@@ -125,19 +64,6 @@ def parse_filters(request: Request) -> tuple[ListFilters, int, str | None]:
         statuses=_enum_list(params.getlist("status"), "status", AdSetStatus),
     )
     return filters, limit, cursor or None
-
-
-def _limit(values: list[str]) -> int:
-    raw = _single(values, "limit")
-    if raw is None:
-        return DEFAULT_LIMIT
-    if not _DIGITS.fullmatch(raw) or not MIN_LIMIT <= int(raw) <= MAX_LIMIT:
-        raise InvalidInputError(
-            f"limit must be a whole number from {MIN_LIMIT} to {MAX_LIMIT}",
-            param="limit",
-            code="invalid_limit",
-        )
-    return int(raw)
 
 
 def _single(values: list[str], name: str) -> str | None:
@@ -168,42 +94,26 @@ def _enum_list(values: list[str], name: str, kind: Callable[[str], E]) -> frozen
 
 
 class AdSetsEndpoint:
-    """Handler of ``GET /v1/projects/{projectId}/ads/adsets``."""
+    """Handler of ``GET /v1/projects/{projectId}/ads/adsets``. Errors are raised and rendered
+    by the app's exception handler (``responses``)."""
 
-    def __init__(
-        self,
-        service: ListingService,
-        authenticator: Authenticator,
-        clients: dict[Platform, AdPlatform],
-    ) -> None:
+    def __init__(self, service: ListingService, authenticator: Authenticator) -> None:
         self._service = service
         self._auth = authenticator
-        self._clients = clients
         self._written = WrittenItems()
 
     async def handle(self, request: Request) -> Response:
-        try:
-            principal = self._auth.authenticate(request.headers.get("authorization"))
-            project_id = request.path_params["project_id"]
-            project = self._service.project_for(principal, project_id)
-            filters, limit, cursor = parse_filters(request)
-            allow_partial = parse_allow_partial(request)
-            loaders = RequestLoaders(self._clients, project.ad_accounts)
-            page = await self._service.list_adsets(
-                principal,
-                project_id,
-                filters,
-                limit=limit,
-                cursor=cursor,
-                loaders=loaders,
-                allow_partial=allow_partial,
-            )
-        except GatewayError as error:
-            return error_response(error)
+        principal = self._auth.authenticate(request.headers.get("authorization"))
+        project = self._service.project_for(principal, request.path_params["project_id"])
+        filters, limit, cursor = parse_filters(request)
+        allow_partial = parse_allow_partial(request)
+        page = await self._service.list_adsets(
+            project, filters, limit=limit, cursor=cursor, allow_partial=allow_partial
+        )
         body: dict[str, Any] = {
             "items": [self._written.item(item) for item in page.items],
             "nextCursor": page.next_cursor,
         }
         if allow_partial:
-            body["sources"] = [source_json(s) for s in page.sources]
+            body["sources"] = [s.as_json() for s in page.sources]
         return json_response(body)

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import strawberry
 
-from gateway import walk
-from gateway.errors import InvalidInputError
 from gateway.ids import IdKind, check_id
-from gateway.listing import ListFilters, ListingPage
+from gateway.listing import types
+from gateway.listing.types import ListFilters, ListingPage, SourceStatus
 from gateway.platforms import base
 from gateway.schema.types import AdSet
-from gateway.walk import SourceStatus
 
 
 @strawberry.type(description="Relay page information.")
@@ -62,7 +60,7 @@ class Source:
     )
 
     @classmethod
-    def of(cls, source: walk.Source) -> Source:
+    def of(cls, source: types.Source) -> Source:
         return cls(
             platform=source.platform,
             ad_account_id=strawberry.ID(source.ad_account_id),
@@ -136,14 +134,3 @@ class AdSetFilter:
             platforms=None if self.platforms is None else frozenset(self.platforms),
             statuses=None if self.status is None else frozenset(self.status),
         )
-
-
-def page_size(first: int | None) -> int:
-    """Validate ``first`` (1-200, default 100)."""
-    if first is None:
-        return 100
-    if not 1 <= first <= 200:
-        raise InvalidInputError(
-            "first must be between 1 and 200", param="first", code="invalid_limit"
-        )
-    return first

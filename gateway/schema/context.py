@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.auth import Principal
-from gateway.listing import ListingService
+from gateway.listing.service import ListingService
+from gateway.listing.types import Source
 from gateway.loaders import RequestLoaders
 from gateway.platforms.base import AccountRef, AdAccountInfo, CampaignRecord, Platform
-from gateway.walk import Source, SourceStatus
 
 
 @dataclass
@@ -25,15 +25,14 @@ class GraphQLContext:
     def report_sources(self, sources: Sequence[Source], path: list[str | int]) -> None:
         """Add an ``errors`` entry for each account whose rows a partial page lacks."""
         for source in sources:
-            if source.status is SourceStatus.OK:
+            if not source.failed:
                 continue
-            extensions: dict[str, Any] = {
-                "code": source.code,
-                "platform": source.platform.value,
-                "adAccountId": source.ad_account_id,
+            # The source as REST reports it, less what an error entry implies or leaves out.
+            extensions = {
+                key: value
+                for key, value in source.as_json().items()
+                if key != "status" and value is not None
             }
-            if source.retry_after is not None:
-                extensions["retryAfter"] = source.retry_after
             self.extra_errors.append(
                 {
                     "message": f"{source.platform.value} ad account {source.ad_account_id} is "

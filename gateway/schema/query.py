@@ -10,9 +10,9 @@ from strawberry.types.nodes import SelectedField, Selection
 
 from gateway.errors import InvalidInputError
 from gateway.ids import IdKind, kind_of
-from gateway.listing import ListFilters
+from gateway.listing.types import ListFilters, PageSize
 from gateway.platforms.base import Platform
-from gateway.schema.connection import AdSetConnection, AdSetFilter, page_size
+from gateway.schema.connection import AdSetConnection, AdSetFilter
 from gateway.schema.context import GraphQLContext
 from gateway.schema.types import AdAccount, AdSet, Campaign, Node
 
@@ -23,12 +23,12 @@ async def _list(
     info: Info, project_id: str, filter: AdSetFilter | None, first: int | None, after: str | None
 ) -> AdSetConnection:
     ctx = info.context
+    project = ctx.service.project_for(ctx.principal, project_id)
     filters = filter.to_filters() if filter is not None else ListFilters()
     page = await ctx.service.list_adsets(
-        ctx.principal,
-        project_id,
+        project,
         filters,
-        limit=page_size(first),
+        limit=PageSize.of(first, param="first"),
         cursor=after,
         loaders=ctx.loaders,
         allow_partial=True,
@@ -51,7 +51,7 @@ def _selects(fields: Iterable[Selection], name: str) -> bool:
     return False
 
 
-_FIRST = "Page size, 1-200 (default 100)."
+_FIRST = PageSize.describe()
 _AFTER = (
     "Cursor from pageInfo.endCursor or an edge; an invalid or foreign cursor means the first page."
 )
@@ -73,7 +73,7 @@ class Project(Node):
         self,
         info: Info,
         filter: Annotated[AdSetFilter | None, strawberry.argument(description=_FILTER)] = None,
-        first: Annotated[int | None, strawberry.argument(description=_FIRST)] = 100,
+        first: Annotated[int | None, strawberry.argument(description=_FIRST)] = PageSize.DEFAULT,
         after: Annotated[str | None, strawberry.argument(description=_AFTER)] = None,
     ) -> AdSetConnection:
         return await _list(info, self.id, filter, first, after)
@@ -89,7 +89,7 @@ class Query:
             strawberry.ID, strawberry.argument(description="The project (prj_...).")
         ],
         filter: Annotated[AdSetFilter | None, strawberry.argument(description=_FILTER)] = None,
-        first: Annotated[int | None, strawberry.argument(description=_FIRST)] = 100,
+        first: Annotated[int | None, strawberry.argument(description=_FIRST)] = PageSize.DEFAULT,
         after: Annotated[str | None, strawberry.argument(description=_AFTER)] = None,
     ) -> AdSetConnection:
         return await _list(info, project_id, filter, first, after)

@@ -9,8 +9,8 @@ import strawberry
 from strawberry.scalars import JSON
 
 from gateway.ids import IdKind, derive_id
+from gateway.listing.types import AdSetItem
 from gateway.platforms import base
-from gateway.walk import AdSetItem
 from gateway.wire import format_time
 
 if TYPE_CHECKING:

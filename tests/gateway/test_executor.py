@@ -21,7 +21,6 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
 from gateway.auth import Principal
-from gateway.loaders import RequestLoaders
 from gateway.schema import build_schema
 from gateway.schema.context import GraphQLContext
 from gateway.schema.executor import FieldHookError, executor_class
@@ -59,12 +58,11 @@ fragment Times on AdSet { startTime endTime createdAt }
 
 
 async def run_gateway(gateway: Gateway, fast: bool, skip_budget: bool) -> Any:
-    runtime = gateway.app.state.runtime
-    project = gateway.settings.projects[0]
+    service = gateway.app.state.runtime.service
     context = GraphQLContext(
         principal=Principal(PROJECT, frozenset({"ads:read"})),
-        service=runtime.service,
-        loaders=RequestLoaders(runtime.clients, project.ad_accounts),
+        service=service,
+        loaders=service.loaders(PROJECT),
     )
     result = await build_schema(fast=fast).execute(
         GATEWAY_QUERY,

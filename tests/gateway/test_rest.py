@@ -338,3 +338,47 @@ async def test_an_ad_set_renamed_upstream_is_served_renamed(gateway: Gateway) ->
     assert after[1] == {**before[1], "name": original + " (renamed)"}
     assert [after[0], after[2]] == [before[0], before[2]]
     assert (await gateway.rest(params)).json()["items"] == before
+
+
+async def test_a_request_is_authorized_once(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a count of the service's authorization checks
+    service = gateway.app.state.runtime.service
+    checks: list[str] = []
+    check = type(service).project_for
+
+    def counted(self: Any, principal: Any, project_id: str) -> Any:
+        checks.append(project_id)
+        return check(self, principal, project_id)
+
+    monkeypatch.setattr(type(service), "project_for", counted)
+    # when one page is read
+    response = await gateway.rest({"limit": "5"})
+    # then the key was checked against the project once
+    assert response.status_code == 200
+    assert checks == [PROJECT]
+
+
+@pytest.mark.parametrize(
+    ("param", "raw"), [("limit", "0"), ("limit", "201"), ("limit", "x"), ("limit", "")]
+)
+async def test_rest_graphql_and_openapi_share_one_page_size(
+    gateway: Gateway, param: str, raw: str
+) -> None:
+    # the REST limit and GraphQL's first are refused alike, with the bounds OpenAPI states
+    rest = (await gateway.rest({param: raw})).json()["error"]
+    schema = openapi_document()["paths"]["/v1/projects/{projectId}/ads/adsets"]["get"]
+    limit = next(p for p in schema["parameters"] if p["name"] == "limit")["schema"]
+    assert (limit["minimum"], limit["maximum"], limit["default"]) == (1, 200, 100)
+    assert rest == {
+        "code": "invalid_limit",
+        "message": "limit must be a whole number from 1 to 200",
+        "param": "limit",
+    }
+    graphql = await gateway.graphql(
+        "query($p: ID!) { adSets(projectId: $p, first: 201) { totalCount } }", {"p": PROJECT}
+    )
+    error = graphql.json()["errors"][0]
+    assert error["message"] == "first must be a whole number from 1 to 200"
+    assert error["extensions"] == {"code": "invalid_limit", "param": "first"}

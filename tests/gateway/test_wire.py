@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import msgspec
 import orjson
 
+from gateway.listing.types import make_item
 from gateway.platforms.base import Platform
-from gateway.walk import make_item
 from gateway.wire import WrittenItems, adset_json, dumps, format_time
 from tests.fakes import make_record
 

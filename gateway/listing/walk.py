@@ -9,7 +9,8 @@ page are not called at all. With an account of unknown size in the way, a first 
 account after it as well (for a full page each: one round, at the latency of the slowest);
 a later page stops the round there. When the caller wants ``totalCount``, every account whose
 total is not known yet is also asked (a row at least) for it. No row is fetched twice for one
-page: an account is asked again only to go on after rows that were all used.
+page: rows fetched for an account are used when the walk reaches it (also when an account
+before it held more rows than expected), and it is asked again only to go on after them.
 
 When an account fails transiently and partial pages are allowed, its rows are not lost: it
 moves to the end of the queue with its resume token, so the cursor comes back for it, and the
@@ -21,41 +22,21 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import enum
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from gateway.cursors import Position, Stop
-from gateway.errors import GatewayError, RateLimitedError, UpstreamError
-from gateway.ids import IdKind, derive_id
+from gateway.errors import SourcesFailedError, UpstreamError
+from gateway.listing.types import AdSetItem, ScopedAccount, Source, make_item
 from gateway.loaders import RequestLoaders
 from gateway.platforms.base import (
-    AccountRef,
     AdPlatform,
     AdSetPage,
     AdSetQuery,
-    AdSetRecord,
     Platform,
     knows_availability,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class ScopedAccount:
-    """An account in a walk's scope, with its public ID."""
-
-    public_id: str
-    ref: AccountRef
-
-
-@dataclass(frozen=True, slots=True)
-class AdSetItem:
-    """One row of the merged list, with its public IDs."""
-
-    adset_id: str
-    campaign_id: str
-    ad_account_id: str
-    record: AdSetRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,74 +77,8 @@ class Positions:
         return run.after(index - run.first + 1)
 
 
-def make_item(record: AdSetRecord, ad_account_id: str) -> AdSetItem:
-    """A listed row with its public IDs."""
-    return AdSetItem(
-        adset_id=derive_id(IdKind.ADSET, record.platform, record.external_id),
-        campaign_id=derive_id(IdKind.CAMPAIGN, record.platform, record.campaign_external_id),
-        ad_account_id=ad_account_id,
-        record=record,
-    )
-
-
 #: Rounds beyond one per account that a page may take when sizes were misjudged.
 _EXTRA_ROUNDS = 2
-
-
-class SourceStatus(enum.StrEnum):
-    """How an account answered for this page."""
-
-    OK = "ok"
-    FAILED = "failed"
-    THROTTLED = "throttled"
-
-
-@dataclass(frozen=True, slots=True)
-class Source:
-    """One account's part in a page: ok, or why its rows are missing."""
-
-    platform: Platform
-    ad_account_id: str
-    status: SourceStatus
-    code: str | None = None
-    retry_after: float | None = None
-    message: str | None = None
-
-
-def failure_source(account: ScopedAccount, error: UpstreamError) -> Source:
-    """How a failed account is reported: throttled (with the platform's wait) or failed."""
-    if isinstance(error, RateLimitedError):
-        return Source(
-            account.ref.platform,
-            account.public_id,
-            SourceStatus.THROTTLED,
-            error.code,
-            error.retry_after,
-            error.message,
-        )
-    return Source(
-        account.ref.platform,
-        account.public_id,
-        SourceStatus.FAILED,
-        error.code,
-        None,
-        error.message,
-    )
-
-
-class SourcesFailedError(GatewayError):
-    """Accounts failed and partial pages were not allowed: no rows are returned at all."""
-
-    def __init__(self, sources: Sequence[Source]) -> None:
-        failed = [s for s in sources if s.status is not SourceStatus.OK]
-        throttled = all(s.status is SourceStatus.THROTTLED for s in failed)
-        self.code = "upstream_throttled" if throttled else "upstream_unavailable"
-        waits = [s.retry_after for s in failed if s.retry_after is not None]
-        self.retry_after: float | None = max(waits) if waits and throttled else None
-        names = ", ".join(sorted({s.platform.value for s in failed}))
-        verb = "throttled" if throttled else "failed for"
-        super().__init__(f"{names} {verb} {len(failed)} ad account(s); no rows were lost")
-        self.sources = list(sources)
 
 
 class PageWalk:
@@ -214,43 +129,53 @@ class PageWalk:
         return Position(tuple(self.queue), tuple(self.totals))
 
     async def run(self) -> None:
-        # Accounts whose rows were fetched for this page but not all used: asking them again
-        # would fetch rows twice. An account whose rows were all used may be asked to go on.
-        unconsumed: set[int] = set()
+        # Pages fetched for accounts the walk has not reached yet (an account before them held
+        # more rows than expected): used once the walk gets there, so no row is fetched twice
+        # for a page and no page stops short for want of them.
+        ahead: dict[int, AdSetPage] = {}
+        # Accounts that failed for this page: the cursor comes back for them, this page does not.
+        failed: set[int] = set()
         for _ in range(len(self.accounts) + _EXTRA_ROUNDS):
+            self._take_ahead(ahead)
             if len(self.items) >= self.limit or not self.queue:
-                break
-            plan = self._plan(unconsumed)
+                return
+            plan = self._plan(ahead.keys() | failed)
             if not plan:
-                break  # the next account's fetched rows were not all used: stop short
-            unconsumed.update(stop.index for stop, _ in plan)
+                return  # the next account failed for this page
             if not self.allow_partial:
                 self._fail_before_calling(plan)
             results = await self._fetch(plan)
             self._note_sources(plan, results)
-            for (stop, _), result in zip(plan, results, strict=True):
-                if not isinstance(result, UpstreamError):
-                    self.totals[stop.index] = result.total
-                    self.learned[stop.index] = result.total
-            failed = any(isinstance(r, UpstreamError) for r in results)
-            if failed and not self.allow_partial:
+            if not self.allow_partial and any(isinstance(r, UpstreamError) for r in results):
                 raise SourcesFailedError(self.sources)
             for (stop, _), result in zip(plan, results, strict=True):
-                if not self.queue or self.queue[0].index != stop.index:
-                    break  # an earlier account of the plan did not end where expected
                 if isinstance(result, UpstreamError):
-                    stop = self.queue.pop(0)
-                    if result.retryable:
-                        self.queue.append(stop)  # come back for it later
-                    else:
-                        # a refusal (revoked token, no access) will not pass by retrying: the
-                        # account leaves the walk, as its source says, and the total is unknown
-                        self.totals[stop.index] = None
-                    continue
-                if self._take(result):
-                    unconsumed.discard(stop.index)
-                if len(self.items) >= self.limit:
-                    break
+                    failed.add(stop.index)
+                    self._set_aside(stop.index, come_back=result.retryable)
+                else:
+                    self.totals[stop.index] = result.total
+                    self.learned[stop.index] = result.total
+                    ahead[stop.index] = result
+        self._take_ahead(ahead)
+
+    def _take_ahead(self, ahead: dict[int, AdSetPage]) -> None:
+        """Use the fetched pages of the accounts at the queue's head, in order."""
+        while self.queue and len(self.items) < self.limit:
+            page = ahead.pop(self.queue[0].index, None)
+            if page is None:
+                return
+            self._take(page)
+
+    def _set_aside(self, index: int, *, come_back: bool) -> None:
+        """Take a failed account out of its place: to the end of the queue (its rows come
+        after the others'), or out of the walk for a refusal (revoked token, no access), which
+        will not pass by retrying; its source says so, and its total is then unknown."""
+        at = next(k for k, stop in enumerate(self.queue) if stop.index == index)
+        stop = self.queue.pop(at)
+        if come_back:
+            self.queue.append(stop)
+        else:
+            self.totals[index] = None
 
     def _fail_before_calling(self, plan: list[tuple[Stop, int]]) -> None:
         """When an account of the plan is known to be unavailable (throttled, circuit open)
@@ -269,7 +194,7 @@ class PageWalk:
             self._note_sources(known, errors)
             raise SourcesFailedError(self.sources)
 
-    def _plan(self, unconsumed: set[int]) -> list[tuple[Stop, int]]:
+    def _plan(self, skip: AbstractSet[int]) -> list[tuple[Stop, int]]:
         """(stop, rows to ask for) of the next concurrent round, from the queue's head.
 
         Accounts are added while the rows expected from those before cover less than the page
@@ -280,8 +205,8 @@ class PageWalk:
         expected: int | None = 0
         covered = False
         for stop in self.queue:
-            if stop.index in unconsumed:
-                break
+            if stop.index in skip:
+                break  # fetched already, or failed, for this page
             if covered:
                 if self.want_total and self.totals[stop.index] is None:
                     plan.append((stop, 1))  # asked only for its total
@@ -327,14 +252,12 @@ class PageWalk:
         for (stop, _), result in zip(plan, results, strict=True):
             account = self.accounts[stop.index]
             if isinstance(result, UpstreamError):
-                self.sources.append(failure_source(account, result))
+                self.sources.append(Source.failure(account, result))
             else:
-                self.sources.append(
-                    Source(account.ref.platform, account.public_id, SourceStatus.OK)
-                )
+                self.sources.append(Source.ok(account))
 
-    def _take(self, page: AdSetPage) -> bool:
-        """Use the page's rows from the queue's head; True when every row was used."""
+    def _take(self, page: AdSetPage) -> None:
+        """Use the page's rows for the account at the queue's head, as many as fit."""
         head = self.queue[0]
         account = self.accounts[head.index]
         rows = page.rows[: self.limit - len(self.items)]
@@ -347,4 +270,3 @@ class PageWalk:
         self.queue[0] = Stop(head.index, token, head.consumed + len(rows))
         if token is None:
             self.queue.pop(0)
-        return len(rows) == len(page.rows)

@@ -1,4 +1,4 @@
-"""The listing service: which accounts a query touches, concurrent fan-out, merge, cursors.
+"""The listing service: which accounts a query touches, its loaders, the walk, cursors.
 
 Order of the merged list: the scope's ad accounts by public ID, and within an account the
 platform's own stable order. Page assembly (fan-out, totals, partial pages) is in ``walk``.
@@ -8,129 +8,31 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from gateway.auth import Principal, authorize
 from gateway.config import ProjectConfig, Settings
-from gateway.cursors import Position, decode_cursor, encode_cursor, scope_fingerprint
-from gateway.errors import InvalidInputError, UpstreamError
+from gateway.cursors import decode_cursor, scope_fingerprint
+from gateway.errors import SourcesFailedError, UpstreamError
 from gateway.ids import IdKind, derive_id
-from gateway.loaders import RequestLoaders
-from gateway.platforms.base import (
-    AccountRef,
-    AdPlatform,
-    AdSetQuery,
-    AdSetStatus,
-    Platform,
-)
-from gateway.store import IdTarget, Store
-from gateway.walk import (
+from gateway.listing.hints import SizeHints
+from gateway.listing.types import (
     AdSetItem,
-    PageWalk,
-    Positions,
+    ListFilters,
+    ListingPage,
+    PageSize,
     ScopedAccount,
     Source,
-    SourcesFailedError,
-    SourceStatus,
-    failure_source,
     make_item,
 )
+from gateway.listing.walk import PageWalk
+from gateway.loaders import RequestLoaders
+from gateway.platforms.base import AccountRef, AdPlatform, AdSetQuery, Platform
+from gateway.store import IdTarget, Store
 
-MIN_LIMIT, MAX_LIMIT, DEFAULT_LIMIT = 1, 200, 100
 #: How long a project's campaign index answers unknown campaign IDs without a new index.
 _INDEX_FRESH = 15.0
 _FIND_PAGES = 5
-
-
-@dataclass(frozen=True, slots=True)
-class ListFilters:
-    """Validated filters; IDs are public IDs of the right kind."""
-
-    campaign_id: str | None = None
-    ad_account_id: str | None = None
-    platforms: frozenset[Platform] | None = None
-    statuses: frozenset[AdSetStatus] | None = None
-
-    def fingerprint_parts(self) -> list[str]:
-        return [
-            self.campaign_id or "",
-            self.ad_account_id or "",
-            ",".join(sorted(self.platforms or ())),
-            ",".join(sorted(self.statuses or ())),
-        ]
-
-
-@dataclass
-class ListingPage:
-    """A page of the merged list, the sources it came from, and where to go on."""
-
-    items: list[AdSetItem]
-    total_count: int | None
-    has_previous: bool
-    sources: list[Source]
-    _positions: Positions  # right after each item
-    _end: Position
-    _secret: bytes
-    _scope: str
-
-    @property
-    def has_next(self) -> bool:
-        return bool(self._end.queue)
-
-    @property
-    def next_cursor(self) -> str | None:
-        """Cursor of the next page (it comes back for skipped accounts); None at the end."""
-        return encode_cursor(self._secret, self._scope, self._end) if self.has_next else None
-
-    def edge_cursor(self, index: int) -> str:
-        """Cursor that resumes right after item ``index`` (an empty walk past the end)."""
-        return encode_cursor(self._secret, self._scope, self._positions.after(index))
-
-
-class SizeHints:
-    """Account sizes seen recently, per filter: used only to size requests whose account's
-    total the cursor does not carry (so rows are not fetched just to be thrown away, and
-    accounts past the page are not called), never reported as a total."""
-
-    def __init__(self, capacity: int = 10_000, ttl: float = 600.0) -> None:
-        self._sizes: OrderedDict[tuple[str, str, str], tuple[int, float]] = OrderedDict()
-        self._capacity = capacity
-        self._ttl = ttl
-
-    @staticmethod
-    def _key(account: ScopedAccount, query: AdSetQuery) -> tuple[str, str, str]:
-        statuses = ",".join(sorted(query.statuses)) if query.statuses is not None else "*"
-        return (account.public_id, query.campaign_external_id or "", statuses)
-
-    def hints(self, accounts: Sequence[ScopedAccount], query: AdSetQuery) -> list[int | None]:
-        now = time.monotonic()
-        out: list[int | None] = []
-        for account in accounts:
-            seen = self._sizes.get(self._key(account, query))
-            out.append(seen[0] if seen is not None and now - seen[1] < self._ttl else None)
-        return out
-
-    def clear(self) -> None:
-        self._sizes.clear()
-
-    def learn(
-        self,
-        accounts: Sequence[ScopedAccount],
-        query: AdSetQuery,
-        totals: Mapping[int, int | None],
-    ) -> None:
-        now = time.monotonic()
-        for index, total in totals.items():
-            key = self._key(accounts[index], query)
-            if total is None:
-                self._sizes.pop(key, None)
-                continue
-            self._sizes[key] = (total, now)
-            self._sizes.move_to_end(key)
-        while len(self._sizes) > self._capacity:
-            self._sizes.popitem(last=False)
 
 
 class ListingService:
@@ -156,11 +58,20 @@ class ListingService:
         self._sizes.clear()
 
     def project_for(self, principal: Principal, project_id: str) -> ProjectConfig:
-        """The project, if the principal may read it (else NotFound / PermissionDenied)."""
+        """The project, if the principal may read it (else NotFound / PermissionDenied).
+
+        The one authorization check of a request: what takes a ``ProjectConfig`` from here on
+        trusts that it was made."""
         authorize(principal, project_id, (p.id for p in self.settings.projects))
         project = self.settings.project(project_id)
         assert project is not None  # authorize() checked it exists
         return project
+
+    def loaders(self, project_id: str) -> RequestLoaders:
+        """A request's dataloaders over the project's accounts (none for an unknown project).
+        Build them inside the request's event loop and drop them with it."""
+        project = self.settings.project(project_id)
+        return RequestLoaders(self._clients, project.ad_accounts if project else ())
 
     def account_id(self, account: AccountRef) -> str:
         """Public ID of a configured ad account."""
@@ -180,30 +91,27 @@ class ListingService:
 
     async def list_adsets(
         self,
-        principal: Principal,
-        project_id: str,
+        project: ProjectConfig,
         filters: ListFilters,
         *,
-        limit: int = DEFAULT_LIMIT,
+        limit: PageSize | None = None,
         cursor: str | None = None,
-        loaders: RequestLoaders,
+        loaders: RequestLoaders | None = None,
         allow_partial: bool = False,
         want_total: bool = False,
     ) -> ListingPage:
-        """One page of the project's ad sets matching ``filters``.
+        """One page of the ad sets of ``project`` (as ``project_for`` gave it) matching
+        ``filters``; ``loaders`` are the request's own when it has more to load.
 
         A failing account raises ``SourcesFailedError`` unless ``allow_partial``: then the page
         holds the other accounts' rows, ``sources`` says what failed, and the cursor comes back
         for the skipped accounts. ``total_count`` is filled in only with ``want_total``: it may
         cost a call to accounts that hold no row of the page.
         """
-        if not MIN_LIMIT <= limit <= MAX_LIMIT:
-            raise InvalidInputError(
-                f"limit must be between {MIN_LIMIT} and {MAX_LIMIT}",
-                param="limit",
-                code="invalid_limit",
-            )
-        project = self.project_for(principal, project_id)
+        if limit is None:
+            limit = PageSize(PageSize.DEFAULT)
+        if loaders is None:
+            loaders = self.loaders(project.id)
         accounts, campaign_ext = await self._scope(project, filters)
         scope = scope_fingerprint(
             [project.id, *filters.fingerprint_parts(), *(a.public_id for a in accounts)]
@@ -277,11 +185,11 @@ class ListingService:
         sources: list[Source] = []
         for account, result in zip(accounts, results, strict=True):
             if isinstance(result, UpstreamError):
-                sources.append(failure_source(account, result))
+                sources.append(Source.failure(account, result))
                 continue
             if isinstance(result, BaseException):
                 raise result
-            sources.append(Source(account.ref.platform, account.public_id, SourceStatus.OK))
+            sources.append(Source.ok(account))
             self._store.remember_ids(
                 (
                     derive_id(IdKind.CAMPAIGN, c.platform, c.external_id),
@@ -290,9 +198,9 @@ class ListingService:
                 for c in result
             )
         target = self._store.resolve(campaign_id)
-        if target is None and any(s.status is not SourceStatus.OK for s in sources):
+        if target is None and any(s.failed for s in sources):
             raise SourcesFailedError(sources)
-        if all(s.status is SourceStatus.OK for s in sources):
+        if not any(s.failed for s in sources):
             self._indexed_at[project.id] = now
         return target
 
@@ -322,7 +230,7 @@ class ListingService:
         query = AdSetQuery(campaign_external_id=target.campaign_external_id)
         start: str | None = None
         for _ in range(_FIND_PAGES):
-            page = await client.list_adsets(owner.ref, query, start=start, count=MAX_LIMIT)
+            page = await client.list_adsets(owner.ref, query, start=start, count=PageSize.MAX)
             for record in page.rows:
                 if record.external_id == target.external_id:
                     return make_item(record, owner.public_id)

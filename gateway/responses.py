@@ -1,0 +1,54 @@
+"""JSON responses and the app's exception handlers: every REST error body is written here.
+
+Errors are raised, never returned: a ``GatewayError`` says its own status, headers and body
+(see ``errors``), Starlette's routing errors keep theirs, and anything else is a 500 whose body
+says nothing about the cause (the log has its type and message, never a traceback).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.errors import GatewayError
+from gateway.wire import dumps
+
+log = logging.getLogger("gateway")
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """An orjson-encoded JSON response."""
+    return Response(dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+async def gateway_error(_: Request, exc: Exception) -> Response:
+    """``{"error": {...}}`` with the status and headers the error's class names."""
+    assert isinstance(exc, GatewayError)
+    return json_response({"error": exc.body()}, exc.status_code, exc.headers or None)
+
+
+async def http_error(_: Request, exc: Exception) -> Response:
+    """Unknown routes and methods, in the same envelope."""
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    return json_response({"error": {"code": code, "message": exc.detail}}, exc.status_code)
+
+
+async def internal_error(_: Request, exc: Exception) -> Response:
+    log.error("unexpected %s: %s", type(exc).__name__, exc)
+    return json_response({"error": {"code": "internal_error", "message": "Unexpected error."}}, 500)
+
+
+#: For ``Starlette(exception_handlers=...)``.
+EXCEPTION_HANDLERS: Mapping[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
+    GatewayError: gateway_error,
+    HTTPException: http_error,
+    Exception: internal_error,
+}
