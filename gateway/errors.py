@@ -13,6 +13,7 @@
     ├── AuthenticationError            unauthenticated          missing or unknown API key
     ├── PermissionDeniedError          forbidden                key lacks the scope
     ├── NotFoundError                  not_found                unknown project (or not the key's)
+    ├── StoreUnavailableError          store_unavailable        the database cannot be reached
     └── ConfigError                    config_invalid           configuration cannot be used
 
 Every error carries a stable ``code`` and a message safe to show a client: messages never
@@ -139,6 +140,18 @@ class NotFoundError(GatewayError):
     """The project does not exist or does not belong to the key (never says which)."""
 
     code = "not_found"
+
+
+class StoreUnavailableError(GatewayError):
+    """The database (keys, ID reverse map) cannot be reached: the request may succeed if
+    tried again (503). The client sees a fixed message; ``detail`` (the driver's reason, which
+    may name hosts and users) is for logs and the command line."""
+
+    code = "store_unavailable"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("the gateway's database is unavailable; try again shortly")
+        self.detail = detail
 
 
 class ConfigError(GatewayError):

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from gateway.auth import READ_SCOPE, Authenticator
-from gateway.errors import AuthenticationError
+from gateway.errors import AuthenticationError, StoreUnavailableError
 from gateway.graphiql import render_graphiql_page
 from gateway.listing import ListingService
 from gateway.loaders import RequestLoaders
@@ -67,9 +67,11 @@ class GraphQLEndpoint:
         except ValueError as exc:
             return _errors(400, str(exc), "bad_request")
         try:
-            principal = self._auth.authenticate(request.headers.get("authorization"))
+            principal = await self._auth.authenticate(request.headers.get("authorization"))
         except AuthenticationError as exc:
             return _errors(401, exc.message, exc.code, {"WWW-Authenticate": "Bearer"})
+        except StoreUnavailableError as exc:
+            return _errors(503, exc.message, exc.code)
         if READ_SCOPE not in principal.scopes:
             return _errors(403, f"this API key lacks the {READ_SCOPE} scope", "forbidden")
         project = self._service.settings.project(principal.project_id)

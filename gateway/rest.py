@@ -22,6 +22,7 @@ from gateway.errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
+    StoreUnavailableError,
     UpstreamError,
 )
 from gateway.ids import IdKind, check_id
@@ -57,6 +58,8 @@ def error_response(error: GatewayError) -> Response:
         status = 403
     elif isinstance(error, NotFoundError):
         status = 404
+    elif isinstance(error, StoreUnavailableError):
+        status = 503
     elif isinstance(error, SourcesFailedError):
         status = 503 if error.code == "upstream_throttled" else 502
         body["sources"] = [source_json(s) for s in error.sources]
@@ -183,7 +186,7 @@ class AdSetsEndpoint:
 
     async def handle(self, request: Request) -> Response:
         try:
-            principal = self._auth.authenticate(request.headers.get("authorization"))
+            principal = await self._auth.authenticate(request.headers.get("authorization"))
             project_id = request.path_params["project_id"]
             project = self._service.project_for(principal, project_id)
             filters, limit, cursor = parse_filters(request)

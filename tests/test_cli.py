@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
-from gateway.auth import Authenticator
+from gateway.auth import Authenticator, Principal
 from gateway.cli import main
-from gateway.config import load_settings
+from gateway.config import Settings, load_settings
 from gateway.sandbox.suite import DEMO_PROJECT_ID, SandboxSuite
 from gateway.schema import export_sdl
-from gateway.store import Store
+from gateway.store import open_store
+
+
+def authenticate(settings: Settings, key: str) -> Principal:
+    """What a freshly started gateway on ``settings`` makes of ``key``."""
+
+    async def run() -> Principal:
+        store = open_store(settings.database)
+        try:
+            return await Authenticator(settings, store).authenticate(f"Bearer {key}")
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
 
 
 def test_export_schema_prints_the_sdl(capsys: pytest.CaptureFixture[str]) -> None:
@@ -40,10 +54,7 @@ def test_sandbox_config_round_trips_and_keys_create_stores_a_digest(
     # then only its digest is stored, and it authenticates
     database = (tmp_path / "gateway.db").read_bytes()
     assert key.encode() not in database
-    store = Store(settings.database_path)
-    principal = Authenticator(settings, store).authenticate(f"Bearer {key}")
-    assert principal.project_id == DEMO_PROJECT_ID
-    store.close()
+    assert authenticate(settings, key).project_id == DEMO_PROJECT_ID
 
 
 def test_keys_create_for_an_unknown_project_fails(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -13,12 +14,23 @@ from gateway.ids import IdKind, derive_id
 from gateway.listing import ListFilters, ListingPage, ListingService
 from gateway.loaders import RequestLoaders
 from gateway.platforms.base import AccountRef, AdSetStatus, Platform
-from gateway.store import Store
+from gateway.store import SqliteStore
 from gateway.walk import SourcesFailedError, SourceStatus
 from tests.fakes import FakePlatform, fake_clients
 
 PROJECT = "prj_01HX9Y7K8M2P4RSTVW56789AB"
 READER = Principal(PROJECT, frozenset({"ads:read"}))
+
+
+_stores: list[SqliteStore] = []
+
+
+@pytest.fixture(autouse=True)
+async def _close_stores() -> AsyncIterator[None]:
+    """Close the stores ``make_service`` opened, inside the test's event loop."""
+    yield
+    while _stores:
+        await _stores.pop().close()
 
 
 def make_service(
@@ -30,7 +42,8 @@ def make_service(
             ProjectConfig(PROJECT, "Test", (ApiKeySpec("0" * 64, frozenset()),), tuple(accounts)),
         ),
     )
-    return ListingService(settings, clients, Store(":memory:"))
+    _stores.append(SqliteStore(":memory:"))
+    return ListingService(settings, clients, _stores[-1])
 
 
 def in_listing_order(accounts: list[AccountRef]) -> list[AccountRef]:
