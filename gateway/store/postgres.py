@@ -44,6 +44,9 @@ _INSERT_KEY = (
     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
 )
 
+#: What an unreachable or restarting server raises (constraint violations are not among them).
+_UNREACHABLE = (psycopg.OperationalError, psycopg.InterfaceError, psycopg_pool.PoolTimeout)
+
 Pool = psycopg_pool.AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]
 
 
@@ -57,6 +60,7 @@ class PostgresStore:
         self._sizes = (min_size, max_size)
         self._timeout = timeout
         self._pool: Pool | None = None
+        self._closed = False
         self._opening = asyncio.Lock()
         self._ids = IdMap(self._write_ids, self._read_id)
 
@@ -65,6 +69,7 @@ class PostgresStore:
 
     async def close(self) -> None:
         await self._ids.flush()
+        self._closed = True
         if self._pool is not None:
             pool, self._pool = self._pool, None
             await pool.close()
@@ -72,6 +77,8 @@ class PostgresStore:
     async def _connected_pool(self) -> Pool:
         if self._pool is not None:
             return self._pool
+        if self._closed:
+            raise StoreUnavailableError("the store was closed")
         async with self._opening:
             if self._pool is None:
                 self._pool = await self._connect()
@@ -127,7 +134,7 @@ class PostgresStore:
             async with pool.connection() as conn:
                 cursor = await conn.execute(sql, tuple(params))
                 return await cursor.fetchall() if cursor.description else []
-        except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as exc:
+        except _UNREACHABLE as exc:
             raise StoreUnavailableError(f"PostgreSQL unreachable: {_reason(exc)}") from exc
 
     # --- API keys -------------------------------------------------------------------------
@@ -209,7 +216,7 @@ class PostgresStore:
                     "INSERT INTO id_map VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
                     rows,
                 )
-        except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as exc:
+        except _UNREACHABLE as exc:
             raise StoreUnavailableError(f"PostgreSQL unreachable: {_reason(exc)}") from exc
 
     async def _read_id(self, public_id: str) -> IdTarget | None:

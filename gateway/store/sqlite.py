@@ -52,6 +52,7 @@ class SqliteStore:
         self.path = path
         self._busy_timeout = busy_timeout
         self._db: aiosqlite.Connection | None = None
+        self._closed = False
         self._opening = asyncio.Lock()
         # One connection: a statement issued while the ID map's transaction is open would
         # join it (and its ROLLBACK), so statements take turns.
@@ -63,6 +64,7 @@ class SqliteStore:
 
     async def close(self) -> None:
         await self._ids.flush()
+        self._closed = True
         if self._db is not None:
             db, self._db = self._db, None
             await db.close()
@@ -70,6 +72,8 @@ class SqliteStore:
     async def _connection(self) -> aiosqlite.Connection:
         if self._db is not None:
             return self._db
+        if self._closed:
+            raise StoreUnavailableError("the store was closed")
         async with self._opening:
             if self._db is None:
                 try:
@@ -117,7 +121,7 @@ class SqliteStore:
         try:
             async with self._turn, db.execute(sql, tuple(params)) as cursor:
                 return list(await cursor.fetchall())
-        except sqlite3.Error as exc:
+        except sqlite3.OperationalError as exc:  # locked too long, disk I/O, file gone
             raise StoreUnavailableError(f"SQLite: {exc}") from exc
 
     # --- API keys -------------------------------------------------------------------------
@@ -201,7 +205,7 @@ class SqliteStore:
                     await db.execute("ROLLBACK")
                     raise
                 await db.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except sqlite3.OperationalError as exc:
             raise StoreUnavailableError(f"SQLite: {exc}") from exc
 
     async def _read_id(self, public_id: str) -> IdTarget | None:
