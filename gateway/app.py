@@ -28,7 +28,7 @@ from gateway.resilience.client import ResilienceState, ResilientPlatform
 from gateway.responses import EXCEPTION_HANDLERS, json_response
 from gateway.rest import AdSetsEndpoint
 from gateway.schema import build_schema
-from gateway.store import Store
+from gateway.store import Store, open_store
 
 log = logging.getLogger("gateway")
 
@@ -77,7 +77,7 @@ def create_app(
     demo_key: str | None = None,
 ) -> Starlette:
     """The gateway app. ``transport`` replaces the network (sandboxes in-process, tests)."""
-    store = store or Store(settings.database_path)
+    store = store or open_store(settings.database)
     clients, pools = build_clients(settings, transport, ResilienceState())
     service = ListingService(settings, clients, store)
     authenticator = Authenticator(settings, store)
@@ -135,4 +135,5 @@ async def close_runtime(runtime: Runtime) -> None:
         await client.aclose()
     for http in runtime.http:
         await http.aclose()
-    runtime.store.close()
+    await runtime.authenticator.aclose()
+    await runtime.store.close()

@@ -1,55 +1,96 @@
-"""Bearer API keys -> Principal. Keys are known only by SHA-256 digest."""
+"""Bearer API keys -> Principal. Keys are known only by SHA-256 digest.
+
+Two kinds of key are accepted: keys declared in the configuration by digest (any format), and
+keys issued into the store (``gateway keys create``; see ``apikeys.py``). Store lookups are
+cached for ``cache_ttl`` seconds (found or not), so a key created or revoked by another
+instance or the CLI takes effect here within that time, and a steady client costs no query.
+Last use is written in the background, at most once per ``touch_interval`` per key and
+instance, never on the request's path.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
-from collections.abc import Iterable
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from cachetools import TTLCache
+
+from gateway.apikeys import KEY_PREFIX, digest_key, key_id_of, new_key
 from gateway.config import Settings
-from gateway.errors import AuthenticationError, NotFoundError, PermissionDeniedError
-from gateway.store import Store
+from gateway.errors import (
+    AuthenticationError,
+    NotFoundError,
+    PermissionDeniedError,
+    StoreUnavailableError,
+)
+from gateway.store import KeyRecord, Store
+
+__all__ = [
+    "KEY_PREFIX",
+    "READ_SCOPE",
+    "Authenticator",
+    "Principal",
+    "authorize",
+    "digest_key",
+    "new_key",
+]
+
+log = logging.getLogger("gateway.auth")
 
 READ_SCOPE = "ads:read"
-KEY_PREFIX = "lp_live_"
+CACHE_TTL = 5.0
+TOUCH_INTERVAL = 60.0
+_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: the project their key belongs to, and its scopes."""
+    """Who is calling: the project their key belongs to, its scopes, and the key's public id
+    (for logs; ``sha256:`` and the start of the digest for a configured key of another
+    format)."""
 
     project_id: str
     scopes: frozenset[str]
-
-
-def digest_key(key: str) -> str:
-    """The hex SHA-256 digest under which a key is stored."""
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-def new_key() -> str:
-    """A fresh random API key (shown once, stored only as a digest)."""
-    return KEY_PREFIX + secrets.token_urlsafe(32)
+    key_id: str | None = None
 
 
 class Authenticator:
     """Resolves an ``Authorization`` header to a Principal."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        cache_ttl: float = CACHE_TTL,
+        touch_interval: float = TOUCH_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._store = store
+        self._now = now
         self._configured: dict[str, Principal] = {}
         for project in settings.projects:
             for key in project.api_keys:
                 self._configured[key.sha256] = Principal(project.id, key.scopes)
+        self._lookups: TTLCache[str, KeyRecord | None] = TTLCache(
+            _CACHE_SIZE, cache_ttl, timer=clock
+        )
+        self._touched: TTLCache[str, bool] = TTLCache(_CACHE_SIZE, touch_interval, timer=clock)
+        self._used: dict[str, datetime] = {}
+        self._toucher: asyncio.Task[None] | None = None
 
     def add(self, key_digest: str, principal: Principal) -> None:
         """Accept another key at run time (the sandbox demo key)."""
         self._configured[key_digest] = principal
 
-    def authenticate(self, authorization: str | None) -> Principal:
-        """The caller behind a ``Bearer`` header, or AuthenticationError."""
+    async def authenticate(self, authorization: str | None) -> Principal:
+        """The caller behind a ``Bearer`` header, or AuthenticationError (StoreUnavailableError
+        when issued keys cannot be read)."""
         if not authorization:
             raise AuthenticationError("missing Authorization: Bearer <API key>")
         scheme, _, key = authorization.partition(" ")
@@ -57,19 +98,48 @@ class Authenticator:
         if scheme.lower() != "bearer" or not key:
             raise AuthenticationError("Authorization must be 'Bearer <API key>'")
         digest = digest_key(key)
-        principal = self._configured.get(digest)
-        stored_digest = digest if principal is not None else None
-        if principal is None:
-            stored = self._store.find_key(digest)
-            if stored is not None:
-                principal = Principal(stored.project_id, stored.scopes)
-                stored_digest = stored.digest
-        # The lookup is by digest; compare once more in constant time against what was found.
-        if principal is None or stored_digest is None:
+        configured = self._configured.get(digest)
+        if configured is not None:
+            key_id = configured.key_id or key_id_of(key) or f"sha256:{digest[:12]}"
+            return Principal(configured.project_id, configured.scopes, key_id)
+        record = await self._lookup(digest)
+        if record is None:
             raise AuthenticationError("unknown API key")
-        if not hmac.compare_digest(stored_digest, digest):
-            raise AuthenticationError("unknown API key")
-        return principal
+        now = self._now()
+        refusal = record.refusal(now)
+        if refusal is not None:
+            raise AuthenticationError(refusal)
+        self._note_use(record.key_id, now)
+        return Principal(record.project_id, record.scopes, record.key_id)
+
+    async def aclose(self) -> None:
+        """Write the last-used times still pending."""
+        if self._toucher is not None:
+            await self._toucher
+
+    async def _lookup(self, digest: str) -> KeyRecord | None:
+        if digest in self._lookups:
+            return self._lookups[digest]
+        record = await self._store.find_key(digest)
+        self._lookups[digest] = record
+        return record
+
+    def _note_use(self, key_id: str, now: datetime) -> None:
+        if key_id in self._touched:
+            return
+        self._touched[key_id] = True
+        self._used[key_id] = now
+        if self._toucher is None or self._toucher.done():
+            self._toucher = asyncio.get_running_loop().create_task(self._write_uses())
+
+    async def _write_uses(self) -> None:
+        while self._used:
+            used, self._used = self._used, {}
+            try:
+                await self._store.touch_keys(used)
+            except StoreUnavailableError as exc:
+                # Last use is informational: losing one update must not fail anything.
+                log.warning("last-used times of %d key(s) not written: %s", len(used), exc.detail)
 
 
 def authorize(principal: Principal, project_id: str, known_projects: Iterable[str]) -> None:

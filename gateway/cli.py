@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import os
 import sys
@@ -12,13 +13,13 @@ from pathlib import Path
 import uvicorn
 
 from gateway.app import create_app
-from gateway.auth import READ_SCOPE, digest_key, new_key
-from gateway.config import Settings, load_settings
-from gateway.errors import ConfigError
+from gateway.config import load_settings
+from gateway.errors import ConfigError, StoreUnavailableError
+from gateway.keys_cli import add_keys_commands
 from gateway.sandbox.control import parse_fault_kinds
 from gateway.sandbox.suite import DEMO_PROJECT_ID, SandboxSuite, demo_key
 from gateway.schema import export_sdl
-from gateway.store import Store
+from gateway.store import open_store
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -29,6 +30,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = args.run(args)
     except ConfigError as exc:
         print(f"gateway: configuration error: {exc.message}", file=sys.stderr)
+        return 2
+    except StoreUnavailableError as exc:
+        print(f"gateway: database unavailable: {exc.detail}", file=sys.stderr)
         return 2
     return result
 
@@ -58,13 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--large-adsets", type=int, default=1200, help="size of large accounts")
     sandbox.set_defaults(run=_sandbox)
 
-    keys = sub.add_parser("keys", help="manage API keys")
-    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
-    create = keys_sub.add_parser("create", help="issue a key (printed once, stored as a digest)")
-    create.add_argument("--project", required=True)
-    create.add_argument("--scope", action="append", default=None, help=f"default {READ_SCOPE}")
-    create.add_argument("--config", help="TOML configuration (default: $GATEWAY_CONFIG)")
-    create.set_defaults(run=_keys_create)
+    add_keys_commands(sub)
 
     export = sub.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     export.add_argument("--output", help="write to this file instead of stdout")
@@ -81,6 +79,9 @@ def _serve(args: argparse.Namespace) -> int:
     path = _config_path(args)
     if path:
         settings = load_settings(path)
+        # Connect and migrate before serving: an unreachable database is exit 2, not a
+        # server that answers 503 to everything.
+        asyncio.run(_prepare_store(settings.database))
         app = create_app(settings)
         print(
             f"gateway: serving {len(settings.projects)} project(s) on http://{args.host}:{args.port}"
@@ -93,6 +94,14 @@ def _serve(args: argparse.Namespace) -> int:
     _settle_heap()
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=args.access_log)
     return 0
+
+
+async def _prepare_store(database: str) -> None:
+    store = open_store(database)
+    try:
+        await store.open()
+    finally:
+        await store.close()
 
 
 def _settle_heap() -> None:
@@ -144,25 +153,6 @@ def _sandbox(args: argparse.Namespace) -> int:
         )
         print(f"gateway sandbox: wrote {args.write_config}", flush=True)
     uvicorn.run(suite.app, host=args.host, port=args.port, log_level="warning")
-    return 0
-
-
-def _keys_create(args: argparse.Namespace) -> int:
-    path = _config_path(args)
-    if not path:
-        raise ConfigError("keys create needs --config FILE or GATEWAY_CONFIG")
-    settings: Settings = load_settings(path)
-    if settings.project(args.project) is None:
-        print(f"gateway keys: no project {args.project} in {path}", file=sys.stderr)
-        return 2
-    key = new_key()
-    store = Store(settings.database_path)
-    try:
-        store.add_key(digest_key(key), args.project, args.scope or [READ_SCOPE])
-    finally:
-        store.close()
-    print(key)
-    print("(shown once; only its SHA-256 digest is stored)", file=sys.stderr)
     return 0
 
 

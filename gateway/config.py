@@ -26,6 +26,9 @@ _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _HEX_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 _PROJECT_ID = re.compile(r"^prj_[0-9A-Za-z]{1,40}$")
 
+SQLITE_PREFIX = "sqlite:///"
+POSTGRES_PREFIXES = ("postgresql://", "postgres://")
+
 
 @dataclass(frozen=True, slots=True)
 class ApiKeySpec:
@@ -67,10 +70,9 @@ class Settings:
     @property
     def database_path(self) -> str:
         """The SQLite file path (or ``:memory:``) named by ``database``."""
-        prefix = "sqlite:///"
-        if not self.database.startswith(prefix):
-            raise ConfigError("gateway.database must be a sqlite:/// URL")
-        return self.database[len(prefix) :] or ":memory:"
+        if not self.database.startswith(SQLITE_PREFIX):
+            raise ConfigError("gateway.database is not a sqlite:/// URL")
+        return self.database[len(SQLITE_PREFIX) :] or ":memory:"
 
 
 def load_settings(path: str | Path, env: Mapping[str, str] | None = None) -> Settings:
@@ -83,18 +85,17 @@ def load_settings(path: str | Path, env: Mapping[str, str] | None = None) -> Set
         raise ConfigError(f"configuration file not found: {path}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"configuration file is not valid TOML: {exc}") from exc
-    return parse_settings(_expand(raw, environ))
+    return parse_settings(_expand(raw, environ), base_dir=Path(path).resolve().parent)
 
 
-def parse_settings(raw: Mapping[str, Any]) -> Settings:
-    """Validate an already-decoded configuration mapping."""
+def parse_settings(raw: Mapping[str, Any], *, base_dir: Path | None = None) -> Settings:
+    """Validate an already-decoded configuration mapping. A relative SQLite path is taken
+    relative to ``base_dir`` (the configuration file's folder), when given."""
     gateway = _table(raw, "gateway")
     secret = gateway.get("cursor_secret")
     if not isinstance(secret, str) or len(secret) < 16:
         raise ConfigError("gateway.cursor_secret must be a string of at least 16 characters")
-    database = gateway.get("database", "sqlite:///gateway.db")
-    if not isinstance(database, str) or not database.startswith("sqlite:///"):
-        raise ConfigError("gateway.database must be a sqlite:/// URL")
+    database = _database(gateway.get("database", "sqlite:///gateway.db"), base_dir)
     platforms = registry.default_settings()
     for name, table in _table(raw, "platforms").items():
         platform = _platform(name, f"platforms.{name}")
@@ -108,6 +109,21 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
     return Settings(
         cursor_secret=secret.encode(), database=database, platforms=platforms, projects=projects
     )
+
+
+def _database(value: Any, base_dir: Path | None) -> str:
+    """``sqlite:///file`` (relative to ``base_dir``: the CLI and the server may run from
+    another folder than the configuration's, yet must open the same file) or a PostgreSQL URL."""
+    if isinstance(value, str) and value.startswith(POSTGRES_PREFIXES):
+        return value
+    if not isinstance(value, str) or not value.startswith(SQLITE_PREFIX):
+        raise ConfigError(
+            "gateway.database must be a sqlite:///FILE or postgresql://USER@HOST/DB URL"
+        )
+    path = value[len(SQLITE_PREFIX) :]
+    if path in ("", ":memory:") or base_dir is None or Path(path).is_absolute():
+        return value
+    return SQLITE_PREFIX + str(base_dir / path)
 
 
 def _platform_settings(platform: Platform, table: Mapping[str, Any]) -> PlatformSettings:

@@ -15,6 +15,7 @@
     ├── AuthenticationError           unauthenticated       401  missing or unknown API key
     ├── PermissionDeniedError         forbidden             403  key lacks the scope
     ├── NotFoundError                 not_found             404  unknown project, or another's
+    ├── StoreUnavailableError         store_unavailable     503  the database cannot be reached
     └── ConfigError                   config_invalid        500  configuration cannot be used
 
 Every error carries a stable ``code`` and a message safe to show a client: messages never
@@ -219,6 +220,19 @@ class NotFoundError(GatewayError):
 
     code = "not_found"
     status_code = 404
+
+
+class StoreUnavailableError(GatewayError):
+    """The database (keys, ID reverse map) cannot be reached: the request may succeed if
+    tried again (503). The client sees a fixed message; ``detail`` (the driver's reason, which
+    may name hosts and users) is for logs and the command line."""
+
+    code = "store_unavailable"
+    status_code = 503
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("the gateway's database is unavailable; try again shortly")
+        self.detail = detail
 
 
 class ConfigError(GatewayError):

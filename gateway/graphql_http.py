@@ -13,7 +13,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from gateway.auth import READ_SCOPE, Authenticator
-from gateway.errors import AuthenticationError, GatewayError, PermissionDeniedError
+from gateway.errors import (
+    AuthenticationError,
+    GatewayError,
+    PermissionDeniedError,
+    StoreUnavailableError,
+)
 from gateway.graphiql import render_graphiql_page
 from gateway.listing.service import ListingService
 from gateway.schema import GatewaySchema
@@ -63,8 +68,10 @@ class GraphQLEndpoint:
         except ValueError as exc:
             return _errors(400, str(exc), "bad_request")
         try:
-            principal = self._auth.authenticate(request.headers.get("authorization"))
+            principal = await self._auth.authenticate(request.headers.get("authorization"))
         except AuthenticationError as exc:
+            return _refused(exc)
+        except StoreUnavailableError as exc:
             return _refused(exc)
         if READ_SCOPE not in principal.scopes:
             return _refused(PermissionDeniedError(f"this API key lacks the {READ_SCOPE} scope"))

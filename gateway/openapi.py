@@ -155,12 +155,17 @@ _ERRORS = {
         "Invalid parameter. Codes: invalid_limit, invalid_platform, invalid_status, invalid_id, "
         "invalid_allow_partial, unknown_parameter, duplicate_parameter."
     ),
-    "401": "Missing or unknown API key (code unauthenticated); see WWW-Authenticate.",
+    "401": (
+        "Missing, unknown, revoked or expired API key (code unauthenticated); see WWW-Authenticate."
+    ),
     "403": "The key lacks the ads:read scope (code forbidden).",
     "404": "Unknown project, or one the key does not belong to (code not_found).",
     "502": "An ad account failed and allowPartial was not set (code upstream_unavailable); "
     "sources names the accounts. No rows are returned rather than an incomplete page.",
-    "503": "Ad accounts were throttled (code upstream_throttled); see Retry-After and sources.",
+    "503": (
+        "Ad accounts were throttled (code upstream_throttled; see Retry-After and sources), "
+        "or the gateway's database is unreachable (code store_unavailable)."
+    ),
 }
 
 

@@ -103,7 +103,7 @@ class AdSetsEndpoint:
         self._written = WrittenItems()
 
     async def handle(self, request: Request) -> Response:
-        principal = self._auth.authenticate(request.headers.get("authorization"))
+        principal = await self._auth.authenticate(request.headers.get("authorization"))
         project = self._service.project_for(principal, request.path_params["project_id"])
         filters, limit, cursor = parse_filters(request)
         allow_partial = parse_allow_partial(request)

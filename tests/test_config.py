@@ -42,7 +42,8 @@ def test_valid_file_with_environment_references(tmp_path: Path) -> None:
     env = {"SECRET": "s" * 20, "META_TOKEN": "EAAB-token"}
     settings = load_settings(write(tmp_path, VALID), env)
     assert settings.cursor_secret == b"s" * 20
-    assert settings.database_path == "data/gw.db"
+    # relative to the configuration file's folder, wherever the command runs
+    assert settings.database_path == str(tmp_path / "data" / "gw.db")
     meta = settings.platforms[Platform.META_ADS]
     assert meta.base_url == "http://127.0.0.1:9/meta"
     assert meta.api_version == "v24.0"
@@ -61,7 +62,7 @@ def test_valid_file_with_environment_references(tmp_path: Path) -> None:
         (('"${META_TOKEN}"', '"${MISSING_VAR}"'), "MISSING_VAR"),
         (('id = "prj_01HX9Y7K8M2P4RSTUV56789AB"', 'id = "project-1"'), "projects[0].id"),
         (('sha256 = "abab', 'sha256 = "zz'), "sha256"),
-        (('database = "sqlite:///data/gw.db"', 'database = "postgres://x"'), "sqlite"),
+        (('database = "sqlite:///data/gw.db"', 'database = "mysql://x"'), "sqlite"),
     ],
 )
 def test_invalid_files_name_the_problem(
@@ -71,6 +72,18 @@ def test_invalid_files_name_the_problem(
     with pytest.raises(ConfigError) as info:
         load_settings(write(tmp_path, VALID.replace(*change)), env)
     assert message in info.value.message
+
+
+def test_database_urls(tmp_path: Path) -> None:
+    env = {"SECRET": "s" * 20, "META_TOKEN": "t"}
+    url = "postgresql://postgres@127.0.0.1:5432/test"
+    pg = load_settings(write(tmp_path, VALID.replace("sqlite:///data/gw.db", url)), env)
+    assert pg.database == url
+    absolute = tmp_path / "elsewhere.db"
+    at = load_settings(write(tmp_path, VALID.replace("data/gw.db", str(absolute))), env)
+    assert at.database_path == str(absolute)
+    memory = load_settings(write(tmp_path, VALID.replace("data/gw.db", ":memory:")), env)
+    assert memory.database_path == ":memory:"
 
 
 def test_missing_and_broken_files(tmp_path: Path) -> None:

@@ -85,9 +85,9 @@ class ListingService:
         accounts.sort(key=lambda a: a.public_id)
         return accounts
 
-    def resolve(self, public_id: str) -> IdTarget | None:
+    async def resolve(self, public_id: str) -> IdTarget | None:
         """What a public ID names, if it was ever listed."""
-        return self._store.resolve(public_id)
+        return await self._store.resolve(public_id)
 
     async def list_adsets(
         self,
@@ -171,7 +171,7 @@ class ListingService:
         accounts' campaigns are indexed, at most once per project every ``_INDEX_FRESH``
         seconds, so random IDs cannot multiply upstream calls. An account that could not be
         read fails the request rather than making the page silently empty."""
-        target = self._store.resolve(campaign_id)
+        target = await self._store.resolve(campaign_id)
         if target is not None or not accounts:
             return target
         now = time.monotonic()
@@ -197,7 +197,7 @@ class ListingService:
                 )
                 for c in result
             )
-        target = self._store.resolve(campaign_id)
+        target = await self._store.resolve(campaign_id)
         if target is None and any(s.failed for s in sources):
             raise SourcesFailedError(sources)
         if not any(s.failed for s in sources):

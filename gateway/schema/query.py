@@ -129,7 +129,7 @@ async def _node(info: Info, public_id: str) -> Node | None:
     if kind is IdKind.AD_ACCOUNT:
         found = accounts.get(public_id)
         return None if found is None else AdAccount.of(found.ref, found.public_id)
-    target = ctx.service.resolve(public_id)
+    target = await ctx.service.resolve(public_id)
     if target is None:
         return None
     platform = Platform(target.platform)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -19,11 +20,22 @@ from gateway.listing.service import ListingService
 from gateway.listing.types import ListFilters, ListingPage, PageSize, SourceStatus
 from gateway.loaders import RequestLoaders
 from gateway.platforms.base import AccountRef, AdSetStatus, Platform
-from gateway.store import Store
+from gateway.store import SqliteStore
 from tests.fakes import FakePlatform, fake_clients, make_record
 
 PROJECT = "prj_01HX9Y7K8M2P4RSTVW56789AB"
 READER = Principal(PROJECT, frozenset({"ads:read"}))
+
+
+_stores: list[SqliteStore] = []
+
+
+@pytest.fixture(autouse=True)
+async def _close_stores() -> AsyncIterator[None]:
+    """Close the stores ``make_service`` opened, inside the test's event loop."""
+    yield
+    while _stores:
+        await _stores.pop().close()
 
 
 def make_service(
@@ -35,7 +47,8 @@ def make_service(
             ProjectConfig(PROJECT, "Test", (ApiKeySpec("0" * 64, frozenset()),), tuple(accounts)),
         ),
     )
-    return ListingService(settings, clients, Store(":memory:"))
+    _stores.append(SqliteStore(":memory:"))
+    return ListingService(settings, clients, _stores[-1])
 
 
 def readable(service: ListingService) -> ProjectConfig:
