@@ -75,11 +75,18 @@ class Settings:
     """Everything the gateway needs to run."""
 
     cursor_secret: bytes = field(repr=False)
+    #: Earlier secrets that still verify cursors (never sign), so a rotation keeps walks going.
+    retired_cursor_secrets: tuple[bytes, ...] = field(default=(), repr=False)
     database: str = "sqlite:///gateway.db"
     platforms: Mapping[Platform, PlatformSettings] = field(
         default_factory=lambda: dict(DEFAULT_PLATFORMS)
     )
     projects: tuple[ProjectConfig, ...] = ()
+
+    @property
+    def cursor_secrets(self) -> tuple[bytes, ...]:
+        """Every secret a cursor may be signed with, the signing one first."""
+        return (self.cursor_secret, *self.retired_cursor_secrets)
 
     def project(self, project_id: str) -> ProjectConfig | None:
         """The configured project with this ID, if any."""
@@ -113,9 +120,7 @@ def load_settings(path: str | Path, env: Mapping[str, str] | None = None) -> Set
 def parse_settings(raw: Mapping[str, Any]) -> Settings:
     """Validate an already-decoded configuration mapping."""
     gateway = _table(raw, "gateway")
-    secret = gateway.get("cursor_secret")
-    if not isinstance(secret, str) or len(secret) < 16:
-        raise ConfigError("gateway.cursor_secret must be a string of at least 16 characters")
+    secrets = _cursor_secrets(gateway.get("cursor_secret"))
     database = gateway.get("database", "sqlite:///gateway.db")
     if not isinstance(database, str) or not database.startswith("sqlite:///"):
         raise ConfigError("gateway.database must be a sqlite:/// URL")
@@ -130,8 +135,24 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
     if len(set(ids)) != len(ids):
         raise ConfigError("project ids must be unique")
     return Settings(
-        cursor_secret=secret.encode(), database=database, platforms=platforms, projects=projects
+        cursor_secret=secrets[0],
+        retired_cursor_secrets=secrets[1:],
+        database=database,
+        platforms=platforms,
+        projects=projects,
     )
+
+
+def _cursor_secrets(value: object) -> tuple[bytes, ...]:
+    """``cursor_secret``: one secret, or a list whose first signs and all verify."""
+    values = value if isinstance(value, list) else [value]
+    secrets = [v.encode() for v in values if isinstance(v, str) and len(v) >= 16]
+    if not secrets or len(secrets) != len(values):
+        raise ConfigError(
+            "gateway.cursor_secret must be a string of at least 16 characters, or a non-empty "
+            "list of such strings (the first signs, all verify)"
+        )
+    return tuple(secrets)
 
 
 def _platform_settings(platform: Platform, table: Mapping[str, Any]) -> PlatformSettings:

@@ -25,6 +25,7 @@ from gateway.platforms.base import (
     AdSetStatus,
     Platform,
 )
+from gateway.platforms.tokens import is_resume_token
 from gateway.store import IdTarget, Store
 from gateway.walk import (
     AdSetItem,
@@ -208,7 +209,17 @@ class ListingService:
         scope = scope_fingerprint(
             [project.id, *filters.fingerprint_parts(), *(a.public_id for a in accounts)]
         )
-        position = decode_cursor(self.settings.cursor_secret, scope, cursor) if cursor else None
+        position = (
+            decode_cursor(
+                self.settings.cursor_secrets,
+                scope,
+                cursor,
+                accounts=len(accounts),
+                token_ok=lambda index, token: is_resume_token(accounts[index].ref.platform, token),
+            )
+            if cursor
+            else None
+        )
         query = AdSetQuery(campaign_external_id=campaign_ext, statuses=filters.statuses)
         walk = PageWalk(
             self._clients,
