@@ -10,6 +10,7 @@ from gateway.auth import Principal
 from gateway.listing import ListingService
 from gateway.loaders import RequestLoaders
 from gateway.platforms.base import AccountRef, AdAccountInfo, CampaignRecord, Platform
+from gateway.schema.limits import ListingBudget
 from gateway.walk import Source, SourceStatus
 
 
@@ -21,6 +22,8 @@ class GraphQLContext:
     service: ListingService
     loaders: RequestLoaders
     extra_errors: list[dict[str, Any]] = field(default_factory=list)
+    #: Listing and root ``node`` fields this request may still run (see schema.limits).
+    budget: ListingBudget = field(default_factory=ListingBudget)
 
     def report_sources(self, sources: Sequence[Source], path: list[str | int]) -> None:
         """Add an ``errors`` entry for each account whose rows a partial page lacks."""
