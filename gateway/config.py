@@ -53,12 +53,19 @@ class Settings:
     """Everything the gateway needs to run."""
 
     cursor_secret: bytes = field(repr=False)
+    #: Earlier secrets that still verify cursors (never sign), so a rotation keeps walks going.
+    retired_cursor_secrets: tuple[bytes, ...] = field(default=(), repr=False)
     database: str = "sqlite:///gateway.db"
     #: Every platform's settings: its factory's defaults, with what the file changes.
     platforms: Mapping[Platform, PlatformSettings] = field(
         default_factory=registry.default_settings
     )
     projects: tuple[ProjectConfig, ...] = ()
+
+    @property
+    def cursor_secrets(self) -> tuple[bytes, ...]:
+        """Every secret a cursor may be signed with, the signing one first."""
+        return (self.cursor_secret, *self.retired_cursor_secrets)
 
     def project(self, project_id: str) -> ProjectConfig | None:
         """The configured project with this ID, if any."""
@@ -92,9 +99,7 @@ def parse_settings(raw: Mapping[str, Any], *, base_dir: Path | None = None) -> S
     """Validate an already-decoded configuration mapping. A relative SQLite path is taken
     relative to ``base_dir`` (the configuration file's folder), when given."""
     gateway = _table(raw, "gateway")
-    secret = gateway.get("cursor_secret")
-    if not isinstance(secret, str) or len(secret) < 16:
-        raise ConfigError("gateway.cursor_secret must be a string of at least 16 characters")
+    secrets = _cursor_secrets(gateway.get("cursor_secret"))
     database = _database(gateway.get("database", "sqlite:///gateway.db"), base_dir)
     platforms = registry.default_settings()
     for name, table in _table(raw, "platforms").items():
@@ -107,7 +112,11 @@ def parse_settings(raw: Mapping[str, Any], *, base_dir: Path | None = None) -> S
     if len(set(ids)) != len(ids):
         raise ConfigError("project ids must be unique")
     return Settings(
-        cursor_secret=secret.encode(), database=database, platforms=platforms, projects=projects
+        cursor_secret=secrets[0],
+        retired_cursor_secrets=secrets[1:],
+        database=database,
+        platforms=platforms,
+        projects=projects,
     )
 
 
@@ -124,6 +133,18 @@ def _database(value: Any, base_dir: Path | None) -> str:
     if path in ("", ":memory:") or base_dir is None or Path(path).is_absolute():
         return value
     return SQLITE_PREFIX + str(base_dir / path)
+
+
+def _cursor_secrets(value: object) -> tuple[bytes, ...]:
+    """``cursor_secret``: one secret, or a list whose first signs and all verify."""
+    values = value if isinstance(value, list) else [value]
+    secrets = [v.encode() for v in values if isinstance(v, str) and len(v) >= 16]
+    if not secrets or len(secrets) != len(values):
+        raise ConfigError(
+            "gateway.cursor_secret must be a string of at least 16 characters, or a non-empty "
+            "list of such strings (the first signs, all verify)"
+        )
+    return tuple(secrets)
 
 
 def _platform_settings(platform: Platform, table: Mapping[str, Any]) -> PlatformSettings:

@@ -2,8 +2,10 @@
 
 A cursor is bound to a scope (project, filters and the ordered accounts they select) and
 carries the accounts still to read with their upstream resume tokens, and the per-account
-totals learned on the first page. Anything that does not verify, or belongs to another scope,
-decodes to None: the contract says such a cursor means "first page".
+totals learned on the first page. Anything that does not verify, belongs to another scope, or
+holds a position the gateway could not have written decodes to None: the contract says such a
+cursor means "first page". Several secrets may verify (the first one signs), so a secret can be
+rotated without turning every cursor in flight into a first page.
 """
 
 from __future__ import annotations
@@ -12,13 +14,17 @@ import base64
 import binascii
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import orjson
 
 _VERSION = 1
 _SIG_BYTES = 16
+#: Bounds of what a cursor may carry; past them it is not one the gateway wrote.
+MAX_CURSOR_CHARS = 65_536
+MAX_TOKEN_CHARS = 2_048
+MAX_ROWS = 10**9
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,37 +62,103 @@ def encode_cursor(secret: bytes, scope: str, position: Position) -> str:
             "n": list(position.totals),
         }
     )
+    return seal(secret, body)
+
+
+def seal(secret: bytes, body: bytes) -> str:
+    """``body`` and its signature in the cursor's text form."""
     signature = hmac.new(secret, body, hashlib.sha256).digest()[:_SIG_BYTES]
     return f"{_b64(body)}.{_b64(signature)}"
 
 
-def decode_cursor(secret: bytes, scope: str, cursor: str) -> Position | None:
-    """The position in ``cursor``, or None when it is forged, malformed or foreign."""
+def decode_cursor(
+    secrets: Sequence[bytes],
+    scope: str,
+    cursor: str,
+    *,
+    accounts: int,
+    token_ok: Callable[[int, str], bool],
+) -> Position | None:
+    """The position in ``cursor``, or None when it is forged, malformed or foreign.
+
+    ``secrets`` are every secret that may have signed it (rotation); ``accounts`` is how many
+    accounts the scope holds, and ``token_ok(index, token)`` says whether the account at
+    ``index`` could have issued ``token``. A signed payload is still checked field by field
+    against those bounds: the secret may leak, and a position the walk could not have written
+    must not reach a platform or the walk's arithmetic.
+    """
+    body = _verified_body(secrets, cursor)
+    if body is None:
+        return None
     try:
-        body_text, sig_text = cursor.split(".", 1)
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(data, dict) or data.get("v") != _VERSION or data.get("s") != scope:
+        return None
+    totals = _totals(data.get("n"), accounts)
+    queue = _queue(data.get("q"), accounts, token_ok)
+    if totals is None or queue is None:
+        return None
+    return Position(queue, totals)
+
+
+def _verified_body(secrets: Sequence[bytes], cursor: str) -> bytes | None:
+    if len(cursor) > MAX_CURSOR_CHARS or not cursor.isascii():
+        return None
+    body_text, dot, sig_text = cursor.partition(".")
+    if not dot:
+        return None
+    try:
         body = _unb64(body_text)
         signature = _unb64(sig_text)
     except (ValueError, binascii.Error):
         return None
-    expected = hmac.new(secret, body, hashlib.sha256).digest()[:_SIG_BYTES]
-    if not hmac.compare_digest(signature, expected):
+    for secret in secrets:
+        expected = hmac.new(secret, body, hashlib.sha256).digest()[:_SIG_BYTES]
+        if hmac.compare_digest(signature, expected):
+            return body
+    return None
+
+
+def _count(value: object) -> int | None:
+    """``value`` if it is a row count the walk could have written (bool is no int here)."""
+    if type(value) is int and 0 <= value <= MAX_ROWS:
+        return value
+    return None
+
+
+def _totals(raw: object, accounts: int) -> tuple[int | None, ...] | None:
+    if not isinstance(raw, list) or len(raw) != accounts:
         return None
-    try:
-        data = orjson.loads(body)
-        if data["v"] != _VERSION or data["s"] != scope:
+    totals: list[int | None] = []
+    for item in raw:
+        if item is not None and _count(item) is None:
             return None
-        totals = tuple(t if isinstance(t, int) else None for t in data["n"])
-        queue = tuple(
-            Stop(int(i), t if isinstance(t, str) else None, int(c)) for i, t, c in data["q"]
-        )
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        totals.append(_count(item))
+    return tuple(totals)
+
+
+def _queue(
+    raw: object, accounts: int, token_ok: Callable[[int, str], bool]
+) -> tuple[Stop, ...] | None:
+    if not isinstance(raw, list) or len(raw) > accounts:
         return None
-    indexes = [stop.index for stop in queue]
-    if len(set(indexes)) != len(indexes):
+    stops: list[Stop] = []
+    for item in raw:
+        if not isinstance(item, list) or len(item) != 3:
+            return None
+        index, token, consumed = item
+        if type(index) is not int or not 0 <= index < accounts or _count(consumed) is None:
+            return None
+        if token is not None and not (
+            isinstance(token, str) and len(token) <= MAX_TOKEN_CHARS and token_ok(index, token)
+        ):
+            return None
+        stops.append(Stop(index, token, consumed))
+    if len({stop.index for stop in stops}) != len(stops):
         return None
-    if any(not 0 <= stop.index < len(totals) or stop.consumed < 0 for stop in queue):
-        return None
-    return Position(queue, totals)
+    return tuple(stops)
 
 
 def _b64(raw: bytes) -> str:

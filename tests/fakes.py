@@ -21,6 +21,10 @@ from gateway.platforms.base import (
 
 STATUSES = list(AdSetStatus)
 
+#: Offsets written in each platform's own token format, as the listing checks tokens from
+#: cursors against it.
+_TOKEN_PREFIX = {Platform.META_ADS: "|", Platform.TIKTOK_ADS: "o", Platform.APPLE_ADS: "0:"}
+
 
 def make_record(platform: Platform, account: str, n: int) -> AdSetRecord:
     return AdSetRecord(
@@ -44,7 +48,8 @@ def make_record(platform: Platform, account: str, n: int) -> AdSetRecord:
 
 @dataclass
 class FakePlatform:
-    """Rows per account; resume tokens are offsets; counts every call."""
+    """Rows per account; resume tokens are offsets (in the platform's token format); counts
+    every call."""
 
     platform: Platform
     rows: dict[str, list[AdSetRecord]]
@@ -86,9 +91,10 @@ class FakePlatform:
                 or r.campaign_external_id == query.campaign_external_id
             )
         ]
-        offset = int(start or 0)
+        prefix = _TOKEN_PREFIX[self.platform]
+        offset = int(start.removeprefix(prefix)) if start else 0
         page = rows[offset : offset + count]
-        points: list[str | None] = [str(offset + k) for k in range(len(page) + 1)]
+        points: list[str | None] = [f"{prefix}{offset + k}" for k in range(len(page) + 1)]
         if offset + len(page) >= len(rows):
             points[-1] = None
         return AdSetPage(page, points, len(rows) if self.exact_totals else None)

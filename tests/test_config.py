@@ -53,10 +53,23 @@ def test_valid_file_with_environment_references(tmp_path: Path) -> None:
     assert "EAAB-token" not in repr(project)
 
 
+def test_cursor_secret_list_the_first_signs_and_all_verify(tmp_path: Path) -> None:
+    text = VALID.replace(
+        'cursor_secret = "${SECRET}"', 'cursor_secret = ["${SECRET}", "old-secret-0123456789"]'
+    )
+    settings = load_settings(write(tmp_path, text), {"SECRET": "s" * 20, "META_TOKEN": "t"})
+    assert settings.cursor_secret == b"s" * 20
+    assert settings.cursor_secrets == (b"s" * 20, b"old-secret-0123456789")
+    assert b"old-secret" not in repr(settings).encode()
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
         (('cursor_secret = "${SECRET}"', 'cursor_secret = "short"'), "cursor_secret"),
+        (('cursor_secret = "${SECRET}"', "cursor_secret = []"), "cursor_secret"),
+        (('cursor_secret = "${SECRET}"', 'cursor_secret = ["${SECRET}", "short"]'), "list"),
+        (('cursor_secret = "${SECRET}"', 'cursor_secret = ["${SECRET}", 5]'), "cursor_secret"),
         (('platform = "meta_ads"', 'platform = "snapchat"'), "unknown platform"),
         (('credentials = { access_token = "${META_TOKEN}" }', "credentials = {}"), "access_token"),
         (('"${META_TOKEN}"', '"${MISSING_VAR}"'), "MISSING_VAR"),

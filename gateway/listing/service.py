@@ -28,6 +28,7 @@ from gateway.listing.types import (
 from gateway.listing.walk import PageWalk
 from gateway.loaders import RequestLoaders
 from gateway.platforms.base import AccountRef, AdPlatform, AdSetQuery, Platform
+from gateway.platforms.tokens import is_resume_token
 from gateway.store import IdTarget, Store
 
 #: How long a project's campaign index answers unknown campaign IDs without a new index.
@@ -116,7 +117,17 @@ class ListingService:
         scope = scope_fingerprint(
             [project.id, *filters.fingerprint_parts(), *(a.public_id for a in accounts)]
         )
-        position = decode_cursor(self.settings.cursor_secret, scope, cursor) if cursor else None
+        position = (
+            decode_cursor(
+                self.settings.cursor_secrets,
+                scope,
+                cursor,
+                accounts=len(accounts),
+                token_ok=lambda index, token: is_resume_token(accounts[index].ref.platform, token),
+            )
+            if cursor
+            else None
+        )
         query = AdSetQuery(campaign_external_id=campaign_ext, statuses=filters.statuses)
         walk = PageWalk(
             self._clients,

@@ -7,27 +7,34 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import AddValidationRules
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from gateway.schema.documents import (
+    CACHE_BYTES,
+    MAX_DOCUMENT_CHARS,
+    MAX_TOKENS,
+    DocumentCache,
+    DocumentLimits,
+)
 from gateway.schema.errors import log_errors
 from gateway.schema.executor import executor_class
-from gateway.schema.limits import CostlyFieldLimit
+from gateway.schema.limits import LIMIT_RULES, MAX_ALIASES, MAX_COSTLY_FIELDS, MAX_DEPTH
 from gateway.schema.query import Project, Query
 from gateway.schema.types import DATETIME_SCALAR, AdAccount, AdSet, Campaign
 
-MAX_DEPTH = 10
-MAX_ALIASES = 30
-MAX_TOKENS = 2000
-CACHE_SIZE = 256
+__all__ = [
+    "CACHE_BYTES",
+    "MAX_ALIASES",
+    "MAX_COSTLY_FIELDS",
+    "MAX_DEPTH",
+    "MAX_DOCUMENT_CHARS",
+    "MAX_TOKENS",
+    "GatewaySchema",
+    "build_schema",
+    "export_sdl",
+]
 
 
 class GatewaySchema(strawberry.Schema):
@@ -40,20 +47,14 @@ class GatewaySchema(strawberry.Schema):
 
 
 def build_schema(*, fast: bool = True) -> GatewaySchema:
-    """The schema with depth, alias and token limits, bounded parse/validation caches and
-    the plain-field executor (``fast=False`` keeps graphql-core's own, for comparison)."""
-    # The limiters' rule classes are made once and shared, so the validation cache (keyed
-    # by the rules) hits across requests; extensions themselves are built per request.
-    limit_rules = [
-        *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
-        CostlyFieldLimit,
-    ]
+    """The schema with its limits (document size and tokens, depth, aliases, cost), one
+    size-bounded cache of parsed and validated documents and the plain-field executor
+    (``fast=False`` keeps graphql-core's own, for comparison)."""
+    documents = DocumentCache()
+    limit_rules: list[Any] = list(LIMIT_RULES)
     extensions: list[Any] = [
-        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: AddValidationRules(limit_rules),
-        lambda: ParserCache(maxsize=CACHE_SIZE),
-        lambda: ValidationCache(maxsize=CACHE_SIZE),
+        lambda: DocumentLimits(documents),
     ]
     executor = executor_class()
     schema = GatewaySchema(

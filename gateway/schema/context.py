@@ -11,6 +11,7 @@ from gateway.listing.service import ListingService
 from gateway.listing.types import Source
 from gateway.loaders import RequestLoaders
 from gateway.platforms.base import AccountRef, AdAccountInfo, CampaignRecord, Platform
+from gateway.schema.limits import ListingBudget
 
 
 @dataclass
@@ -21,6 +22,8 @@ class GraphQLContext:
     service: ListingService
     loaders: RequestLoaders
     extra_errors: list[dict[str, Any]] = field(default_factory=list)
+    #: Listing and root ``node`` fields this request may still run (see schema.limits).
+    budget: ListingBudget = field(default_factory=ListingBudget)
 
     def report_sources(self, sources: Sequence[Source], path: list[str | int]) -> None:
         """Add an ``errors`` entry for each account whose rows a partial page lacks."""

@@ -35,8 +35,10 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
         if isinstance(original, RateLimitedError) and original.retry_after is not None:
             extensions["retryAfter"] = original.retry_after
     elif original is None:
+        # request errors: a limit names itself (schema.limits, schema.documents)
         message = error.message
-        extensions = {"code": "graphql_invalid"}
+        code = (error.extensions or {}).get("code")
+        extensions = {"code": code if isinstance(code, str) else "graphql_invalid"}
     else:
         message = INTERNAL_MESSAGE
         extensions = {"code": "internal_error"}

@@ -23,6 +23,7 @@ async def _list(
     info: Info, project_id: str, filter: AdSetFilter | None, first: int | None, after: str | None
 ) -> AdSetConnection:
     ctx = info.context
+    ctx.budget.spend()
     project = ctx.service.project_for(ctx.principal, project_id)
     filters = filter.to_filters() if filter is not None else ListFilters()
     page = await ctx.service.list_adsets(
@@ -115,6 +116,7 @@ class Query:
 
 async def _node(info: Info, public_id: str) -> Node | None:
     ctx = info.context
+    ctx.budget.spend()
     kind = kind_of(public_id)
     if kind is None:
         raise InvalidInputError(

@@ -168,7 +168,7 @@ async def test_later_pages_request_exactly_the_rows_they_use() -> None:
     calls = clients[Platform.META_ADS].calls
     # then page 2 asks the first account for 100 from offset 100 (50 left) and the second for 50
     assert (first, None, 100) in calls and (second, None, 100) in calls
-    assert (first, "100", 100) in calls
+    assert (first, "|100", 100) in calls
     assert (second, None, 50) in calls
 
 

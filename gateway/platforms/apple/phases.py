@@ -25,6 +25,7 @@ walk, which let later pages report ``total`` too (refreshed whenever a call sees
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from gateway.errors import InvalidInputError
@@ -61,6 +62,13 @@ def plan_phases(query: AdSetQuery) -> list[list[Filter]]:
 
 Totals = list[int | None]
 
+#: A walk has at most two phases (live, then deleted ones).
+MAX_PHASES = 2
+#: The largest offset a token may carry, far past any organization's ad groups.
+MAX_OFFSET = 10_000_000
+_COUNT = r"[0-9]{1,10}"
+_TOKEN = re.compile(rf"([0-9]):([0-9]{{1,8}})(?:;((?:{_COUNT})?(?:,(?:{_COUNT})?)*))?")
+
 
 def make_token(phase: int, offset: int, totals: Totals) -> str:
     """The resume token of a position, carrying the phase totals seen so far."""
@@ -75,9 +83,23 @@ def parse_token(token: str | None, phases: int) -> tuple[int, int, Totals]:
     unknown: Totals = [None] * phases
     if token is None:
         return 0, 0, unknown
-    position, _, carried = token.partition(";")
-    phase_text, sep, offset_text = position.partition(":")
-    if not sep or not phase_text.isdigit() or not offset_text.isdigit():
+    match = _TOKEN.fullmatch(token)
+    if match is None or not is_resume_token(token):
         raise InvalidInputError("unreadable Apple Ads resume token", param="cursor")
-    totals = [int(t) if t.isdigit() else None for t in carried.split(",")] if carried else []
+    phase_text, offset_text, carried = match.groups()
+    totals = [int(t) if t else None for t in carried.split(",")] if carried else []
     return int(phase_text), int(offset_text), totals if len(totals) == phases else unknown
+
+
+def is_resume_token(token: str) -> bool:
+    """Whether ``token`` is one this client could have issued: a phase below MAX_PHASES, an
+    offset of at most MAX_OFFSET and at most MAX_PHASES carried totals."""
+    match = _TOKEN.fullmatch(token)
+    if match is None:
+        return False
+    phase, offset, carried = match.groups()
+    return (
+        int(phase) < MAX_PHASES
+        and int(offset) <= MAX_OFFSET
+        and (carried is None or carried.count(",") < MAX_PHASES)
+    )

@@ -8,12 +8,16 @@ however the previous page was cut.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from gateway.errors import InvalidInputError
 
 _SEPARATOR = "|"
 _MAX_SKIP = 100_000
+# Meta's ``after`` cursors are base64 text (either alphabet). Anything else did not come from
+# Meta, and is never sent to it: not even quoted, as ``x&access_token=...`` would otherwise be.
+_TOKEN = re.compile(r"(?P<after>[A-Za-z0-9+/_=-]{0,1024})\|(?P<skip>[0-9]{1,6})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +41,14 @@ def decode_token(token: str | None) -> Position:
     """The position in ``token``; None is the start of the account."""
     if token is None:
         return START
-    after, sep, skip = token.rpartition(_SEPARATOR)
-    if not sep or not skip.isdigit() or int(skip) > _MAX_SKIP or _SEPARATOR in after:
+    match = _TOKEN.fullmatch(token)
+    if match is None or int(match["skip"]) > _MAX_SKIP:
         raise InvalidInputError("not a Meta resume token", param="cursor")
-    return Position(after or None, int(skip))
+    return Position(match["after"] or None, int(match["skip"]))
+
+
+def is_resume_token(token: str) -> bool:
+    """Whether ``token`` is one this client could have issued: base64 ``after`` of at most
+    1024 characters, and a skip of at most 100,000 rows."""
+    match = _TOKEN.fullmatch(token)
+    return match is not None and int(match["skip"]) <= _MAX_SKIP

@@ -7,12 +7,16 @@ still counts upstream rows, so a resumed walk rescans nothing it has already pas
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from gateway.errors import InvalidInputError
 
 MAX_PAGE_SIZE = 1000
-_PREFIX = "o"
+#: The largest offset a token may carry: far past any advertiser's ad groups, and small enough
+#: that the page number sent upstream stays an ordinary integer.
+MAX_OFFSET = 10_000_000
+_TOKEN = re.compile(r"o([0-9]{1,8})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,14 +59,20 @@ def _window(offset: int, size: int) -> Window:
 
 def encode_token(offset: int) -> str:
     """The opaque token for an upstream offset."""
-    return f"{_PREFIX}{offset}"
+    return f"o{offset}"
 
 
 def decode_token(token: str | None) -> int:
     """The upstream offset in ``token`` (None = the beginning)."""
     if token is None:
         return 0
-    digits = token.removeprefix(_PREFIX)
-    if token[:1] != _PREFIX or not digits.isdigit() or len(digits) > 12:
+    if not is_resume_token(token):
         raise InvalidInputError("not a TikTok resume token", param="cursor")
-    return int(digits)
+    return int(token[1:])
+
+
+def is_resume_token(token: str) -> bool:
+    """Whether ``token`` is one this client could have issued: ``o`` and an offset in
+    [0, MAX_OFFSET]."""
+    match = _TOKEN.fullmatch(token)
+    return match is not None and int(match[1]) <= MAX_OFFSET
