@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -16,15 +17,18 @@ from starlette.routing import Route
 
 from gateway.auth import Authenticator, Principal, digest_key
 from gateway.config import Settings
+from gateway.docs_page import docs_routes
 from gateway.graphiql import graphiql_routes
 from gateway.graphql_http import GraphQLEndpoint
 from gateway.listing import ListingService
+from gateway.middleware import edge_middleware
 from gateway.openapi import openapi_document
 from gateway.platforms.apple import AppleClient
 from gateway.platforms.base import AdPlatform, Platform
 from gateway.platforms.meta import MetaClient
 from gateway.platforms.pool import upstream_pool
 from gateway.platforms.tiktok import TikTokClient
+from gateway.probes import probe_routes
 from gateway.resilience.backoff import RetryPolicy
 from gateway.resilience.client import ResilienceState, ResilientPlatform
 from gateway.rest import AdSetsEndpoint, json_response
@@ -82,27 +86,35 @@ def create_app(
     store: Store | None = None,
     demo_key: str | None = None,
 ) -> Starlette:
-    """The gateway app. ``transport`` replaces the network (sandboxes in-process, tests)."""
+    """The gateway app. ``transport`` replaces the network (sandboxes in-process, tests).
+
+    ``demo_key`` makes it the sandbox demo: the key is accepted for the first project,
+    GraphiQL and the docs page are pre-filled with it, and every response says
+    ``X-Gateway-Mode: sandbox``.
+    """
     store = store or Store(settings.database_path)
     clients, pools = build_clients(settings, transport, ResilienceState())
     service = ListingService(settings, clients, store)
     authenticator = Authenticator(settings, store)
-    demo_headers = None
+    demo_headers = demo_variables = None
     if demo_key is not None and settings.projects:
         project = settings.projects[0]
         authenticator.add(digest_key(demo_key), Principal(project.id, frozenset({"ads:read"})))
-        demo_headers = f'{{"Authorization": "Bearer {demo_key}"}}'
+        demo_headers = json.dumps({"Authorization": f"Bearer {demo_key}"})
+        demo_variables = json.dumps({"projectId": project.id}, indent=2)
     runtime = Runtime(settings, store, pools, clients, service, authenticator)
     graphql = GraphQLEndpoint(
-        build_schema(), service, authenticator, clients, demo_headers=demo_headers
+        build_schema(),
+        service,
+        authenticator,
+        clients,
+        demo_headers=demo_headers,
+        demo_variables=demo_variables,
     )
     adsets = AdSetsEndpoint(service, authenticator, clients)
 
     async def openapi(_: Request) -> Response:
         return json_response(openapi_document())
-
-    async def health(_: Request) -> Response:
-        return json_response({"status": "ok"})
 
     async def index(_: Request) -> Response:
         return json_response(
@@ -111,6 +123,9 @@ def create_app(
                 "graphiql": "/graphql (open in a browser)",
                 "rest": "/v1/projects/{projectId}/ads/adsets",
                 "openapi": "/openapi.json",
+                "docs": "/docs",
+                "health": "/healthz",
+                "readiness": "/readyz",
             }
         )
 
@@ -124,12 +139,16 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/", index),
-            Route("/healthz", health),
+            *probe_routes(settings, store),
             Route("/graphql", graphql.handle, methods=["GET", "POST"]),
             Route("/v1/projects/{project_id}/ads/adsets", adsets.handle, methods=["GET"]),
             Route("/openapi.json", openapi),
             *graphiql_routes(endpoint="/graphql", static_prefix="/graphiql/static"),
+            *docs_routes(openapi_url="/openapi.json", demo_key=demo_key),
         ],
+        middleware=edge_middleware(
+            cors_origins=settings.cors_origins, sandbox=demo_key is not None
+        ),
         exception_handlers={HTTPException: _http_error, Exception: _internal_error},
         lifespan=lifespan,
     )
@@ -152,6 +171,8 @@ async def _http_error(_: Request, exc: Exception) -> Response:
     return json_response(
         {"error": {"code": codes.get(exc.status_code, "http_error"), "message": exc.detail}},
         exc.status_code,
+        # A 405 names the allowed methods in Allow (RFC 9110); Starlette puts it here.
+        headers=dict(exc.headers) if exc.headers else None,
     )
 
 

@@ -20,6 +20,9 @@ from gateway.platforms.base import AccountRef, Platform
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _HEX_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 _PROJECT_ID = re.compile(r"^prj_[0-9A-Za-z]{1,40}$")
+# An origin is scheme://host[:port] with nothing after it; "*" is refused on purpose: the
+# gateway's callers send bearer keys, and each allowed origin should be a deliberate choice.
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
 
 REQUIRED_CREDENTIALS: Mapping[Platform, tuple[str, ...]] = {
     Platform.META_ADS: ("access_token",),
@@ -80,6 +83,8 @@ class Settings:
         default_factory=lambda: dict(DEFAULT_PLATFORMS)
     )
     projects: tuple[ProjectConfig, ...] = ()
+    #: Browser origins allowed to call the gateway (CORS); none unless configured.
+    cors_origins: tuple[str, ...] = ()
 
     def project(self, project_id: str) -> ProjectConfig | None:
         """The configured project with this ID, if any."""
@@ -130,8 +135,23 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
     if len(set(ids)) != len(ids):
         raise ConfigError("project ids must be unique")
     return Settings(
-        cursor_secret=secret.encode(), database=database, platforms=platforms, projects=projects
+        cursor_secret=secret.encode(),
+        database=database,
+        platforms=platforms,
+        projects=projects,
+        cors_origins=_cors_origins(gateway.get("cors_origins", [])),
     )
+
+
+def _cors_origins(value: Any) -> tuple[str, ...]:
+    """Exact origins such as ``https://app.example.com`` (scheme, host, optional port)."""
+    where = "gateway.cors_origins"
+    if not isinstance(value, list):
+        raise ConfigError(f"{where} must be a list of origins")
+    for origin in value:
+        if not isinstance(origin, str) or not _ORIGIN.match(origin):
+            raise ConfigError(f"{where}: {origin!r} is not an origin like https://app.example.com")
+    return tuple(value)
 
 
 def _platform_settings(platform: Platform, table: Mapping[str, Any]) -> PlatformSettings:

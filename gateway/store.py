@@ -71,6 +71,11 @@ class Store:
     def close(self) -> None:
         self._db.close()
 
+    async def ping(self) -> None:
+        """A cheap round trip to the database (readiness); raises when it cannot answer."""
+        with self._lock:
+            self._db.execute("SELECT 1").fetchone()
+
     # --- API keys -------------------------------------------------------------------------
 
     def add_key(self, digest: str, project_id: str, scopes: Iterable[str]) -> None:
