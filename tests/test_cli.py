@@ -133,8 +133,12 @@ async def test_sandbox_mode_says_so_at_start_and_in_every_response(
     assert len(page.json()["items"]) == 1
     missing = await _get(app, "/nope")
     probe = await _get(app, "/healthz")
-    for response in (page, missing, probe):
+    graphiql = await _get(app, "/graphql", {"Accept": "text/html"})
+    for response in (page, missing, probe, graphiql):
         assert response.headers["x-gateway-mode"] == "sandbox"
+    # GraphiQL's first click needs the project and the key: both are pre-filled
+    assert r'"variables": "{\n  \"projectId\": \"' + DEMO_PROJECT_ID in graphiql.text
+    assert r'"defaultHeaders": "{\"Authorization\": \"Bearer ' + DEFAULT_DEMO_KEY in graphiql.text
     await close_runtime(app.state.runtime)
 
 

@@ -20,6 +20,9 @@ TWO_OPERATIONS = """
 query First { __typename }
 query Second($projectId: ID!) { adSets(projectId: $projectId, first: 1) { totalCount } }
 """
+BAD_ENUM_LITERAL = (
+    f'{{ adSets(projectId: "{PROJECT}", filter: {{ status: [SLEEPING] }}) {{ totalCount }} }}'
+)
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 
@@ -99,10 +102,7 @@ async def test_the_named_operation_of_several_runs(gateway: Gateway) -> None:
     [
         ("{ adSets(", "Syntax Error"),
         ("{ nope }", "Cannot query field 'nope'"),
-        (
-            f'{{ adSets(projectId: "{PROJECT}", filter: {{status: [SLEEPING]}}) {{ totalCount }} }}',
-            "SLEEPING",
-        ),
+        (BAD_ENUM_LITERAL, "SLEEPING"),
         ("query { __typename } query { __typename }", "anonymous"),
         ("fragment F on Query { __typename }", "no operation"),
     ],
