@@ -21,7 +21,7 @@ from gateway.docs_page import docs_routes
 from gateway.graphiql import graphiql_routes
 from gateway.graphql_http import GraphQLEndpoint
 from gateway.listing import ListingService
-from gateway.middleware import edge_middleware
+from gateway.middleware import SANDBOX_MODE, ModeAwareStarlette, cors_middleware
 from gateway.openapi import openapi_document
 from gateway.platforms.apple import AppleClient
 from gateway.platforms.base import AdPlatform, Platform
@@ -136,7 +136,7 @@ def create_app(
         finally:
             await close_runtime(runtime)
 
-    app = Starlette(
+    app = ModeAwareStarlette(
         routes=[
             Route("/", index),
             *probe_routes(settings, store),
@@ -146,11 +146,10 @@ def create_app(
             *graphiql_routes(endpoint="/graphql", static_prefix="/graphiql/static"),
             *docs_routes(openapi_url="/openapi.json", demo_key=demo_key),
         ],
-        middleware=edge_middleware(
-            cors_origins=settings.cors_origins, sandbox=demo_key is not None
-        ),
+        middleware=cors_middleware(settings.cors_origins),
         exception_handlers={HTTPException: _http_error, Exception: _internal_error},
         lifespan=lifespan,
+        mode=SANDBOX_MODE if demo_key is not None else None,
     )
     app.state.runtime = runtime
     return app

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -40,22 +42,35 @@ class ModeHeader:
         await self._app(scope, receive, send_with_mode)
 
 
-def edge_middleware(*, cors_origins: Sequence[str], sandbox: bool) -> list[Middleware]:
-    """The middleware stack, outermost first. CORS is off unless origins are configured."""
-    stack: list[Middleware] = []
-    if sandbox:
-        stack.append(Middleware(ModeHeader, mode=SANDBOX_MODE))
-    if cors_origins:
-        stack.append(
-            Middleware(
-                CORSMiddleware,
-                allow_origins=list(cors_origins),
-                allow_methods=["GET", "POST"],
-                allow_headers=list(CORS_REQUEST_HEADERS),
-                expose_headers=list(CORS_EXPOSED_HEADERS),
-                # Keys travel in the Authorization header, never in cookies.
-                allow_credentials=False,
-                max_age=CORS_MAX_AGE,
-            )
+class ModeAwareStarlette(Starlette):
+    """A Starlette app whose every response says ``X-Gateway-Mode`` when a mode is given.
+
+    The header is added outside Starlette's whole stack: user middleware sits inside the
+    server-error middleware, so a 500 would otherwise go out without it.
+    """
+
+    def __init__(self, *args: Any, mode: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.mode = mode
+
+    def build_middleware_stack(self) -> ASGIApp:
+        stack = super().build_middleware_stack()
+        return stack if self.mode is None else ModeHeader(stack, self.mode)
+
+
+def cors_middleware(origins: Sequence[str]) -> list[Middleware]:
+    """CORS for exactly these origins; none (CORS off) when there are none."""
+    if not origins:
+        return []
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=list(origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=list(CORS_REQUEST_HEADERS),
+            expose_headers=list(CORS_EXPOSED_HEADERS),
+            # Keys travel in the Authorization header, never in cookies.
+            allow_credentials=False,
+            max_age=CORS_MAX_AGE,
         )
-    return stack
+    ]

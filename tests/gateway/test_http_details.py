@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from gateway import app as app_module
 from gateway.app import close_runtime, create_app
 from gateway.sandbox.suite import SandboxSuite
 from tests.gateway.conftest import ADSETS, AUTH, Gateway
@@ -124,3 +125,20 @@ async def test_docs_page_renders_the_openapi_document_from_local_assets(gateway:
         assert kind in response.headers["content-type"]
         assert "max-age" in response.headers["cache-control"]
     assert (await gateway.http.get("/openapi.json")).json()["openapi"].startswith("3.1")
+
+
+async def test_sandbox_mode_marks_even_an_internal_error(
+    suite: SandboxSuite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken() -> dict[str, object]:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(app_module, "openapi_document", broken)
+    app = create_app(suite.settings(key="k"), transport=suite.transport(), demo_key="demo")
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
+        response = await http.get("/openapi.json")
+    await close_runtime(app.state.runtime)
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "internal_error"
+    assert response.headers["x-gateway-mode"] == "sandbox"
