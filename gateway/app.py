@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -15,14 +16,17 @@ from starlette.routing import Route
 
 from gateway.auth import Authenticator, Principal, digest_key
 from gateway.config import Settings
+from gateway.docs_page import docs_routes
 from gateway.graphiql import graphiql_routes
 from gateway.graphql_http import GraphQLEndpoint
 from gateway.listing.service import ListingService
+from gateway.middleware import SANDBOX_MODE, ModeAwareStarlette, cors_middleware
 from gateway.openapi import openapi_document
 from gateway.platforms import registry
 from gateway.platforms.base import AdPlatform, Platform
 from gateway.platforms.pool import upstream_pool
 from gateway.platforms.upstream import Upstream
+from gateway.probes import probe_routes
 from gateway.resilience.backoff import RetryPolicy
 from gateway.resilience.client import ResilienceState, ResilientPlatform
 from gateway.responses import EXCEPTION_HANDLERS, json_response
@@ -76,25 +80,34 @@ def create_app(
     store: Store | None = None,
     demo_key: str | None = None,
 ) -> Starlette:
-    """The gateway app. ``transport`` replaces the network (sandboxes in-process, tests)."""
+    """The gateway app. ``transport`` replaces the network (sandboxes in-process, tests).
+
+    ``demo_key`` makes it the sandbox demo: the key is accepted for the first project,
+    GraphiQL and the docs page are pre-filled with it, and every response says
+    ``X-Gateway-Mode: sandbox``.
+    """
     store = store or open_store(settings.database)
     clients, pools = build_clients(settings, transport, ResilienceState())
     service = ListingService(settings, clients, store)
     authenticator = Authenticator(settings, store)
-    demo_headers = None
+    demo_headers = demo_variables = None
     if demo_key is not None and settings.projects:
         project = settings.projects[0]
         authenticator.add(digest_key(demo_key), Principal(project.id, frozenset({"ads:read"})))
-        demo_headers = f'{{"Authorization": "Bearer {demo_key}"}}'
+        demo_headers = json.dumps({"Authorization": f"Bearer {demo_key}"})
+        demo_variables = json.dumps({"projectId": project.id}, indent=2)
     runtime = Runtime(settings, store, pools, clients, service, authenticator)
-    graphql = GraphQLEndpoint(build_schema(), service, authenticator, demo_headers=demo_headers)
+    graphql = GraphQLEndpoint(
+        build_schema(),
+        service,
+        authenticator,
+        demo_headers=demo_headers,
+        demo_variables=demo_variables,
+    )
     adsets = AdSetsEndpoint(service, authenticator)
 
     async def openapi(_: Request) -> Response:
         return json_response(openapi_document())
-
-    async def health(_: Request) -> Response:
-        return json_response({"status": "ok"})
 
     async def index(_: Request) -> Response:
         return json_response(
@@ -103,6 +116,9 @@ def create_app(
                 "graphiql": "/graphql (open in a browser)",
                 "rest": "/v1/projects/{projectId}/ads/adsets",
                 "openapi": "/openapi.json",
+                "docs": "/docs",
+                "health": "/healthz",
+                "readiness": "/readyz",
             }
         )
 
@@ -113,17 +129,20 @@ def create_app(
         finally:
             await close_runtime(runtime)
 
-    app = Starlette(
+    app = ModeAwareStarlette(
         routes=[
             Route("/", index),
-            Route("/healthz", health),
+            *probe_routes(settings, store),
             Route("/graphql", graphql.handle, methods=["GET", "POST"]),
             Route("/v1/projects/{project_id}/ads/adsets", adsets.handle, methods=["GET"]),
             Route("/openapi.json", openapi),
             *graphiql_routes(endpoint="/graphql", static_prefix="/graphiql/static"),
+            *docs_routes(openapi_url="/openapi.json", demo_key=demo_key),
         ],
+        middleware=cors_middleware(settings.cors_origins),
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
+        mode=SANDBOX_MODE if demo_key is not None else None,
     )
     app.state.runtime = runtime
     return app

@@ -1,4 +1,4 @@
-"""Command line: serve, sandbox, keys, export-schema."""
+"""Command line: serve, demo, sandbox, keys, export-schema."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import gc
 import os
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 
 import uvicorn
+from starlette.applications import Starlette
 
 from gateway.app import create_app
 from gateway.config import load_settings
@@ -37,20 +39,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     return result
 
 
+NO_CONFIGURATION = (
+    "no configuration: pass --config FILE or set GATEWAY_CONFIG; to run on the embedded "
+    "sandboxes (fake data, demo key) say so: gateway serve --sandbox, or gateway demo"
+)
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows defaults, except the empty ones ("default: None" on a flag says nothing)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gateway", description=__doc__)
+    formatter = _HelpFormatter
+    parser = argparse.ArgumentParser(prog="gateway", description=__doc__, formatter_class=formatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="run the gateway (on the sandboxes when unconfigured)")
-    serve.add_argument("--config", help="TOML configuration (default: $GATEWAY_CONFIG)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--access-log", action="store_true", help="log every request")
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, description=help, formatter_class=formatter)
+
+    serve = command("serve", "run the gateway on its configuration (or --sandbox)")
+    serve.add_argument(
+        "--config", metavar="FILE", help="TOML configuration (default: $GATEWAY_CONFIG)"
+    )
+    serve.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="no configuration: serve the embedded sandboxes and the demo project",
+    )
+    _add_listen_arguments(serve)
     serve.set_defaults(run=_serve)
 
-    sandbox = sub.add_parser("sandbox", help="serve the Meta, TikTok and Apple sandboxes")
-    sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8100)
+    demo = command("demo", "run the gateway on the embedded sandboxes (same as serve --sandbox)")
+    _add_listen_arguments(demo)
+    demo.set_defaults(run=_serve, sandbox=True, config=None)
+
+    sandbox = command("sandbox", "serve the Meta, TikTok and Apple sandboxes")
+    sandbox.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    sandbox.add_argument("--port", type=int, default=8100, help="port to listen on")
     sandbox.add_argument("--write-config", metavar="FILE", help="write a gateway config for them")
     sandbox.add_argument("--latency-ms", type=float, default=0.0, help="added to every request")
     sandbox.add_argument("--fault-rate", type=float, default=0.0, help="fraction of requests")
@@ -64,10 +95,25 @@ def _parser() -> argparse.ArgumentParser:
 
     add_keys_commands(sub)
 
-    export = sub.add_parser("export-schema", help="print the GraphQL schema (SDL)")
+    export = command("export-schema", "print the GraphQL schema (SDL)")
     export.add_argument("--output", help="write to this file instead of stdout")
     export.set_defaults(run=_export_schema)
     return parser
+
+
+def _add_listen_arguments(parser: argparse.ArgumentParser) -> None:
+    # Loopback unless told: a sandbox (or a half-configured gateway) is never exposed by
+    # accident; containers pass --host 0.0.0.0.
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on")
+    parser.add_argument("--access-log", action="store_true", help="log every request")
+
+
+def _version() -> str:
+    try:
+        return metadata.version("adset-gateway")
+    except metadata.PackageNotFoundError:  # running from a source tree that is not installed
+        return "unknown"
 
 
 def _config_path(args: argparse.Namespace) -> str | None:
@@ -75,8 +121,18 @@ def _config_path(args: argparse.Namespace) -> str | None:
     return path
 
 
+def build_demo_app() -> tuple[Starlette, str]:
+    """The gateway over the embedded sandboxes, and the demo key it accepts."""
+    suite = SandboxSuite.build()
+    key = demo_key()
+    return create_app(suite.settings(), transport=suite.transport(), demo_key=key), key
+
+
 def _serve(args: argparse.Namespace) -> int:
     path = _config_path(args)
+    if args.sandbox and path:
+        # Fail closed: a configured gateway never serves fakes, not even when asked twice.
+        raise ConfigError("--sandbox serves fake data; it cannot be combined with a configuration")
     if path:
         settings = load_settings(path)
         # Connect and migrate before serving: an unreachable database is exit 2, not a
@@ -86,11 +142,11 @@ def _serve(args: argparse.Namespace) -> int:
         print(
             f"gateway: serving {len(settings.projects)} project(s) on http://{args.host}:{args.port}"
         )
-    else:
-        suite = SandboxSuite.build()
-        key = demo_key()
-        app = create_app(suite.settings(), transport=suite.transport(), demo_key=key)
+    elif args.sandbox:
+        app, key = build_demo_app()
         _print_sandbox_banner(args.host, args.port, key)
+    else:
+        raise ConfigError(NO_CONFIGURATION)
     _settle_heap()
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=args.access_log)
     return 0
@@ -121,12 +177,14 @@ def _settle_heap() -> None:
 def _print_sandbox_banner(host: str, port: int, key: str) -> None:
     base = f"http://{host}:{port}"
     print(
-        "gateway: no configuration, serving the embedded sandboxes (Meta, TikTok, Apple)\n"
+        "gateway: SANDBOX MODE: serving the embedded sandboxes (Meta, TikTok, Apple) with fake\n"
+        "  data; every response carries X-Gateway-Mode: sandbox. Not for production.\n"
         f"  demo project: {DEMO_PROJECT_ID}\n"
         f"  demo API key: {key}   (set GATEWAY_SANDBOX_KEY to choose another)\n"
         f"  REST:     curl '{base}/v1/projects/{DEMO_PROJECT_ID}/ads/adsets?status=active&limit=5'"
         f" -H 'Authorization: Bearer {key}'\n"
         f"  GraphiQL: {base}/graphql (open in a browser)\n"
+        f"  Docs:     {base}/docs (REST, try it out)\n"
         f"  OpenAPI:  {base}/openapi.json",
         flush=True,
     )

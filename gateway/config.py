@@ -25,6 +25,9 @@ from gateway.platforms.factory import PlatformSettings as PlatformSettings
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _HEX_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 _PROJECT_ID = re.compile(r"^prj_[0-9A-Za-z]{1,40}$")
+# An origin is scheme://host[:port] with nothing after it; "*" is refused on purpose: the
+# gateway's callers send bearer keys, and each allowed origin should be a deliberate choice.
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
 
 SQLITE_PREFIX = "sqlite:///"
 POSTGRES_PREFIXES = ("postgresql://", "postgres://")
@@ -61,6 +64,8 @@ class Settings:
         default_factory=registry.default_settings
     )
     projects: tuple[ProjectConfig, ...] = ()
+    #: Browser origins allowed to call the gateway (CORS); none unless configured.
+    cors_origins: tuple[str, ...] = ()
 
     @property
     def cursor_secrets(self) -> tuple[bytes, ...]:
@@ -117,6 +122,7 @@ def parse_settings(raw: Mapping[str, Any], *, base_dir: Path | None = None) -> S
         database=database,
         platforms=platforms,
         projects=projects,
+        cors_origins=_cors_origins(gateway.get("cors_origins", [])),
     )
 
 
@@ -145,6 +151,17 @@ def _cursor_secrets(value: object) -> tuple[bytes, ...]:
             "list of such strings (the first signs, all verify)"
         )
     return tuple(secrets)
+
+
+def _cors_origins(value: Any) -> tuple[str, ...]:
+    """Exact origins such as ``https://app.example.com`` (scheme, host, optional port)."""
+    where = "gateway.cors_origins"
+    if not isinstance(value, list):
+        raise ConfigError(f"{where} must be a list of origins")
+    for origin in value:
+        if not isinstance(origin, str) or not _ORIGIN.match(origin):
+            raise ConfigError(f"{where}: {origin!r} is not an origin like https://app.example.com")
+    return tuple(value)
 
 
 def _platform_settings(platform: Platform, table: Mapping[str, Any]) -> PlatformSettings:

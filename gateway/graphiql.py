@@ -32,7 +32,7 @@ _SCRIPT_ESCAPES = str.maketrans(
 )
 
 
-def _js_literal(value: object) -> str:
+def js_literal(value: object) -> str:
     """Serialise *value* as JSON that is safe inside an inline ``<script>``."""
     return json.dumps(value, ensure_ascii=False).translate(_SCRIPT_ESCAPES)
 
@@ -48,11 +48,14 @@ def render_graphiql_page(
     title: str = "Ad-platform gateway — GraphiQL",
     default_query: str | None = None,
     default_headers: str | None = None,
+    default_variables: str | None = None,
 ) -> str:
     """Return a self-contained HTML page mounting GraphiQL against *endpoint*.
 
     Assets are loaded from *static_prefix* only; the header editor is shown so a
     bearer token can be pasted, and headers are never persisted to local storage.
+    *default_variables* (JSON text) fills the Variables editor on every load, so the
+    default query runs on the first click.
     """
     props: dict[str, object] = {
         "isHeadersEditorEnabled": True,
@@ -63,6 +66,9 @@ def render_graphiql_page(
         props["defaultQuery"] = default_query
     if default_headers is not None:
         props["defaultHeaders"] = default_headers
+    if default_variables is not None:
+        # GraphiQL 3 has no "defaultVariables": ``variables`` sets the editor's content.
+        props["variables"] = default_variables
 
     stylesheet = _asset_url(static_prefix, _STYLESHEET)
     scripts = "\n".join(
@@ -87,8 +93,8 @@ def render_graphiql_page(
 {scripts}
     <script>
       (function () {{
-        var url = new URL({_js_literal(endpoint)}, window.location.href).toString();
-        var props = {_js_literal(props)};
+        var url = new URL({js_literal(endpoint)}, window.location.href).toString();
+        var props = {js_literal(props)};
         props.fetcher = GraphiQL.createFetcher({{ url: url }});
         ReactDOM.createRoot(document.getElementById("graphiql")).render(
           React.createElement(GraphiQL, props)
@@ -100,7 +106,7 @@ def render_graphiql_page(
 """
 
 
-class _CachedStaticFiles(StaticFiles):
+class CachedStaticFiles(StaticFiles):
     """StaticFiles that adds a ``Cache-Control`` header to every file response."""
 
     def file_response(
@@ -127,7 +133,7 @@ def graphiql_routes(
     return [
         Mount(
             static_prefix.rstrip("/"),
-            app=_CachedStaticFiles(directory=STATIC_DIR),
+            app=CachedStaticFiles(directory=STATIC_DIR),
             name="graphiql-static",
         )
     ]

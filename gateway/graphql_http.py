@@ -6,7 +6,7 @@ A thin handler of our own rather than Strawberry's ASGI view: we need our auth s
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import orjson
 from starlette.requests import Request
@@ -20,10 +20,14 @@ from gateway.errors import (
     StoreUnavailableError,
 )
 from gateway.graphiql import render_graphiql_page
+from gateway.graphql_request import GraphQLRequestError, choose_operation, read_graphql_request
 from gateway.listing.service import ListingService
 from gateway.schema import GatewaySchema
 from gateway.schema.context import GraphQLContext
 from gateway.schema.errors import format_error
+
+GRAPHQL_RESPONSE: Final = "application/graphql-response+json"
+JSON: Final = "application/json"
 
 _DEFAULT_QUERY = """# Paste your API key into the Headers tab: {"Authorization": "Bearer <key>"}
 query FirstAdSets($projectId: ID!) {
@@ -47,11 +51,13 @@ class GraphQLEndpoint:
         authenticator: Authenticator,
         *,
         demo_headers: str | None = None,
+        demo_variables: str | None = None,
     ) -> None:
         self._schema = schema
         self._service = service
         self._auth = authenticator
         self._demo_headers = demo_headers
+        self._demo_variables = demo_variables
 
     async def handle(self, request: Request) -> Response:
         if request.method == "GET" and _wants_html(request):
@@ -61,79 +67,68 @@ class GraphQLEndpoint:
                     static_prefix="/graphiql/static",
                     default_query=_DEFAULT_QUERY,
                     default_headers=self._demo_headers,
+                    default_variables=self._demo_variables,
                 )
             )
+        media_type = _media_type(request)
         try:
-            params = await _read_params(request)
-        except ValueError as exc:
-            return _errors(400, str(exc), "bad_request")
+            params = await read_graphql_request(request)
+            operation_name = choose_operation(params.query, params.operation_name)
+        except GraphQLRequestError as exc:
+            return _errors(400, exc.message, exc.code, media_type)
         try:
             principal = await self._auth.authenticate(request.headers.get("authorization"))
         except AuthenticationError as exc:
-            return _refused(exc)
+            return _refused(exc, media_type)
         except StoreUnavailableError as exc:
-            return _refused(exc)
+            return _refused(exc, media_type)
         if READ_SCOPE not in principal.scopes:
-            return _refused(PermissionDeniedError(f"this API key lacks the {READ_SCOPE} scope"))
+            return _refused(
+                PermissionDeniedError(f"this API key lacks the {READ_SCOPE} scope"), media_type
+            )
         context = GraphQLContext(
             principal=principal,
             service=self._service,
             loaders=self._service.loaders(principal.project_id),
         )
         result = await self._schema.execute(
-            params["query"],
-            variable_values=params.get("variables"),
+            params.query,
+            variable_values=params.variables,
             context_value=context,
-            operation_name=params.get("operationName"),
+            operation_name=operation_name,
         )
         body: dict[str, Any] = {}
         errors = [format_error(e) for e in result.errors or ()] + context.extra_errors
         if errors:
             body["errors"] = errors
         body["data"] = result.data
+        # A request error (no data, no error on a field) means nothing was executed: 400.
         request_failed = result.data is None and bool(result.errors)
         status = 400 if request_failed and all(not e.path for e in result.errors or ()) else 200
-        return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+        return Response(orjson.dumps(body), status_code=status, media_type=media_type)
 
 
 def _wants_html(request: Request) -> bool:
     return "query" not in request.query_params and "text/html" in request.headers.get("accept", "")
 
 
-async def _read_params(request: Request) -> dict[str, Any]:
-    """``query``, ``variables`` and ``operationName`` from a POST body or GET query string."""
-    if request.method == "GET":
-        raw: dict[str, Any] = dict(request.query_params)
-        if "variables" in raw:
-            try:
-                raw["variables"] = orjson.loads(raw["variables"])
-            except orjson.JSONDecodeError as exc:
-                raise ValueError("variables must be a JSON object") from exc
-    else:
-        try:
-            raw = orjson.loads(await request.body())
-        except orjson.JSONDecodeError as exc:
-            raise ValueError("the body must be JSON: {query, variables, operationName}") from exc
-    if not isinstance(raw, dict):
-        raise ValueError("the body must be a JSON object")
-    if not isinstance(raw.get("query"), str) or not raw["query"].strip():
-        raise ValueError("query must be a non-empty string")
-    if raw.get("variables") is not None and not isinstance(raw["variables"], dict):
-        raise ValueError("variables must be a JSON object")
-    if raw.get("operationName") is not None and not isinstance(raw["operationName"], str):
-        raise ValueError("operationName must be a string")
-    return raw
+def _media_type(request: Request) -> str:
+    """``application/graphql-response+json`` when the client accepts it (GraphQL-over-HTTP),
+    else the legacy ``application/json``."""
+    return GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in request.headers.get("accept", "") else JSON
 
 
 def _errors(
-    status: int, message: str, code: str, headers: dict[str, str] | None = None
+    status: int,
+    message: str,
+    code: str,
+    media_type: str,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     body = {"errors": [{"message": message, "extensions": {"code": code}}], "data": None}
-    return Response(
-        orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
-    )
+    return Response(orjson.dumps(body), status_code=status, media_type=media_type, headers=headers)
 
 
-def _refused(error: GatewayError) -> Response:
+def _refused(error: GatewayError, media_type: str) -> Response:
     """A caller refused before execution: REST's status and headers, GraphQL's body."""
-    return _errors(error.status_code, error.message, error.code, error.headers or None)
+    return _errors(error.status_code, error.message, error.code, media_type, error.headers or None)

@@ -38,7 +38,12 @@ async def http_error(_: Request, exc: Exception) -> Response:
     """Unknown routes and methods, in the same envelope."""
     assert isinstance(exc, HTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
-    return json_response({"error": {"code": code, "message": exc.detail}}, exc.status_code)
+    return json_response(
+        {"error": {"code": code, "message": exc.detail}},
+        exc.status_code,
+        # A 405 names the allowed methods in Allow (RFC 9110); Starlette puts it here.
+        headers=dict(exc.headers) if exc.headers else None,
+    )
 
 
 async def internal_error(_: Request, exc: Exception) -> Response:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
-# Run the gateway. With no configuration it serves the embedded sandboxes and a demo project.
+# Run the gateway on the embedded sandboxes (fake data, the demo key): `gateway demo`.
+# Arguments (--host, --port, --access-log) are passed on. Real APIs: gateway serve --config FILE.
 source "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
-exec .venv/bin/gateway serve "$@"
+exec .venv/bin/gateway demo "$@"

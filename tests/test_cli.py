@@ -1,17 +1,24 @@
-"""The gateway command: export-schema, keys create, sandbox configuration."""
+"""The gateway command: serve (fails closed), demo, export-schema, keys create, sandbox
+configuration, --version and help."""
 
 from __future__ import annotations
 
 import asyncio
+from importlib import metadata
 from pathlib import Path
 
+import httpx
 import pytest
+import uvicorn
+from starlette.applications import Starlette
 
+from gateway import cli
+from gateway.app import close_runtime
 from gateway.auth import Authenticator, Principal
 from gateway.cli import main
 from gateway.config import Settings, load_settings
 from gateway.errors import AuthenticationError
-from gateway.sandbox.suite import DEMO_PROJECT_ID, SandboxSuite
+from gateway.sandbox.suite import DEFAULT_DEMO_KEY, DEMO_PROJECT_ID, SandboxSuite
 from gateway.schema import export_sdl
 from gateway.store import open_store
 
@@ -123,3 +130,120 @@ def test_keys_lifecycle_from_another_folder(
     assert main([*keys, "revoke", renewed.key_id, *at]) == 2
     assert main([*keys, "rotate", "01HXNOPE000000", *at]) == 2
     assert "no active key" in capsys.readouterr().err
+
+
+class Served:
+    """What ``gateway serve`` handed to uvicorn instead of listening."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Starlette, str, int]] = []
+
+    def run(self, app: Starlette, *, host: str, port: int, **_: object) -> None:
+        self.calls.append((app, host, port))
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> Served:
+    served = Served()
+    monkeypatch.setattr(uvicorn, "run", served.run)
+    # The heap is frozen for a serving process only, never for the test run.
+    monkeypatch.setattr(cli, "_settle_heap", lambda: None)
+    monkeypatch.delenv("GATEWAY_CONFIG", raising=False)
+    monkeypatch.delenv("GATEWAY_SANDBOX_KEY", raising=False)
+    return served
+
+
+async def _get(app: Starlette, path: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
+        return await http.get(path, headers=headers)
+
+
+def test_serve_without_configuration_refuses_to_start(
+    served: Served, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve"]) == 2
+    assert served.calls == []
+    err = capsys.readouterr().err
+    assert "no configuration" in err
+    assert "--sandbox" in err
+    assert "gateway demo" in err
+
+
+def test_sandbox_and_a_configuration_exclude_each_other(
+    served: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "sandbox.toml"
+    config.write_text(SandboxSuite.build(large_adsets=10).config_toml("http://127.0.0.1:9"))
+    assert main(["serve", "--sandbox", "--config", str(config)]) == 2
+    monkeypatch.setenv("GATEWAY_CONFIG", str(config))
+    assert main(["serve", "--sandbox"]) == 2
+    assert served.calls == []
+
+
+@pytest.mark.parametrize("argv", [["serve", "--sandbox"], ["demo"]])
+async def test_sandbox_mode_says_so_at_start_and_in_every_response(
+    served: Served, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    assert main(argv) == 0
+    ((app, host, port),) = served.calls
+    assert (host, port) == ("127.0.0.1", 8000)
+    assert "SANDBOX MODE" in capsys.readouterr().out
+    page = await _get(
+        app,
+        f"/v1/projects/{DEMO_PROJECT_ID}/ads/adsets?limit=1",
+        {"Authorization": f"Bearer {DEFAULT_DEMO_KEY}"},
+    )
+    assert page.status_code == 200
+    assert len(page.json()["items"]) == 1
+    missing = await _get(app, "/nope")
+    probe = await _get(app, "/healthz")
+    graphiql = await _get(app, "/graphql", {"Accept": "text/html"})
+    for response in (page, missing, probe, graphiql):
+        assert response.headers["x-gateway-mode"] == "sandbox"
+    # GraphiQL's first click needs the project and the key: both are pre-filled
+    assert r'"variables": "{\n  \"projectId\": \"' + DEMO_PROJECT_ID in graphiql.text
+    assert r'"defaultHeaders": "{\"Authorization\": \"Bearer ' + DEFAULT_DEMO_KEY in graphiql.text
+    await close_runtime(app.state.runtime)
+
+
+def test_a_configured_gateway_serves_no_fakes(
+    served: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "gateway.toml"
+    config.write_text(SandboxSuite.build(large_adsets=10).config_toml("http://127.0.0.1:9"))
+    monkeypatch.setenv("GATEWAY_CONFIG", str(config))
+    assert main(["serve", "--host", "0.0.0.0", "--port", "8080"]) == 0  # noqa: S104
+    ((app, host, port),) = served.calls
+    assert (host, port) == ("0.0.0.0", 8080)  # noqa: S104
+
+    async def ask_with_the_demo_key() -> httpx.Response:
+        try:
+            return await _get(
+                app,
+                f"/v1/projects/{DEMO_PROJECT_ID}/ads/adsets",
+                {"Authorization": f"Bearer {DEFAULT_DEMO_KEY}-not-configured"},
+            )
+        finally:
+            await close_runtime(app.state.runtime)
+
+    demo = asyncio.run(ask_with_the_demo_key())
+    assert demo.status_code == 401
+    assert "x-gateway-mode" not in demo.headers
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"gateway {metadata.version('adset-gateway')}"
+
+
+def test_help_shows_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--host HOST interface to listen on (default: 127.0.0.1)" in out
+    assert "--port PORT port to listen on (default: 8000)" in out
+    assert "(default: None)" not in out

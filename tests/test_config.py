@@ -104,3 +104,21 @@ def test_missing_and_broken_files(tmp_path: Path) -> None:
         load_settings(tmp_path / "nope.toml", {})
     with pytest.raises(ConfigError, match="TOML"):
         load_settings(write(tmp_path, "[gateway\n"), {})
+
+
+def test_cors_origins_are_off_by_default_and_read_exactly(tmp_path: Path) -> None:
+    env = {"SECRET": "s" * 20, "META_TOKEN": "t"}
+    assert load_settings(write(tmp_path, VALID), env).cors_origins == ()
+    origins = 'cors_origins = ["https://app.example.com", "http://localhost:5173"]\n'
+    text = VALID.replace("[gateway]\n", "[gateway]\n" + origins)
+    settings = load_settings(write(tmp_path, text), env)
+    assert settings.cors_origins == ("https://app.example.com", "http://localhost:5173")
+
+
+@pytest.mark.parametrize(
+    "value", ['"https://app.example.com"', '["*"]', '["https://app.example.com/"]', "[1]"]
+)
+def test_cors_origins_must_be_a_list_of_exact_origins(tmp_path: Path, value: str) -> None:
+    text = VALID.replace("[gateway]\n", f"[gateway]\ncors_origins = {value}\n")
+    with pytest.raises(ConfigError, match="cors_origins"):
+        load_settings(write(tmp_path, text), {"SECRET": "s" * 20, "META_TOKEN": "t"})

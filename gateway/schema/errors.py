@@ -34,11 +34,15 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
                 )
         if isinstance(original, RateLimitedError) and original.retry_after is not None:
             extensions["retryAfter"] = original.retry_after
-    elif original is None:
-        # request errors: a limit names itself (schema.limits, schema.documents)
+    elif original is None or isinstance(original, GraphQLError):
+        # graphql-core's own request errors: a syntax or validation error has no original (a
+        # limit names its own code: schema.limits, schema.documents); a variable it could not
+        # coerce wraps the reason in an inner GraphQLError.
         message = error.message
         code = (error.extensions or {}).get("code")
-        extensions = {"code": code if isinstance(code, str) else "graphql_invalid"}
+        if not isinstance(code, str):
+            code = "graphql_invalid" if original is None else "invalid_variables"
+        extensions = {"code": code}
     else:
         message = INTERNAL_MESSAGE
         extensions = {"code": "internal_error"}
@@ -55,7 +59,7 @@ def log_errors(errors: list[GraphQLError]) -> None:
     """Log errors in one line each: type and message, never a traceback or a secret."""
     for error in errors:
         original = error.original_error
-        if original is None:
+        if original is None or isinstance(original, GraphQLError):
             log.info("graphql request error: %s", error.message)
         elif isinstance(original, GatewayError):
             log.info("graphql %s at %s: %s", original.code, error.path, original.message)

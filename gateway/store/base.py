@@ -55,6 +55,10 @@ class Store(Protocol):
     async def close(self) -> None:
         """Write what is pending and disconnect."""
 
+    async def ping(self) -> None:
+        """One cheap round trip to the database (readiness); raises ``StoreUnavailableError``
+        when it cannot answer."""
+
     # --- API keys -------------------------------------------------------------------------
 
     async def add_key(self, key: KeyRecord) -> None:

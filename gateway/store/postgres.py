@@ -154,6 +154,9 @@ class PostgresStore:
             ),
         )
 
+    async def ping(self) -> None:
+        await self._run("SELECT 1", ())
+
     async def find_key(self, digest: str) -> KeyRecord | None:
         rows = await self._run(_SELECT_KEY_BY_DIGEST, (digest,))
         return _key(rows[0]) if rows else None

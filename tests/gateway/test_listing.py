@@ -30,12 +30,16 @@ READER = Principal(PROJECT, frozenset({"ads:read"}))
 _stores: list[SqliteStore] = []
 
 
-@pytest.fixture(autouse=True)
-async def _close_stores() -> AsyncIterator[None]:
-    """Close the stores ``make_service`` opened, inside the test's event loop."""
-    yield
+async def close_made_stores() -> None:
+    """Close the stores ``make_service`` opened (inside the event loop that used them)."""
     while _stores:
         await _stores.pop().close()
+
+
+@pytest.fixture(autouse=True)
+async def _close_stores() -> AsyncIterator[None]:
+    yield
+    await close_made_stores()
 
 
 def make_service(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +29,12 @@ from gateway.listing.service import ListingService
 from gateway.listing.types import ListFilters, ListingPage, PageSize
 from gateway.platforms.base import AccountRef, AdSetPage, AdSetQuery, AdSetRecord, Platform
 from tests.fakes import FakePlatform, make_record
-from tests.gateway.test_listing import in_listing_order, make_service, readable
+from tests.gateway.test_listing import (
+    close_made_stores,
+    in_listing_order,
+    make_service,
+    readable,
+)
 
 # Bounded and derandomized: the same examples on every run, a few seconds in all.
 WALKS = settings(
@@ -147,6 +152,14 @@ async def walk(
     raise AssertionError("the walk did not end")
 
 
+async def closing_stores(body: Coroutine[Any, Any, None]) -> None:
+    """Run one example, then close the stores it opened in the same event loop."""
+    try:
+        await body
+    finally:
+        await close_made_stores()
+
+
 async def prepared(
     scenario: Scenario,
 ) -> tuple[dict[Platform, FlakyPlatform], list[AccountRef], ListingService]:
@@ -207,7 +220,7 @@ def test_a_healthy_walk_returns_every_row_once_in_order_in_full_pages(scenario: 
         exact = scenario.want_total and scenario.exact_totals
         assert all(page.total_count == (len(order) if exact else None) for page in pages)
 
-    asyncio.run(run())
+    asyncio.run(closing_stores(run()))
 
 
 @WALKS
@@ -234,7 +247,7 @@ def test_transient_failures_lose_no_row_and_repeat_none(
         total = sum(len(rows) for rows in expected.values())
         assert all(page.total_count in (None, total) for page in pages)
 
-    asyncio.run(run())
+    asyncio.run(closing_stores(run()))
 
 
 @WALKS
@@ -256,4 +269,4 @@ def test_an_account_that_refuses_leaves_the_walk_and_the_others_lose_nothing(
             else:
                 assert in_order_of(seen, account) == rows
 
-    asyncio.run(run())
+    asyncio.run(closing_stores(run()))

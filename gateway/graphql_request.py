@@ -1,0 +1,116 @@
+"""What a GraphQL-over-HTTP request asks for: its parameters, and which operation to run.
+
+Strawberry runs the first operation when ``operationName`` is missing and raises (a 500)
+when it names no operation of the document; the GraphQL spec and GraphQL-over-HTTP want a
+request error for both, so the operation is chosen here before execution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import orjson
+from graphql import GraphQLError, OperationDefinitionNode, parse
+from starlette.requests import Request
+
+from gateway.schema import MAX_DOCUMENT_CHARS, MAX_TOKENS
+
+
+class GraphQLRequestError(Exception):
+    """A request that cannot be executed: answered with 400 and ``extensions.code``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLRequest:
+    """The parameters of one request (GraphQL-over-HTTP)."""
+
+    query: str
+    variables: dict[str, Any] | None = None
+    operation_name: str | None = None
+
+
+async def read_graphql_request(request: Request) -> GraphQLRequest:
+    """``query``, ``variables`` and ``operationName`` from a POST body or a GET query string."""
+    if request.method == "GET":
+        raw: Any = dict(request.query_params)
+        if "variables" in raw:
+            try:
+                raw["variables"] = orjson.loads(raw["variables"])
+            except orjson.JSONDecodeError as exc:
+                raise _bad_request("variables must be a JSON object") from exc
+    else:
+        try:
+            raw = orjson.loads(await request.body())
+        except orjson.JSONDecodeError as exc:
+            raise _bad_request("the body must be JSON: {query, variables, operationName}") from exc
+    if not isinstance(raw, dict):
+        raise _bad_request("the body must be a JSON object")
+    query = raw.get("query")
+    if not isinstance(query, str) or not query.strip():
+        raise _bad_request("query must be a non-empty string")
+    variables = raw.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        raise _bad_request("variables must be a JSON object")
+    operation_name = raw.get("operationName")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise _bad_request("operationName must be a string")
+    return GraphQLRequest(query, variables, operation_name)
+
+
+def choose_operation(query: str, operation_name: str | None) -> str | None:
+    """The name of the operation to run (``None`` for a lone anonymous one).
+
+    Raises ``GraphQLRequestError`` when ``operation_name`` is not in the document, or when
+    the document holds several operations and names none. A document that does not parse is
+    left to the schema, which reports the syntax error itself.
+    """
+    names = _operation_names(query)
+    if names is None:
+        return operation_name
+    if operation_name is not None:
+        if operation_name not in names:
+            raise GraphQLRequestError(
+                "unknown_operation",
+                f"the document has no operation named {operation_name!r}"
+                f" (it has: {', '.join(n or '(anonymous)' for n in names) or 'none'})",
+            )
+        return operation_name
+    if not names:
+        raise GraphQLRequestError("graphql_invalid", "the document defines no operation")
+    if len(names) > 1 and None not in names:
+        raise GraphQLRequestError(
+            "operation_name_required",
+            "the document has several operations: say which one to run in operationName",
+        )
+    # Several operations of which one is anonymous: validation reports it (400).
+    return names[0]
+
+
+# Keyed by documents of at most MAX_DOCUMENT_CHARS: 64 of them hold at most ~6 MB.
+@lru_cache(maxsize=64)
+def _operation_names(query: str) -> tuple[str | None, ...] | None:
+    """The document's operation names in order (``None`` for anonymous ones), or ``None``
+    when it does not parse or is too large to (the schema then reports why)."""
+    if len(query) > MAX_DOCUMENT_CHARS:
+        return None
+    try:
+        # Bounded like the schema's own token limit; past it the schema reports the error.
+        document = parse(query, no_location=True, max_tokens=MAX_TOKENS)
+    except GraphQLError:
+        return None
+    return tuple(
+        d.name.value if d.name else None
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+    )
+
+
+def _bad_request(message: str) -> GraphQLRequestError:
+    return GraphQLRequestError("bad_request", message)
