@@ -54,12 +54,12 @@ def fault_forms() -> FaultForms:
     """Apple's own forms of a 500, a throttle and a rejected token."""
     json_type = ("content-type", "application/json")
     return FaultForms(
-        server_error=lambda: CannedResponse(
+        server_error=lambda _scope: CannedResponse(
             500,
             v1_error("INTERNAL_SERVER_ERROR", "An unexpected server-side error occurred."),
             (json_type,),
         ),
-        throttle=lambda: CannedResponse(
+        throttle=lambda _scope: CannedResponse(
             429,
             v1_error("RATE_LIMIT_EXCEEDED", "Too many requests."),
             (
@@ -70,7 +70,7 @@ def fault_forms() -> FaultForms:
                 ("ratelimit-reset", str(THROTTLE_RETRY_S)),
             ),
         ),
-        auth=lambda: CannedResponse(
+        auth=lambda _scope: CannedResponse(
             401, v1_error("UNAUTHORIZED", "Invalid or expired access token."), (json_type,)
         ),
     )
