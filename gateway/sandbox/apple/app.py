@@ -6,6 +6,12 @@ Routes (relative to wherever the app is mounted):
 - ``POST /v1/adgroups/query``, ``POST /v1/campaigns/query``: v1 query bodies (filters,
   sorting, pagination) validated per field and operator as Apple documents them.
 - ``GET /v1/ad-accounts/{id}``: the AdAccount (name, currency, timezone).
+- ``GET /v1/acls`` and ``GET /v1/me``: the caller's ad accounts and identity (bearer token
+  only: clients call them to learn the ``adAccountId`` for ``X-AP-Context``).
+- Anything else: 404 in Apple's error envelope, never a plain-text page.
+
+``X-AP-Context`` is read as ``;``-separated ``key=value`` pairs (``adAccountId=1;`` as Apple's
+own library writes it).
 
 Every API response carries ``RateLimit-Limit``, ``RateLimit-Remaining`` and
 ``RateLimit-Reset``; with ``quota_per_minute`` set, calls beyond the quota get a 429.
@@ -28,7 +34,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from gateway.sandbox.apple.model import ApiUser, AppleSeed
+from gateway.sandbox.apple.model import ApiUser, AppleSeed, Row
 from gateway.sandbox.apple.query import QueryError, run_query
 from gateway.sandbox.control import CannedResponse, ControlledApp, FaultForms, SandboxControl
 
@@ -39,6 +45,7 @@ NOMINAL_QUOTA = 600
 THROTTLE_RETRY_S = 7
 LEEWAY_S = 5
 MAX_SECRET_LIFETIME_S = 180 * 24 * 3600
+_ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -212,9 +219,8 @@ class _Handlers:
             return _raw(
                 401, v1_error("UNAUTHORIZED", "Invalid or expired access token."), limit_headers
             )
-        context = request.headers.get("x-ap-context", "")
-        name, sep, account = context.partition("=")
-        if not sep or name.strip() != "adAccountId" or not account.strip().isdigit():
+        account = context_account(request.headers.get("x-ap-context", ""))
+        if account is None:
             return _raw(
                 400,
                 v1_error(
@@ -230,7 +236,6 @@ class _Handlers:
                 ),
                 limit_headers,
             )
-        account = account.strip()
         user = self.state.seed.users[client_id]
         if account not in user.account_ids or account not in self.state.seed.data:
             return _raw(
@@ -258,6 +263,50 @@ class _Handlers:
             )
         return _json(status, payload, limit_headers)
 
+    async def acls(self, request: Request) -> Response:
+        """``GET /v1/acls``: the ad accounts the API user may act on."""
+
+        def answer(user: ApiUser) -> Any:
+            data = self.state.seed.data
+            return {
+                "data": [acl_entry(data[a].account) for a in sorted(user.account_ids)],
+                "pagination": None,
+                "error": None,
+            }
+
+        return await self._caller(request, answer)
+
+    async def me(self, request: Request) -> Response:
+        """``GET /v1/me``: the API caller's identifiers."""
+
+        def answer(user: ApiUser) -> Any:
+            first = self.state.seed.data[min(user.account_ids)].account
+            return {"data": {"userId": user.user_id, "parentOrgId": first["orgId"]}}
+
+        return await self._caller(request, answer)
+
+    async def _caller(self, request: Request, answer: Callable[[ApiUser], Any]) -> Response:
+        """Auth and rate limit around a call about the caller (no ``X-AP-Context``)."""
+        client_id = self._bearer(request)
+        limit_headers, throttled = self._rate(client_id or "anonymous")
+        if throttled:
+            headers = {**limit_headers, "Retry-After": limit_headers["RateLimit-Reset"]}
+            return _raw(429, v1_error("RATE_LIMIT_EXCEEDED", "Too many requests."), headers)
+        if client_id is None:
+            return _raw(
+                401, v1_error("UNAUTHORIZED", "Invalid or expired access token."), limit_headers
+            )
+        return _json(200, answer(self.state.seed.users[client_id]), limit_headers)
+
+    async def unknown(self, request: Request) -> Response:
+        """Any other path or method: Apple's error envelope with a 404."""
+        item = {
+            "messageCode": "NOT_FOUND",
+            "message": f"No resource at {request.method} {request.url.path}",
+            "field": "",
+        }
+        return _json(404, {"error": {"errors": [item]}})
+
     def _bearer(self, request: Request) -> str | None:
         """The client_id of a valid bearer token, or None."""
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -284,6 +333,32 @@ class _Handlers:
             "RateLimit-Reset": str(reset),
         }
         return headers, quota is not None and window.used > quota
+
+
+def context_account(header: str) -> str | None:
+    """The ``adAccountId`` of an ``X-AP-Context`` header: ``;``-separated ``key=value``
+    pairs, blanks and a trailing ``;`` allowed; None unless it is a decimal id."""
+    for pair in header.split(";"):
+        key, sep, value = pair.partition("=")
+        if sep and key.strip() == "adAccountId":
+            value = value.strip()
+            return value if value.isdigit() else None
+    return None
+
+
+def acl_entry(account: Row) -> Row:
+    """An account as ``/acls`` lists it (the UserAcl fields, plus ``adAccountId``)."""
+    return {
+        "adAccountId": account["id"],
+        "orgId": account["orgId"],
+        "orgName": account["name"],
+        "displayName": account["name"],
+        "currency": account["currency"],
+        "timeZone": account["timezone"],
+        "paymentModel": account["paymentModel"],
+        "roleNames": ["API Account Read Only"],
+        "parentOrgId": account["orgId"],
+    }
 
 
 def _raw(status: int, body: bytes, headers: dict[str, str]) -> Response:
@@ -318,6 +393,9 @@ def create_app(
             Route("/v1/adgroups/query", handlers.adgroups_query, methods=["POST"]),
             Route("/v1/campaigns/query", handlers.campaigns_query, methods=["POST"]),
             Route("/v1/ad-accounts/{account_id}", handlers.get_account, methods=["GET"]),
+            Route("/v1/acls", handlers.acls, methods=["GET"]),
+            Route("/v1/me", handlers.me, methods=["GET"]),
+            Route("/{path:path}", handlers.unknown, methods=_ANY_METHOD),
         ]
     )
     app.state.apple = state
