@@ -19,14 +19,10 @@ Every API response carries ``RateLimit-Limit``, ``RateLimit-Remaining`` and
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
 
-import jwt
 import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -35,16 +31,15 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from gateway.sandbox.apple.model import ApiUser, AppleSeed, Row
+from gateway.sandbox.apple.oauth import TokenEndpoint
 from gateway.sandbox.apple.query import QueryError, run_query
+from gateway.sandbox.apple.state import AppleSandboxState, RateWindow
 from gateway.sandbox.control import CannedResponse, ControlledApp, FaultForms, SandboxControl
 
-AUDIENCE = "https://appleid.apple.com"
 #: The window Apple's RateLimit-* headers describe; the nominal quota shown when unlimited.
 WINDOW_S = 60
 NOMINAL_QUOTA = 600
 THROTTLE_RETRY_S = 7
-LEEWAY_S = 5
-MAX_SECRET_LIFETIME_S = 180 * 24 * 3600
 _ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
 
@@ -83,98 +78,9 @@ def fault_forms() -> FaultForms:
     )
 
 
-@dataclass
-class _Window:
-    started: float
-    used: int = 0
-
-
-@dataclass
-class AppleSandboxState:
-    """Issued tokens and rate-limit windows; tests may revoke tokens or read them."""
-
-    seed: AppleSeed
-    token_ttl_s: int
-    quota_per_minute: int | None
-    clock: Callable[[], float]
-    tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
-    windows: dict[str, _Window] = field(default_factory=dict)
-
-    def revoke_all(self) -> None:
-        """Forget every issued token (the next API call with one gets a 401)."""
-        self.tokens.clear()
-
-
 class _Handlers:
     def __init__(self, state: AppleSandboxState) -> None:
         self.state = state
-
-    # -- OAuth -------------------------------------------------------------------------------
-
-    async def token(self, request: Request) -> Response:
-        form = {k: v[0] for k, v in parse_qs((await request.body()).decode("latin-1")).items()}
-        if form.get("grant_type") != "client_credentials":
-            return _oauth_error("unsupported_grant_type", "grant_type must be client_credentials")
-        if form.get("scope") != "searchadsorg":
-            return _oauth_error("invalid_scope", "scope must be searchadsorg")
-        user = self.state.seed.users.get(form.get("client_id", ""))
-        if user is None:
-            return _oauth_error("invalid_client", "unknown client_id")
-        problem = self._check_secret(user, form.get("client_secret", ""))
-        if problem is not None:
-            return _oauth_error("invalid_client", problem)
-        token = secrets.token_urlsafe(32)
-        ttl = self.state.token_ttl_s
-        self.state.tokens[token] = (user.client_id, self.state.clock() + ttl)
-        return _json(
-            200,
-            {
-                "access_token": token,
-                "token_type": "Bearer",
-                "expires_in": ttl,
-                "scope": "searchadsorg",
-            },
-        )
-
-    def _check_secret(self, user: ApiUser, secret: str) -> str | None:
-        """Why the client secret is unacceptable, or None when it is good."""
-        try:
-            header = jwt.get_unverified_header(secret)
-        except jwt.PyJWTError:
-            return "client_secret is not a JWT"
-        if header.get("alg") != "ES256":
-            return "client_secret must be signed with ES256"
-        if header.get("kid") != user.key_id:
-            return "client_secret kid does not match the registered key"
-        try:
-            claims = jwt.decode(
-                secret,
-                user.public_key,
-                algorithms=["ES256"],
-                audience=AUDIENCE,
-                issuer=user.team_id,
-                # Time claims are checked below against the sandbox clock (tests move it).
-                options={
-                    "require": ["sub", "iss", "aud", "iat", "exp"],
-                    "verify_exp": False,
-                    "verify_iat": False,
-                },
-            )
-        except jwt.InvalidSignatureError:
-            return "client_secret signature does not verify"
-        except jwt.PyJWTError as exc:
-            return f"client_secret rejected: {exc}"
-        now = self.state.clock()
-        exp, iat = claims.get("exp"), claims.get("iat")
-        if not isinstance(exp, int | float) or exp <= now - LEEWAY_S:
-            return "client_secret has expired"
-        if not isinstance(iat, int | float) or iat > now + LEEWAY_S:
-            return "client_secret iat is in the future"
-        if exp - iat > MAX_SECRET_LIFETIME_S:
-            return "client_secret lifetime exceeds 180 days"
-        if claims.get("sub") != user.client_id:
-            return "client_secret sub does not match client_id"
-        return None
 
     # -- API ---------------------------------------------------------------------------------
 
@@ -322,7 +228,7 @@ class _Handlers:
         now = self.state.clock()
         window = self.state.windows.get(key)
         if window is None or now - window.started >= WINDOW_S:
-            window = self.state.windows[key] = _Window(started=now)
+            window = self.state.windows[key] = RateWindow(started=now)
         window.used += 1
         quota = self.state.quota_per_minute
         limit = quota if quota is not None else NOMINAL_QUOTA
@@ -365,10 +271,6 @@ def _raw(status: int, body: bytes, headers: dict[str, str]) -> Response:
     return Response(body, status, headers, media_type="application/json")
 
 
-def _oauth_error(code: str, description: str) -> Response:
-    return _json(400, {"error": code, "error_description": description})
-
-
 def create_app(
     seed: AppleSeed,
     control: SandboxControl,
@@ -389,7 +291,7 @@ def create_app(
     handlers = _Handlers(state)
     app = Starlette(
         routes=[
-            Route("/auth/oauth2/token", handlers.token, methods=["POST"]),
+            Route("/auth/oauth2/token", TokenEndpoint(state).token, methods=["POST"]),
             Route("/v1/adgroups/query", handlers.adgroups_query, methods=["POST"]),
             Route("/v1/campaigns/query", handlers.campaigns_query, methods=["POST"]),
             Route("/v1/ad-accounts/{account_id}", handlers.get_account, methods=["GET"]),
