@@ -7,8 +7,9 @@
 ``POST /_bench/reset``: ``calls`` counted by ``"METHOD /path"``, ``failed`` (status 400 and
 up) by ``"METHOD /path status"`` and ``faults`` (injected) by kind;
 ``POST /_bench/latency?ms=N`` changes the added latency of every platform;
-``POST /_bench/faults?rate=R&kinds=500,drop&slow_ms=N`` sets the injected faults of every
-platform (``kinds`` and ``slow_ms`` optional); ``GET /_bench/health`` answers once serving.
+``POST /_bench/faults?rate=R&kinds=500,drop&slow_ms=N&regain_minutes=M`` sets the injected
+faults of every platform (``kinds``, ``slow_ms`` and the throttle's ``regain_minutes``
+optional); ``GET /_bench/health`` answers once serving.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from gateway.sandbox.control import parse_fault_kinds
+from gateway.sandbox.control import check_regain_minutes, parse_fault_kinds
 from gateway.sandbox.suite import SandboxSuite
 
 PREFIX = "/_bench/"
@@ -89,6 +90,11 @@ class BenchSandboxApp:
             rate = float(params["rate"])
             kinds = parse_fault_kinds(params["kinds"]) if "kinds" in params else None
             slow_ms = float(params["slow_ms"]) if "slow_ms" in params else None
+            regain = (
+                check_regain_minutes(int(params["regain_minutes"]))
+                if "regain_minutes" in params
+                else None
+            )
         except (KeyError, ValueError) as exc:
             return JSONResponse({"error": f"bad fault settings: {exc}"}, status_code=400)
         if not 0.0 <= rate <= 1.0:
@@ -99,9 +105,16 @@ class BenchSandboxApp:
                 control.faults = kinds
             if slow_ms is not None:
                 control.slow_ms = slow_ms
+            if regain is not None:
+                control.throttle_regain_minutes = regain
         control = next(iter(self.suite.controls.values()))
         return JSONResponse(
-            {"rate": rate, "kinds": list(control.faults), "slow_ms": control.slow_ms}
+            {
+                "rate": rate,
+                "kinds": list(control.faults),
+                "slow_ms": control.slow_ms,
+                "regain_minutes": control.throttle_regain_minutes,
+            }
         )
 
 

@@ -12,7 +12,7 @@ import orjson
 
 from gateway.platforms.meta import API_VERSION
 from gateway.platforms.meta.mapping import ADSET_FIELDS
-from gateway.platforms.meta.statuses import effective_status_filter
+from gateway.platforms.meta.statuses import effective_status_rule
 
 MAX_WALK_PAGES = 1000
 
@@ -33,7 +33,7 @@ class MetaAdsets:
         self.params = {
             "fields": ",".join(ADSET_FIELDS),
             "summary": "total_count",
-            "effective_status": orjson.dumps(effective_status_filter(None)).decode(),
+            "filtering": orjson.dumps([effective_status_rule(None)]).decode(),
         }
 
     async def page(

@@ -18,7 +18,11 @@ from gateway.app import create_app
 from gateway.config import load_settings
 from gateway.errors import ConfigError, StoreUnavailableError
 from gateway.keys_cli import add_keys_commands
-from gateway.sandbox.control import parse_fault_kinds
+from gateway.sandbox.control import (
+    DEFAULT_THROTTLE_REGAIN_MINUTES,
+    check_regain_minutes,
+    parse_fault_kinds,
+)
 from gateway.sandbox.suite import DEMO_PROJECT_ID, SandboxSuite, demo_key
 from gateway.schema import export_sdl
 from gateway.store import open_store
@@ -91,6 +95,12 @@ def _parser() -> argparse.ArgumentParser:
         help="fault kinds to inject (500, throttle, malformed, slow, drop, auth)",
     )
     sandbox.add_argument("--large-adsets", type=int, default=1200, help="size of large accounts")
+    sandbox.add_argument(
+        "--throttle-regain-minutes",
+        type=int,
+        default=DEFAULT_THROTTLE_REGAIN_MINUTES,
+        help="how long an injected throttle tells the caller to wait (Meta, 0-1440)",
+    )
     sandbox.set_defaults(run=_sandbox)
 
     add_keys_commands(sub)
@@ -193,6 +203,7 @@ def _print_sandbox_banner(host: str, port: int, key: str) -> None:
 def _sandbox(args: argparse.Namespace) -> int:
     try:
         faults = parse_fault_kinds(args.faults)
+        check_regain_minutes(args.throttle_regain_minutes)
     except ValueError as exc:
         print(f"gateway sandbox: {exc}", file=sys.stderr)
         return 2
@@ -204,6 +215,7 @@ def _sandbox(args: argparse.Namespace) -> int:
         latency_ms=args.latency_ms,
         fault_rate=args.fault_rate,
         faults=faults,
+        throttle_regain_minutes=args.throttle_regain_minutes,
     )
     if args.write_config:
         Path(args.write_config).write_text(

@@ -20,6 +20,9 @@ FaultKind = Literal["500", "throttle", "malformed", "slow", "drop", "auth"]
 FAULT_KINDS: tuple[FaultKind, ...] = get_args(FaultKind)
 #: What ``--faults`` enables by default: everything but ``auth`` (a token that expires).
 DEFAULT_FAULTS: tuple[FaultKind, ...] = ("500", "throttle", "malformed", "slow", "drop")
+#: How long an injected throttle tells the caller to wait, where the platform says (Meta's
+#: ``estimated_time_to_regain_access``, in minutes).
+DEFAULT_THROTTLE_REGAIN_MINUTES = 5
 
 
 class ConnectionDropped(Exception):
@@ -37,11 +40,12 @@ class CannedResponse:
 
 @dataclass(frozen=True, slots=True)
 class FaultForms:
-    """A platform's own forms of a server error, a throttle and a rejected token."""
+    """A platform's own forms of a server error, a throttle and a rejected token, each built
+    for the request it answers (a throttle names the account that was called)."""
 
-    server_error: Callable[[], CannedResponse]
-    throttle: Callable[[], CannedResponse]
-    auth: Callable[[], CannedResponse]
+    server_error: Callable[[Scope], CannedResponse]
+    throttle: Callable[[Scope], CannedResponse]
+    auth: Callable[[Scope], CannedResponse]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +89,7 @@ class SandboxControl:
     fault_rate: float = 0.0
     faults: tuple[FaultKind, ...] = DEFAULT_FAULTS
     slow_ms: float = 2000.0
+    throttle_regain_minutes: int = DEFAULT_THROTTLE_REGAIN_MINUTES
     seed: int = 7
     log: RequestLog = field(default_factory=RequestLog)
     _forced: deque[FaultKind] = field(default_factory=deque, repr=False)
@@ -95,6 +100,7 @@ class SandboxControl:
         for kind in self.faults:
             if kind not in FAULT_KINDS:
                 raise ValueError(f"unknown fault kind {kind!r}; known: {', '.join(FAULT_KINDS)}")
+        check_regain_minutes(self.throttle_regain_minutes)
 
     def fail_next(self, count: int, kind: FaultKind) -> None:
         """Inject ``kind`` into each of the next ``count`` requests."""
@@ -116,6 +122,13 @@ class SandboxControl:
         if self.fault_rate > 0 and self.faults and self._rng.random() < self.fault_rate:
             return self._rng.choice(self.faults)
         return None
+
+
+def check_regain_minutes(minutes: int) -> int:
+    """``minutes`` when it is a usable throttle regain time (0-1440), else ValueError."""
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 0 <= minutes <= 1440:
+        raise ValueError("throttle regain minutes must be an integer between 0 and 1440")
+    return minutes
 
 
 def parse_fault_kinds(text: str) -> tuple[FaultKind, ...]:
@@ -173,11 +186,11 @@ class ControlledApp:
         if fault is None:
             await self.app(scope, receive, send)
         elif fault == "500":
-            await _send_canned(self.forms.server_error(), send)
+            await _send_canned(self.forms.server_error(scope), send)
         elif fault == "throttle":
-            await _send_canned(self.forms.throttle(), send)
+            await _send_canned(self.forms.throttle(scope), send)
         elif fault == "auth":
-            await _send_canned(self.forms.auth(), send)
+            await _send_canned(self.forms.auth(scope), send)
         elif fault == "malformed":
             await _send_canned(CannedResponse(200, b'{"data": [{"id": "1", "na'), send)
         elif fault == "slow":

@@ -17,7 +17,7 @@ from gateway.config import ApiKeySpec, PlatformSettings, ProjectConfig, Settings
 from gateway.platforms import registry
 from gateway.platforms.base import AccountRef, Platform
 from gateway.sandbox import apple, meta, tiktok
-from gateway.sandbox.control import FaultKind, SandboxControl
+from gateway.sandbox.control import DEFAULT_THROTTLE_REGAIN_MINUTES, FaultKind, SandboxControl
 from gateway.sandbox.transport import SandboxTransport
 
 DEMO_PROJECT_ID = "prj_01HX9Y7K8M2P4RSTUV56789AB"
@@ -62,11 +62,17 @@ class SandboxSuite:
         latency_ms: float = 0.0,
         fault_rate: float = 0.0,
         faults: tuple[FaultKind, ...] | None = None,
+        throttle_regain_minutes: int = DEFAULT_THROTTLE_REGAIN_MINUTES,
     ) -> SandboxSuite:
         """Seed every platform and mount the three sandbox apps."""
         controls: dict[Platform, SandboxControl] = {}
         for index, platform in enumerate(Platform):
-            control = SandboxControl(latency_ms=latency_ms, fault_rate=fault_rate, seed=7 + index)
+            control = SandboxControl(
+                latency_ms=latency_ms,
+                fault_rate=fault_rate,
+                throttle_regain_minutes=throttle_regain_minutes,
+                seed=7 + index,
+            )
             if faults is not None:
                 control.faults = faults
             controls[platform] = control

@@ -87,13 +87,27 @@ class SqliteStore:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         db = await aiosqlite.connect(self.path, timeout=self._busy_timeout, isolation_level=None)
         try:
-            await db.execute("PRAGMA journal_mode=WAL")
+            await self._use_wal(db)
             await db.execute("PRAGMA synchronous=FULL")
             await self._migrate(db)
         except BaseException:
             await db.close()
             raise
         return db
+
+    async def _use_wal(self, db: aiosqlite.Connection) -> None:
+        # Switching a new file to WAL needs the file to itself, and SQLite answers "locked"
+        # at once (without waiting busy_timeout) while another process holds a read lock on
+        # it: instances starting together retry for as long as they would wait for a lock.
+        deadline = asyncio.get_running_loop().time() + self._busy_timeout
+        while True:
+            try:
+                await db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError:
+                if asyncio.get_running_loop().time() >= deadline:
+                    raise
+                await asyncio.sleep(0.05)
 
     @staticmethod
     async def _migrate(db: aiosqlite.Connection) -> None:

@@ -3,25 +3,35 @@
 A platform is done when it passes: complete walks however pages are cut, filters that agree
 with an unfiltered walk, deleted rows by default, one upstream call per warm page, and every
 failure translated into our error types.
+
+Each platform runs three ways: the bare client over the in-process transport; the client
+inside the resilient wrapper, built by production's wiring (``build_clients``) from a
+configuration, in-process; and the same over real sockets, the sandbox served by uvicorn on
+127.0.0.1 with an ephemeral port and the configuration written by ``gateway sandbox
+--write-config`` pointing at it. The sandboxes answer status filters from their own tables
+(transcribed from the platforms' docs), so "a filter agrees with the unfiltered walk" checks
+the client's push-down against the platform's meaning, not against itself.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, aclosing
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import cache
+from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
+from gateway.app import build_clients
+from gateway.config import load_settings
 from gateway.errors import (
     MalformedResponseError,
     RateLimitedError,
@@ -29,17 +39,29 @@ from gateway.errors import (
     UpstreamError,
     UpstreamUnavailableError,
 )
-from gateway.platforms.base import AccountRef, AdPlatform, AdSetQuery, AdSetRecord, AdSetStatus
+from gateway.platforms.base import (
+    AccountRef,
+    AdPlatform,
+    AdSetQuery,
+    AdSetRecord,
+    AdSetStatus,
+    Platform,
+)
 from gateway.platforms.inprocess import TransportUpstream
-from gateway.platforms.pool import upstream_pool
+from gateway.resilience.client import ResilienceState
 from gateway.sandbox.control import FaultKind, SandboxControl
+from gateway.sandbox.suite import PREFIXES, SandboxSuite
 from gateway.sandbox.transport import SandboxTransport
 from tests.loopback import on_loopback
 
 PLATFORMS = ["meta", "tiktok", "apple"]
-WIRES = ["in-process", "loopback"]
+MODES = ["bare", "resilient", "socket"]
 BASE = "http://sandbox.test"
-TIMEOUT = httpx.Timeout(5.0)
+PLATFORM_OF = {
+    "meta": Platform.META_ADS,
+    "tiktok": Platform.TIKTOK_ADS,
+    "apple": Platform.APPLE_ADS,
+}
 
 
 @cache
@@ -52,35 +74,95 @@ class Harness:
     client: AdPlatform
     control: SandboxControl
     seed: Any
+    #: Calls one failure takes: the resilient client retries up to its max attempts.
+    attempts: int = 1
 
     @property
     def large(self) -> AccountRef:
         account: AccountRef = self.seed.large_account
         return account
 
+    def fail(self, kind: FaultKind) -> None:
+        """Make the next call fail with ``kind`` however often the client retries it (an
+        Apple page may take two upstream requests an attempt)."""
+        self.control.fail_next(self.attempts if self.attempts == 1 else 2 * self.attempts, kind)
 
-@pytest.fixture(
-    params=[(name, wire) for wire in WIRES for name in PLATFORMS],
-    ids=lambda param: "-".join(param),
-)
-async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
-    """A platform's client over its sandbox, in-process or across a loopback socket (the
-    network pool the gateway uses with a real configuration)."""
-    name: str = request.param[0]
+
+@asynccontextmanager
+async def production_client(
+    platform: Platform,
+    app: Starlette,
+    control: SandboxControl,
+    seed: Any,
+    tmp: Path,
+    *,
+    sockets: bool,
+) -> AsyncIterator[tuple[AdPlatform, int]]:
+    """The platform's client as production builds it: ``gateway sandbox --write-config``'s
+    configuration for the sandbox (served on a loopback port when ``sockets``, else reached
+    in-process), loaded and wired by ``build_clients``."""
+    async with (
+        on_loopback(app) if sockets else _in_process() as base_url,
+        _wired(platform, app, control, seed, base_url, tmp, sockets) as built,
+    ):
+        yield built
+
+
+@asynccontextmanager
+async def _in_process() -> AsyncIterator[str]:
+    yield BASE
+
+
+@asynccontextmanager
+async def _wired(
+    platform: Platform,
+    app: Starlette,
+    control: SandboxControl,
+    seed: Any,
+    base_url: str,
+    tmp: Path,
+    sockets: bool,
+) -> AsyncIterator[tuple[AdPlatform, int]]:
+    suite = SandboxSuite(
+        controls={platform: control},
+        accounts={p: list(seed.accounts) if p is platform else [] for p in Platform},
+        app=app,
+        seeds={platform: seed},
+    )
+    config = tmp / "sandbox.toml"
+    config.write_text(suite.config_toml(base_url), encoding="utf-8")
+    settings = load_settings(config, {})
+    transport = None if sockets else SandboxTransport(app)
+    clients, pools = build_clients(settings, transport, ResilienceState())
+    try:
+        yield clients[platform], settings.platforms[platform].max_attempts
+    finally:
+        for client in clients.values():
+            await client.aclose()
+        for http in pools:
+            await http.aclose()
+
+
+@pytest.fixture(params=[(p, m) for m in MODES for p in PLATFORMS], ids="-".join)
+async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
+    name, mode = request.param
     module = importlib.import_module(f"gateway.sandbox.{name}")
     seed = seed_of(name)
     control = SandboxControl()
-    app = Starlette(routes=[Mount(f"/{name}", app=module.create_app(seed, control))])
-    async with AsyncExitStack() as stack:
-        if request.param[1] == "loopback":
-            base = await stack.enter_async_context(on_loopback(app))
-            http = await stack.enter_async_context(aclosing(upstream_pool(TIMEOUT)))
-        else:
-            base = BASE
-            http = await stack.enter_async_context(TransportUpstream(SandboxTransport(app)))
-        client = module.client_for(http, f"{base}/{name}")
-        yield Harness(client, control, seed)
-        await client.aclose()
+    platform = PLATFORM_OF[name]
+    app = Starlette(routes=[Mount(PREFIXES[platform], app=module.create_app(seed, control))])
+    if mode == "bare":
+        async with TransportUpstream(SandboxTransport(app)) as http:
+            client = module.client_for(http, f"{BASE}{PREFIXES[platform]}")
+            yield Harness(client, control, seed)
+            await client.aclose()
+    else:
+        sockets = mode == "socket"
+        async with production_client(platform, app, control, seed, tmp_path, sockets=sockets) as (
+            client,
+            attempts,
+        ):
+            yield Harness(client, control, seed, attempts)
 
 
 async def walk(
@@ -211,7 +293,7 @@ async def test_faults_become_typed_errors(
     harness: Harness, kind: FaultKind, error: type[UpstreamError]
 ) -> None:
     await harness.client.list_adsets(harness.large, AdSetQuery(), start=None, count=1)  # warm
-    harness.control.fail_next(1, kind)
+    harness.fail(kind)
     with pytest.raises(error) as info:
         await harness.client.list_adsets(harness.large, AdSetQuery(), start=None, count=10)
     assert info.value.account_id == harness.large.external_id
@@ -220,7 +302,7 @@ async def test_faults_become_typed_errors(
 
 async def test_throttle_carries_the_platforms_wait_when_it_gives_one(harness: Harness) -> None:
     await harness.client.list_adsets(harness.large, AdSetQuery(), start=None, count=1)
-    harness.control.fail_next(1, "throttle")
+    harness.fail("throttle")
     with pytest.raises(RateLimitedError) as info:
         await harness.client.list_adsets(harness.large, AdSetQuery(), start=None, count=10)
     if harness.client.platform.value != "tiktok_ads":  # TikTok documents no wait

@@ -196,7 +196,10 @@ async def test_the_listing_request_asks_for_every_status_with_a_bearer_token(env
     assert listing.url.path == "/meta/v25.0/act_100231457700182/adsets"
     assert params["fields"].split(",") == list(ADSET_FIELDS)
     assert params["summary"] == "total_count"
-    assert set(orjson.loads(params["effective_status"])) >= {"ARCHIVED", "DELETED", "ACTIVE"}
+    assert "effective_status" not in params  # the edge's parameter rejects two AdSet values
+    [rule] = orjson.loads(params["filtering"])
+    assert (rule["field"], rule["operator"]) == ("adset.effective_status", "IN")
+    assert set(rule["value"]) >= {"ARCHIVED", "DELETED", "ACTIVE", "IN_PROCESS", "WITH_ISSUES"}
     token = env.large.credentials["access_token"]
     assert listing.headers["authorization"] == f"Bearer {token}"
     assert all(token not in str(r.url) for r in env.recorder.requests)
@@ -237,9 +240,9 @@ async def test_account_info_is_cached_for_fifteen_minutes(env: Env) -> None:
 async def test_deleted_and_archived_rows_are_included_by_default(env: Env) -> None:
     rows = await walk(env, env.large, AdSetQuery(), [500])
     statuses = {r.status for r in rows}
-    assert statuses == set(AdSetStatus)
+    assert statuses == set(AdSetStatus) - {AdSetStatus.REJECTED}  # ad sets are never rejected
     raw = {r.platform_status for r in rows}
-    assert {"DELETED", "ARCHIVED", "CAMPAIGN_PAUSED", "PENDING_BILLING_INFO"} <= raw
+    assert {"DELETED", "ARCHIVED", "CAMPAIGN_PAUSED", "IN_PROCESS", "WITH_ISSUES"} <= raw
 
 
 async def test_status_filters_are_pushed_down_with_an_exact_total(env: Env) -> None:
@@ -251,12 +254,14 @@ async def test_status_filters_are_pushed_down_with_an_exact_total(env: Env) -> N
     page = await env.client.list_adsets(env.large, query, start=None, count=10)
     rows = await walk(env, env.large, query, [10, 3], keep=0.5)
 
+    assert expected
     assert page.total == len(expected)
-    assert orjson.loads(env.params()["effective_status"]) == [
-        "PENDING_REVIEW",
-        "IN_PROCESS",
-        "PREAPPROVED",
-        "DISAPPROVED",
+    assert orjson.loads(env.params()["filtering"]) == [
+        {
+            "field": "adset.effective_status",
+            "operator": "IN",
+            "value": ["PENDING_REVIEW", "IN_PROCESS", "PREAPPROVED", "DISAPPROVED"],
+        }
     ]
     assert [r.external_id for r in rows] == expected
 
@@ -270,7 +275,12 @@ async def test_the_campaign_filter_is_pushed_down(env: Env) -> None:
     rows = await walk(env, env.large, query, [2])
 
     assert orjson.loads(env.params()["filtering"]) == [
-        {"field": "campaign.id", "operator": "EQUAL", "value": campaign}
+        {
+            "field": "adset.effective_status",
+            "operator": "IN",
+            "value": ["ACTIVE", "WITH_ISSUES", "DELETED"],
+        },
+        {"field": "campaign.id", "operator": "EQUAL", "value": campaign},
     ]
     assert [r.external_id for r in rows] == [
         r.external_id for r in full if r.campaign_external_id == campaign and r.status in wanted

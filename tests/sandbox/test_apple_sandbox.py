@@ -340,7 +340,7 @@ async def test_sorting_by_another_field(api: Api) -> None:
         ({"filters": [{"field": "deleted", "operator": "IN", "value": [True, False]}]}, "deleted"),
         ({"filters": [{"field": "budget", "operator": "EQUALS", "value": 1}]}, "budget"),
         ({"filters": [{"field": "status", "operator": "EQUALS", "value": "RUNNING"}]}, "status"),
-        ({"filters": [{"field": "id", "operator": "EQUALS", "value": "12"}]}, "id"),
+        ({"filters": [{"field": "id", "operator": "EQUALS", "value": "12a"}]}, "id"),
         ({"sorting": [{"field": "targeting", "order": "ASC"}]}, "targeting"),
         ({"pagination": {"offset": 0, "pageSize": 1001}}, "pagination.pageSize"),
         ({"pagination": {"offset": -1, "pageSize": 10}}, "pagination.offset"),

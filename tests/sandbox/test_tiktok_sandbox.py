@@ -13,7 +13,6 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from gateway.platforms.base import AdSetStatus
 from gateway.platforms.tiktok.statuses import SECONDARY_STATUSES
 from gateway.sandbox.control import SandboxControl
 from gateway.sandbox.tiktok import TikTokSeed, build_seed, create_app
@@ -314,9 +313,9 @@ def test_seed_is_deterministic_and_covers_every_value() -> None:
     assert {big.advertisers[a].info["currency"] for a in big.advertisers} == {"USD", "EUR", "JPY"}
 
 
-def test_seed_status_helper_matches_the_table(seed: TikTokSeed) -> None:
+def test_seed_selects_ad_groups_by_a_row_test(seed: TikTokSeed) -> None:
     account = seed.large_account.external_id
-    deleted = seed.adset_ids_with(account, [AdSetStatus.DELETED])
+    deleted = seed.adset_ids_where(account, lambda r: r["secondary_status"].endswith("DELETE"))
 
     assert deleted
     assert set(deleted) < set(seed.adset_ids(account))

@@ -27,7 +27,7 @@ from gateway.platforms.memo import RowMemo
 from gateway.platforms.meta import mapping
 from gateway.platforms.meta.errors import PLATFORM, translate, usage_pct
 from gateway.platforms.meta.paging import Position, decode_token
-from gateway.platforms.meta.statuses import effective_status_filter
+from gateway.platforms.meta.statuses import effective_status_filter, effective_status_rule
 from gateway.platforms.payload import (
     JsonObject,
     PayloadError,
@@ -314,17 +314,17 @@ def _json(value: Any) -> str:
 
 
 def _adset_params(query: AdSetQuery) -> dict[str, str]:
-    params = {
+    # The status rule is always explicit: without it Meta hides ARCHIVED and DELETED ad sets.
+    rules: list[dict[str, object]] = [effective_status_rule(query.statuses)]
+    if query.campaign_external_id is not None:
+        rules.append(
+            {"field": "campaign.id", "operator": "EQUAL", "value": query.campaign_external_id}
+        )
+    return {
         "fields": ",".join(mapping.ADSET_FIELDS),
         "summary": "total_count",
-        # Always explicit: without it Meta hides ARCHIVED and DELETED ad sets.
-        "effective_status": _json(effective_status_filter(query.statuses)),
+        "filtering": _json(rules),
     }
-    if query.campaign_external_id is not None:
-        params["filtering"] = _json(
-            [{"field": "campaign.id", "operator": "EQUAL", "value": query.campaign_external_id}]
-        )
-    return params
 
 
 def _parse_page(payload: Any) -> _Page:

@@ -79,6 +79,19 @@ def status_of_payload(obj: JsonObject) -> tuple[AdSetStatus, str]:
     return status_of(effective, configured), raw
 
 
+def effective_status_rule(statuses: Iterable[AdSetStatus] | None) -> dict[str, object]:
+    """The ``filtering`` rule that pushes ``statuses`` down to an ad-set edge.
+
+    A rule rather than the ``effective_status`` parameter: the ad account's ``/adsets`` edge
+    documents that parameter without IN_PROCESS and WITH_ISSUES (two of the AdSet node's own
+    values) and rejects them, while ``filtering`` on ``adset.effective_status`` takes them."""
+    return {
+        "field": "adset.effective_status",
+        "operator": "IN",
+        "value": effective_status_filter(statuses),
+    }
+
+
 def effective_status_filter(statuses: Iterable[AdSetStatus] | None) -> list[str]:
     """The exact ``effective_status`` values to ask for: every value (ARCHIVED and DELETED
     included, since Meta hides them otherwise) when ``statuses`` is None."""

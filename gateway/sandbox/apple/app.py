@@ -6,6 +6,12 @@ Routes (relative to wherever the app is mounted):
 - ``POST /v1/adgroups/query``, ``POST /v1/campaigns/query``: v1 query bodies (filters,
   sorting, pagination) validated per field and operator as Apple documents them.
 - ``GET /v1/ad-accounts/{id}``: the AdAccount (name, currency, timezone).
+- ``GET /v1/acls`` and ``GET /v1/me``: the caller's ad accounts and identity (bearer token
+  only: clients call them to learn the ``adAccountId`` for ``X-AP-Context``).
+- Anything else: 404 in Apple's error envelope, never a plain-text page.
+
+``X-AP-Context`` is read as ``;``-separated ``key=value`` pairs (``adAccountId=1;`` as Apple's
+own library writes it).
 
 Every API response carries ``RateLimit-Limit``, ``RateLimit-Remaining`` and
 ``RateLimit-Reset``; with ``quota_per_minute`` set, calls beyond the quota get a 429.
@@ -13,14 +19,10 @@ Every API response carries ``RateLimit-Limit``, ``RateLimit-Remaining`` and
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
 
-import jwt
 import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -28,17 +30,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from gateway.sandbox.apple.model import ApiUser, AppleSeed
+from gateway.sandbox.apple.model import ApiUser, AppleSeed, Row
+from gateway.sandbox.apple.oauth import TokenEndpoint
 from gateway.sandbox.apple.query import QueryError, run_query
+from gateway.sandbox.apple.state import AppleSandboxState, RateWindow
 from gateway.sandbox.control import CannedResponse, ControlledApp, FaultForms, SandboxControl
 
-AUDIENCE = "https://appleid.apple.com"
 #: The window Apple's RateLimit-* headers describe; the nominal quota shown when unlimited.
 WINDOW_S = 60
 NOMINAL_QUOTA = 600
 THROTTLE_RETRY_S = 7
-LEEWAY_S = 5
-MAX_SECRET_LIFETIME_S = 180 * 24 * 3600
+_ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -54,12 +56,12 @@ def fault_forms() -> FaultForms:
     """Apple's own forms of a 500, a throttle and a rejected token."""
     json_type = ("content-type", "application/json")
     return FaultForms(
-        server_error=lambda: CannedResponse(
+        server_error=lambda _scope: CannedResponse(
             500,
             v1_error("INTERNAL_SERVER_ERROR", "An unexpected server-side error occurred."),
             (json_type,),
         ),
-        throttle=lambda: CannedResponse(
+        throttle=lambda _scope: CannedResponse(
             429,
             v1_error("RATE_LIMIT_EXCEEDED", "Too many requests."),
             (
@@ -70,104 +72,15 @@ def fault_forms() -> FaultForms:
                 ("ratelimit-reset", str(THROTTLE_RETRY_S)),
             ),
         ),
-        auth=lambda: CannedResponse(
+        auth=lambda _scope: CannedResponse(
             401, v1_error("UNAUTHORIZED", "Invalid or expired access token."), (json_type,)
         ),
     )
 
 
-@dataclass
-class _Window:
-    started: float
-    used: int = 0
-
-
-@dataclass
-class AppleSandboxState:
-    """Issued tokens and rate-limit windows; tests may revoke tokens or read them."""
-
-    seed: AppleSeed
-    token_ttl_s: int
-    quota_per_minute: int | None
-    clock: Callable[[], float]
-    tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
-    windows: dict[str, _Window] = field(default_factory=dict)
-
-    def revoke_all(self) -> None:
-        """Forget every issued token (the next API call with one gets a 401)."""
-        self.tokens.clear()
-
-
 class _Handlers:
     def __init__(self, state: AppleSandboxState) -> None:
         self.state = state
-
-    # -- OAuth -------------------------------------------------------------------------------
-
-    async def token(self, request: Request) -> Response:
-        form = {k: v[0] for k, v in parse_qs((await request.body()).decode("latin-1")).items()}
-        if form.get("grant_type") != "client_credentials":
-            return _oauth_error("unsupported_grant_type", "grant_type must be client_credentials")
-        if form.get("scope") != "searchadsorg":
-            return _oauth_error("invalid_scope", "scope must be searchadsorg")
-        user = self.state.seed.users.get(form.get("client_id", ""))
-        if user is None:
-            return _oauth_error("invalid_client", "unknown client_id")
-        problem = self._check_secret(user, form.get("client_secret", ""))
-        if problem is not None:
-            return _oauth_error("invalid_client", problem)
-        token = secrets.token_urlsafe(32)
-        ttl = self.state.token_ttl_s
-        self.state.tokens[token] = (user.client_id, self.state.clock() + ttl)
-        return _json(
-            200,
-            {
-                "access_token": token,
-                "token_type": "Bearer",
-                "expires_in": ttl,
-                "scope": "searchadsorg",
-            },
-        )
-
-    def _check_secret(self, user: ApiUser, secret: str) -> str | None:
-        """Why the client secret is unacceptable, or None when it is good."""
-        try:
-            header = jwt.get_unverified_header(secret)
-        except jwt.PyJWTError:
-            return "client_secret is not a JWT"
-        if header.get("alg") != "ES256":
-            return "client_secret must be signed with ES256"
-        if header.get("kid") != user.key_id:
-            return "client_secret kid does not match the registered key"
-        try:
-            claims = jwt.decode(
-                secret,
-                user.public_key,
-                algorithms=["ES256"],
-                audience=AUDIENCE,
-                issuer=user.team_id,
-                # Time claims are checked below against the sandbox clock (tests move it).
-                options={
-                    "require": ["sub", "iss", "aud", "iat", "exp"],
-                    "verify_exp": False,
-                    "verify_iat": False,
-                },
-            )
-        except jwt.InvalidSignatureError:
-            return "client_secret signature does not verify"
-        except jwt.PyJWTError as exc:
-            return f"client_secret rejected: {exc}"
-        now = self.state.clock()
-        exp, iat = claims.get("exp"), claims.get("iat")
-        if not isinstance(exp, int | float) or exp <= now - LEEWAY_S:
-            return "client_secret has expired"
-        if not isinstance(iat, int | float) or iat > now + LEEWAY_S:
-            return "client_secret iat is in the future"
-        if exp - iat > MAX_SECRET_LIFETIME_S:
-            return "client_secret lifetime exceeds 180 days"
-        if claims.get("sub") != user.client_id:
-            return "client_secret sub does not match client_id"
-        return None
 
     # -- API ---------------------------------------------------------------------------------
 
@@ -212,9 +125,8 @@ class _Handlers:
             return _raw(
                 401, v1_error("UNAUTHORIZED", "Invalid or expired access token."), limit_headers
             )
-        context = request.headers.get("x-ap-context", "")
-        name, sep, account = context.partition("=")
-        if not sep or name.strip() != "adAccountId" or not account.strip().isdigit():
+        account = context_account(request.headers.get("x-ap-context", ""))
+        if account is None:
             return _raw(
                 400,
                 v1_error(
@@ -230,7 +142,6 @@ class _Handlers:
                 ),
                 limit_headers,
             )
-        account = account.strip()
         user = self.state.seed.users[client_id]
         if account not in user.account_ids or account not in self.state.seed.data:
             return _raw(
@@ -258,6 +169,50 @@ class _Handlers:
             )
         return _json(status, payload, limit_headers)
 
+    async def acls(self, request: Request) -> Response:
+        """``GET /v1/acls``: the ad accounts the API user may act on."""
+
+        def answer(user: ApiUser) -> Any:
+            data = self.state.seed.data
+            return {
+                "data": [acl_entry(data[a].account) for a in sorted(user.account_ids)],
+                "pagination": None,
+                "error": None,
+            }
+
+        return await self._caller(request, answer)
+
+    async def me(self, request: Request) -> Response:
+        """``GET /v1/me``: the API caller's identifiers."""
+
+        def answer(user: ApiUser) -> Any:
+            first = self.state.seed.data[min(user.account_ids)].account
+            return {"data": {"userId": user.user_id, "parentOrgId": first["orgId"]}}
+
+        return await self._caller(request, answer)
+
+    async def _caller(self, request: Request, answer: Callable[[ApiUser], Any]) -> Response:
+        """Auth and rate limit around a call about the caller (no ``X-AP-Context``)."""
+        client_id = self._bearer(request)
+        limit_headers, throttled = self._rate(client_id or "anonymous")
+        if throttled:
+            headers = {**limit_headers, "Retry-After": limit_headers["RateLimit-Reset"]}
+            return _raw(429, v1_error("RATE_LIMIT_EXCEEDED", "Too many requests."), headers)
+        if client_id is None:
+            return _raw(
+                401, v1_error("UNAUTHORIZED", "Invalid or expired access token."), limit_headers
+            )
+        return _json(200, answer(self.state.seed.users[client_id]), limit_headers)
+
+    async def unknown(self, request: Request) -> Response:
+        """Any other path or method: Apple's error envelope with a 404."""
+        item = {
+            "messageCode": "NOT_FOUND",
+            "message": f"No resource at {request.method} {request.url.path}",
+            "field": "",
+        }
+        return _json(404, {"error": {"errors": [item]}})
+
     def _bearer(self, request: Request) -> str | None:
         """The client_id of a valid bearer token, or None."""
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -273,7 +228,7 @@ class _Handlers:
         now = self.state.clock()
         window = self.state.windows.get(key)
         if window is None or now - window.started >= WINDOW_S:
-            window = self.state.windows[key] = _Window(started=now)
+            window = self.state.windows[key] = RateWindow(started=now)
         window.used += 1
         quota = self.state.quota_per_minute
         limit = quota if quota is not None else NOMINAL_QUOTA
@@ -286,12 +241,34 @@ class _Handlers:
         return headers, quota is not None and window.used > quota
 
 
+def context_account(header: str) -> str | None:
+    """The ``adAccountId`` of an ``X-AP-Context`` header: ``;``-separated ``key=value``
+    pairs, blanks and a trailing ``;`` allowed; None unless it is a decimal id."""
+    for pair in header.split(";"):
+        key, sep, value = pair.partition("=")
+        if sep and key.strip() == "adAccountId":
+            value = value.strip()
+            return value if value.isdigit() else None
+    return None
+
+
+def acl_entry(account: Row) -> Row:
+    """An account as ``/acls`` lists it (the UserAcl fields, plus ``adAccountId``)."""
+    return {
+        "adAccountId": account["id"],
+        "orgId": account["orgId"],
+        "orgName": account["name"],
+        "displayName": account["name"],
+        "currency": account["currency"],
+        "timeZone": account["timezone"],
+        "paymentModel": account["paymentModel"],
+        "roleNames": ["API Account Read Only"],
+        "parentOrgId": account["orgId"],
+    }
+
+
 def _raw(status: int, body: bytes, headers: dict[str, str]) -> Response:
     return Response(body, status, headers, media_type="application/json")
-
-
-def _oauth_error(code: str, description: str) -> Response:
-    return _json(400, {"error": code, "error_description": description})
 
 
 def create_app(
@@ -314,10 +291,13 @@ def create_app(
     handlers = _Handlers(state)
     app = Starlette(
         routes=[
-            Route("/auth/oauth2/token", handlers.token, methods=["POST"]),
+            Route("/auth/oauth2/token", TokenEndpoint(state).token, methods=["POST"]),
             Route("/v1/adgroups/query", handlers.adgroups_query, methods=["POST"]),
             Route("/v1/campaigns/query", handlers.campaigns_query, methods=["POST"]),
             Route("/v1/ad-accounts/{account_id}", handlers.get_account, methods=["GET"]),
+            Route("/v1/acls", handlers.acls, methods=["GET"]),
+            Route("/v1/me", handlers.me, methods=["GET"]),
+            Route("/{path:path}", handlers.unknown, methods=_ANY_METHOD),
         ]
     )
     app.state.apple = state

@@ -1,8 +1,9 @@
 """The Apple sandbox's data model: API users, ad accounts with their indexes, the seed.
 
 Payloads are stored exactly as the v1 API returns them, with per-account indexes precomputed
-so that a query page is a lookup plus a slice. The ad-group ``status``/``deleted`` values come
-from the one status table in ``gateway.platforms.apple.statuses``.
+so that a query page is a lookup plus a slice. The ad-group switch values are Apple's own
+(``AdGroup.status`` in the Apple Ads Platform API reference), not read from our client, so a
+client table that drifts from Apple shows up in ``tests/sandbox/test_status_tables.py``.
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from gateway.platforms.apple.statuses import STATUS_TABLE
-from gateway.platforms.base import AccountRef, AdSetStatus
+from gateway.platforms.base import AccountRef
 
 Row = dict[str, Any]
 
-#: Ad-group switch values, read from the one status table.
-ENABLED = STATUS_TABLE[AdSetStatus.ACTIVE][0]
-PAUSED = STATUS_TABLE[AdSetStatus.PAUSED][0]
+#: The advertiser's switch on an ad group or campaign (``status``); soft deletion is the
+#: separate ``deleted`` flag.
+ENABLED = "ENABLED"
+PAUSED = "PAUSED"
+AD_GROUP_STATUSES: tuple[str, ...] = (ENABLED, PAUSED)
 
 
 def apple_time(moment: datetime) -> str:
@@ -40,6 +42,11 @@ class ApiUser:
     private_key_pem: str = field(repr=False)
     public_key: ec.EllipticCurvePublicKey = field(repr=False)
     account_ids: frozenset[str]
+
+    @property
+    def user_id(self) -> int:
+        """The caller's numeric id (``/me``), derived from the client id."""
+        return int(self.client_id.replace("-", "")[-8:], 16) % 10**8
 
     def credentials(self) -> dict[str, str]:
         return {

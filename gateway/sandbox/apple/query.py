@@ -122,13 +122,15 @@ def _parse_filter(kind: str, raw: Any) -> _Filter:
         values = (value[0],)
     else:
         values = (value,)
-    for item in values:
-        _check_value(name, item)
-    return _Filter(name, str(op), values)
+    return _Filter(name, str(op), tuple(_check_value(name, item) for item in values))
 
 
-def _check_value(name: str, value: Any) -> None:
+def _check_value(name: str, value: Any) -> Any:
+    """``value`` checked for ``name``; an id given as a numeric string becomes its integer
+    (``QueryFilter.value`` is untyped, and clients send ids as strings)."""
     if name in _INT_FIELDS:
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
         ok = isinstance(value, int) and not isinstance(value, bool)
     elif name == "deleted":
         ok = isinstance(value, bool)
@@ -138,6 +140,7 @@ def _check_value(name: str, value: Any) -> None:
         ok = isinstance(value, str) and (name not in _ENUMS or value in _ENUMS[name])
     if not ok:
         raise QueryError(name, f"Invalid value {value!r} for field {name!r}.")
+    return value
 
 
 def _is_time(value: str) -> bool:

@@ -24,24 +24,40 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from gateway.platforms.meta.statuses import HIDDEN_BY_DEFAULT
 from gateway.sandbox.control import ControlledApp, SandboxControl
-from gateway.sandbox.meta.errors import GraphError, bad_param, fault_forms, not_found
+from gateway.sandbox.meta.errors import (
+    GraphError,
+    bad_param,
+    fault_forms,
+    not_found,
+    throttled,
+    unknown_path,
+)
 from gateway.sandbox.meta.fields import node_fields, project
 from gateway.sandbox.meta.paging import Edge, page
 from gateway.sandbox.meta.params import (
     MAX_LIMIT,
-    STATUS_VALUES,
+    EdgeRules,
     limit_param,
     read_filters,
     summary_param,
 )
 from gateway.sandbox.meta.seed import AccountData, MetaSeed, Node
-from gateway.sandbox.meta.usage import Meter, buc_header, usage_headers
+from gateway.sandbox.meta.statuses import (
+    ACCOUNT_ADSETS_PARAM,
+    ANY_FILTER_STATUS,
+    HIDDEN_BY_DEFAULT,
+)
+from gateway.sandbox.meta.usage import Meter, usage_headers
 
 MAX_IDS = 50
 
+_ACCOUNT_ADSETS = EdgeRules(ACCOUNT_ADSETS_PARAM, ANY_FILTER_STATUS, "adset")
+_CAMPAIGN_ADSETS = EdgeRules(ANY_FILTER_STATUS, ANY_FILTER_STATUS, "adset")
+_CAMPAIGNS = EdgeRules(ANY_FILTER_STATUS, ANY_FILTER_STATUS, "campaign")
+
 _VERSION = re.compile(r"v\d+\.0")
+_ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
 __all__ = ["MAX_LIMIT", "MetaSandbox", "create_app"]
 
@@ -53,6 +69,7 @@ class MetaSandbox:
         self, seed: MetaSeed, *, quota_per_minute: int | None, clock: Callable[[], float]
     ) -> None:
         self.seed = seed
+        self.users = {a.token: a.user() for a in seed.data}
         self.by_token = {a.token: a for a in seed.data}
         self.by_digits = {a.account_id: a for a in seed.data}
         self.adsets = {a.account_id: Edge(a.adsets, "campaign_id") for a in seed.data}
@@ -70,6 +87,7 @@ class MetaSandbox:
                 Route("/{version}/", self.batch),
                 Route("/{version}/{node}", self.node),
                 Route("/{version}/{node}/{edge}", self.edge),
+                Route("/{path:path}", self.unknown, methods=_ANY_METHOD),
             ]
         )
 
@@ -110,14 +128,7 @@ class MetaSandbox:
 
     def _throttled(self, account: AccountData) -> GraphError:
         left = self.meter.seconds_left(account.account_id)
-        minutes = max(1, math.ceil(left / 60))
-        return GraphError(
-            400,
-            80004,
-            "(#80004) There have been too many calls to this ad-account. Wait a bit and try again.",
-            subcode=2446079,
-            headers={"x-business-use-case-usage": buc_header([account.account_id], 100, minutes)},
-        )
+        return throttled(account.account_id, max(1, math.ceil(left / 60)))
 
     def _ad_account(self, node_id: str, caller: AccountData) -> AccountData:
         account = self.by_digits.get(node_id.removeprefix("act_"))
@@ -160,6 +171,8 @@ class MetaSandbox:
         node_id: str = request.path_params["node"]
 
         def handle(caller: AccountData) -> Any:
+            if node_id == "me":
+                return project(caller.user(), node_fields(request, "User"))
             if node_id.startswith("act_"):
                 account = self._ad_account(node_id, caller)
                 return project(account.node(), node_fields(request, "AdAccount"))
@@ -177,6 +190,8 @@ class MetaSandbox:
 
         def handle(caller: AccountData) -> Any:
             campaign: str | None = None
+            if node_id == "me":
+                return self._me_edge(request, caller, edge)
             if node_id.startswith("act_"):
                 account = self._ad_account(node_id, caller)
                 node_type = "AdAccount"
@@ -186,15 +201,13 @@ class MetaSandbox:
                     raise not_found(node_id)
                 account, node_type, campaign = found[2], found[0], node_id
             if edge == "adsets" and node_type in ("AdAccount", "Campaign"):
-                return self._list(
-                    request, self.adsets[account.account_id], "AdSet", campaign,
-                    ("effective_status", "adset.effective_status"),
-                )  # fmt: skip
+                rules = _ACCOUNT_ADSETS if campaign is None else _CAMPAIGN_ADSETS
+                adsets = self.adsets[account.account_id]
+                return self._list(request, adsets, "AdSet", campaign, rules)
             if edge == "campaigns" and node_type == "AdAccount":
                 return self._list(
-                    request, self.campaigns[account.account_id], "Campaign", None,
-                    ("effective_status", "campaign.effective_status"),
-                )  # fmt: skip
+                    request, self.campaigns[account.account_id], "Campaign", None, _CAMPAIGNS
+                )
             raise bad_param(
                 f"Tried accessing nonexisting field ({edge}) on node type ({node_type})"
             )
@@ -207,22 +220,40 @@ class MetaSandbox:
         rows: Edge,
         node_type: str,
         campaign: str | None,
-        status_fields: tuple[str, ...],
+        rules: EdgeRules,
     ) -> Any:
         spec = node_fields(request, node_type)
         limit = limit_param(request)
         summary = summary_param(request)
         if "before" in request.query_params:
             raise bad_param("Paging backwards (before) is not supported by this sandbox")
-        filters = read_filters(request, status_fields)
+        filters = read_filters(request, rules)
         statuses = filters.statuses
         if statuses is None:
-            statuses = STATUS_VALUES - HIDDEN_BY_DEFAULT
+            statuses = ANY_FILTER_STATUS - HIDDEN_BY_DEFAULT
         campaigns = filters.campaigns
         if campaign is not None:
             campaigns = frozenset({campaign}) if campaigns is None else campaigns & {campaign}
         picked = rows.select(frozenset(statuses), campaigns)
+        if filters.tests:
+            picked = [i for i in picked if all(test(rows.rows[i]) for test in filters.tests)]
         return page(request, rows, picked, spec, limit, summary)
+
+    def _me_edge(self, request: Request, caller: AccountData, edge: str) -> Any:
+        """``/me/business_users`` and ``/me/adaccounts`` of the token's user."""
+        if edge == "business_users":
+            user = caller.business_user()
+            spec = node_fields(request, "BusinessUser")
+            return {"data": [project(user, spec)]}
+        if edge == "adaccounts":
+            spec = node_fields(request, "AdAccount")
+            return {"data": [project(caller.node(), spec)]}
+        raise bad_param(f"Tried accessing nonexisting field ({edge}) on node type (User)")
+
+    async def unknown(self, request: Request) -> Response:
+        """Any other path or method: Graph's own error, never a plain-text 404."""
+        error = unknown_path(request.url.path, request.method)
+        return Response(error.body, status_code=error.status, media_type="application/json")
 
 
 def create_app(
@@ -235,6 +266,8 @@ def create_app(
     """The Meta sandbox wrapped in ``ControlledApp`` with Meta's fault forms.
 
     ``quota_per_minute`` really throttles each ad account (code 80004) past that many calls
-    in a minute; without it the usage headers still report a rising call count."""
+    in a minute; without it the usage headers still report a rising call count. An injected
+    throttle names the called ad account and tells it to wait ``control.throttle_regain_minutes``
+    (five unless changed)."""
     sandbox = MetaSandbox(seed, quota_per_minute=quota_per_minute, clock=clock)
-    return ControlledApp(sandbox.app, control, fault_forms(seed))
+    return ControlledApp(sandbox.app, control, fault_forms(seed, control))

@@ -17,6 +17,7 @@ NODE_FIELDS = {
             "bid_amount", "bid_strategy", "billing_event", "optimization_goal",
             "destination_type", "start_time", "end_time", "created_time", "updated_time",
             "targeting", "promoted_object", "learning_stage_info", "issues_info",
+            "adlabels", "bid_constraints", "bid_info",
         }
     ),
     "Campaign": frozenset(
@@ -24,7 +25,10 @@ NODE_FIELDS = {
             "id", "name", "account_id", "objective", "status", "configured_status",
             "effective_status", "daily_budget", "lifetime_budget", "bid_strategy",
             "buying_type", "special_ad_categories", "start_time", "stop_time",
-            "created_time", "updated_time",
+            "created_time", "updated_time", "adlabels", "boosted_object_id",
+            "budget_rebalance_flag", "budget_remaining", "issues_info", "smart_promotion_type",
+            "source_campaign_id", "special_ad_category", "special_ad_category_country",
+            "spend_cap",
         }
     ),
     "AdAccount": frozenset(
@@ -34,6 +38,8 @@ NODE_FIELDS = {
             "spend_cap",
         }
     ),
+    "User": frozenset({"id", "name"}),
+    "BusinessUser": frozenset({"id", "name", "email", "role", "business"}),
 }  # fmt: skip
 
 

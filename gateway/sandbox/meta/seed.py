@@ -1,7 +1,8 @@
 """Deterministic seed data for the Meta sandbox: ad accounts, campaigns and ad sets stored
 in their wire form (the JSON objects the Graph API returns with every field selected).
 
-Statuses come from the client's own table, so every ``effective_status`` value appears.
+Ad sets carry only the ``effective_status`` values Meta documents for the AdSet node
+(``statuses.ADSET_EFFECTIVE_STATUSES``); every one of them appears in each non-empty account.
 """
 
 from __future__ import annotations
@@ -14,13 +15,17 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from gateway.platforms.base import AccountRef, Platform
-from gateway.platforms.meta.statuses import EFFECTIVE_STATUSES
+from gateway.sandbox.clock import SEED_CLOCK
+from gateway.sandbox.meta.statuses import ADSET_EFFECTIVE_STATUSES, CAMPAIGN_EFFECTIVE_STATUSES
 
 Node = dict[str, Any]
 _T = TypeVar("_T")
 
 _EPOCH = datetime(2025, 3, 3, 16, 0, tzinfo=UTC)
-_SPAN = timedelta(days=420)
+_SPAN = timedelta(days=400)
+# The latest creation time: an ad set is updated up to 900 hours (37.5 days) and starts up to
+# three days after it is created, and neither may pass the seed's clock.
+_LAST_CREATED = SEED_CLOCK - timedelta(days=41)
 
 
 @dataclass
@@ -52,6 +57,19 @@ class AccountData:
             "timezone_offset_hours_utc": offset.total_seconds() / 3600,
             "account_status": self.account_status,
             "amount_spent": "0",
+        }
+
+    def user(self) -> Node:
+        """The user the account's token belongs to (``GET /me``)."""
+        return {"id": f"10{self.account_id[-8:]}77", "name": f"{self.name} Admin"}
+
+    def business_user(self) -> Node:
+        """That user as a business user of the account's business (``/me/business_users``)."""
+        return {
+            **self.user(),
+            "email": f"ads-admin+{self.account_id[-6:]}@example.com",
+            "role": "ADMIN",
+            "business": {"id": f"9{self.account_id}", "name": "Acme Outdoor"},
         }
 
 
@@ -153,12 +171,12 @@ _PLACEMENTS: list[tuple[Node, str]] = [
     ({"publisher_platforms": ["facebook", "messenger"], "facebook_positions": ["feed"]}, "FB+Msgr"),
     ({"publisher_platforms": ["instagram"]}, "IG all"),
 ]  # fmt: skip
-# Ad-set statuses under an ACTIVE campaign (configured switch, effective status, weight).
+# Ad-set statuses under an ACTIVE campaign (configured switch, effective status, weight);
+# CAMPAIGN_PAUSED comes from the parent. Only AdSet values: PENDING_REVIEW, DISAPPROVED,
+# PREAPPROVED, PENDING_BILLING_INFO and ADSET_PAUSED are what Meta reports for ads.
 _OWN: list[tuple[str, str, int]] = [
-    ("ACTIVE", "ACTIVE", 50), ("PAUSED", "PAUSED", 14), ("ACTIVE", "WITH_ISSUES", 4),
-    ("PAUSED", "ADSET_PAUSED", 2), ("ACTIVE", "PENDING_BILLING_INFO", 2),
-    ("ACTIVE", "PENDING_REVIEW", 4), ("ACTIVE", "IN_PROCESS", 3), ("ACTIVE", "PREAPPROVED", 2),
-    ("ACTIVE", "DISAPPROVED", 3), ("ARCHIVED", "ARCHIVED", 6), ("DELETED", "DELETED", 10),
+    ("ACTIVE", "ACTIVE", 50), ("PAUSED", "PAUSED", 16), ("ACTIVE", "WITH_ISSUES", 9),
+    ("ACTIVE", "IN_PROCESS", 9), ("ARCHIVED", "ARCHIVED", 6), ("DELETED", "DELETED", 10),
 ]  # fmt: skip
 # _OWN expanded by weight, for a cheap weighted draw.
 _OWN_DRAW = [(switch, effective) for switch, effective, w in _OWN for _ in range(w)]
@@ -225,7 +243,7 @@ class _Builder:
             campaign = self._campaign(account, c, moment, tz)
             account.campaigns.append(campaign)
             for _ in range(size):
-                moment += step * rng.uniform(0.5, 1.5)
+                moment = min(moment + step * rng.uniform(0.5, 1.5), _LAST_CREATED)
                 account.adsets.append(
                     self._adset(account, spec, campaign, made, moment.astimezone(tz), audiences)
                 )
@@ -257,6 +275,11 @@ class _Builder:
             "effective_status": switch,
             "buying_type": "AUCTION",
             "special_ad_categories": [],
+            "special_ad_category": "NONE",
+            "special_ad_category_country": [],
+            "smart_promotion_type": "GUIDED_CREATION",
+            "source_campaign_id": "0",
+            "budget_rebalance_flag": False,
             "start_time": _time(created + timedelta(hours=1)),
             "created_time": _time(created),
             "updated_time": _time(created + timedelta(days=_int(rng, 0, 20))),
@@ -264,6 +287,7 @@ class _Builder:
         if c % 4 == 3:  # Advantage campaign budget: the ad sets carry none
             step = _MINOR_STEP.get(account.currency, 500)
             node["daily_budget"] = str(step * _int(rng, 10, 200))
+            node["budget_remaining"] = node["daily_budget"]
             node["bid_strategy"] = "LOWEST_COST_WITHOUT_CAP"
         return node
 
@@ -337,6 +361,7 @@ class _Builder:
         if rng.random() < 0.1:
             node["bid_strategy"] = "LOWEST_COST_WITH_BID_CAP"
             node["bid_amount"] = _int(rng, 50, 900)
+            node["bid_info"] = {"ACTIONS": node["bid_amount"]}
         return node
 
     def _statuses(self, campaign: Node, index: int) -> tuple[str, str]:
@@ -368,5 +393,9 @@ def build_seed(large_adsets: int = 1200) -> MetaSeed:
     next_id = [120210000000000000]
     builder = _Builder(rng, next_id)
     seed = MetaSeed(data=[builder.build(spec) for spec in specs])
-    assert set(EFFECTIVE_STATUSES) >= {a["effective_status"] for d in seed.data for a in d.adsets}
+    adset_values = {a["effective_status"] for d in seed.data for a in d.adsets}
+    assert set(ADSET_EFFECTIVE_STATUSES) >= adset_values
+    assert set(CAMPAIGN_EFFECTIVE_STATUSES) >= {
+        c["effective_status"] for d in seed.data for c in d.campaigns
+    }
     return seed

@@ -4,19 +4,22 @@ v1.3 wire shape, with the per-advertiser indexes that keep serving a page cheap.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from gateway.platforms.base import AccountRef, AdSetStatus, Platform
-from gateway.platforms.tiktok.geonames import GEONAME_ID_BY_COUNTRY
-from gateway.platforms.tiktok.statuses import PRIMARY_STATUS_FILTERS, SECONDARY_STATUSES
+from gateway.platforms.base import AccountRef, Platform
+from gateway.sandbox.clock import SEED_CLOCK_NAIVE
+from gateway.sandbox.tiktok.geonames import GEONAME_ID_BY_COUNTRY
+from gateway.sandbox.tiktok.statuses import ADGROUP_PRIMARY, ADGROUP_PRIMARY_FILTERS
 
 Row = dict[str, Any]
 
 _EPOCH = datetime(2025, 1, 6)  # naive UTC: isoformat(" ") is TikTok's format, and fast
-_SPAN_SECONDS = 640 * 24 * 3600  # creation times spread over ~21 months
+# Creation times spread over ~14 months, ending 90 days before the seed's clock: an ad group
+# starts up to 6 days and is modified up to 2000 hours (83 days) after its creation.
+_SPAN_SECONDS = int((SEED_CLOCK_NAIVE - _EPOCH).total_seconds()) - 90 * 24 * 3600
 
 # Region-level GeoNames ids TikTok also accepts (kept as given by the client).
 _REGIONS = {
@@ -71,7 +74,7 @@ _COMMON_STATUSES = (
 )
 _BUDGET_MODES = (("BUDGET_MODE_DAY",) * 6 + ("BUDGET_MODE_TOTAL",) * 3
                  + ("BUDGET_MODE_DYNAMIC_DAILY_BUDGET",))  # fmt: skip
-_ALL_SECONDARY = tuple(SECONDARY_STATUSES)
+_ALL_SECONDARY = tuple(ADGROUP_PRIMARY)
 # The weighted statuses spelled out, so picking one is a single index.
 _STATUS_POOL = tuple(name for name, weight in _COMMON_STATUSES for _ in range(weight))
 
@@ -99,7 +102,7 @@ class AdvertiserData:
     by_campaign: dict[str, list[Row]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for value, secondaries in PRIMARY_STATUS_FILTERS.items():
+        for value, secondaries in ADGROUP_PRIMARY_FILTERS.items():
             self.by_primary[value] = [
                 r for r in self.adgroups if r["secondary_status"] in secondaries
             ]
@@ -124,16 +127,9 @@ class TikTokSeed:
         """Every ad-group id of the advertiser (deleted included) in the client's order."""
         return [r["adgroup_id"] for r in self.advertisers[account_external_id].adgroups]
 
-    def adset_ids_with(
-        self, account_external_id: str, statuses: Sequence[AdSetStatus]
-    ) -> list[str]:
-        """The ids whose status our table maps into ``statuses``, in the client's order."""
-        wanted = set(statuses)
-        return [
-            r["adgroup_id"]
-            for r in self.advertisers[account_external_id].adgroups
-            if SECONDARY_STATUSES[r["secondary_status"]].ours in wanted
-        ]
+    def adset_ids_where(self, account_external_id: str, test: Callable[[Row], bool]) -> list[str]:
+        """The ids of the ad groups passing ``test``, in the client's order."""
+        return [r["adgroup_id"] for r in self.advertisers[account_external_id].adgroups if test(r)]
 
 
 def build_seed(large_adsets: int = 1200) -> TikTokSeed:
@@ -240,10 +236,12 @@ def _secondary_for(i: int, rng: random.Random) -> str:
 
 
 def _operation_status(secondary: str) -> str:
-    ours = SECONDARY_STATUSES[secondary].ours
+    """The switch under a secondary status: off when it (or its campaign) is disabled or
+    deleted, FROZEN when frozen, else on."""
     if secondary == "ADGROUP_STATUS_FROZEN":
         return "FROZEN"
-    return "DISABLE" if ours in (AdSetStatus.PAUSED, AdSetStatus.DELETED) else "ENABLE"
+    off = ADGROUP_PRIMARY[secondary] in ("STATUS_DISABLE", "STATUS_DELETE")
+    return "DISABLE" if off else "ENABLE"
 
 
 def _adgroups(market: _Market, index: int, campaigns: list[Row], rng: random.Random) -> list[Row]:
@@ -273,7 +271,7 @@ def _adgroups(market: _Market, index: int, campaigns: list[Row], rng: random.Ran
             factor = pick((0.5, 1, 1.5, 2, 3, 5))
             budget = round(market.budget_unit * factor * (25 if mode == "BUDGET_MODE_TOTAL" else 1))
             budget = float(budget)
-        ended = SECONDARY_STATUSES[secondary].primary == "STATUS_TIME_DONE"
+        ended = ADGROUP_PRIMARY[secondary] == "STATUS_TIME_DONE"
         if mode == "BUDGET_MODE_TOTAL" or ended or rand() < 0.35:
             schedule = "SCHEDULE_START_END"
             end = start + timedelta(days=7 + below(84), hours=23, minutes=59, seconds=59)
