@@ -18,7 +18,7 @@ from gateway.sandbox.apple import build_seed, create_app
 from gateway.sandbox.apple.keys import private_pem
 from gateway.sandbox.control import SandboxControl
 from gateway.sandbox.transport import SandboxTransport
-from tests.sandbox.wire import apple_token_form
+from tests.sandbox.wire import access_token, apple_token_form
 
 SEED = build_seed()
 LARGE = SEED.large_account
@@ -45,10 +45,7 @@ class Api:
         return await self.http.post(f"{self.prefix}/auth/oauth2/token", data=body)
 
     async def token(self) -> str:
-        response = await self.token_response()
-        assert response.status_code == 200
-        token: str = response.json()["access_token"]
-        return token
+        return access_token(await self.token_response())
 
     async def query(
         self,

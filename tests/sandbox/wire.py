@@ -29,6 +29,13 @@ def apple_token_form(creds: AppleCredentials, now: float) -> dict[str, str]:
     }
 
 
+def access_token(response: httpx.Response) -> str:
+    """The access token of a successful answer from Apple's token endpoint."""
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
 @dataclass
 class SuiteHttp:
     suite: SandboxSuite
@@ -70,10 +77,7 @@ class SuiteHttp:
     async def apple_token(self, index: int = 0) -> str:
         creds = AppleCredentials.from_account(self.account(Platform.APPLE_ADS, index))
         form = apple_token_form(creds, now=time.time())
-        response = await self.http.post(f"{BASE}/apple/auth/oauth2/token", data=form)
-        assert response.status_code == 200
-        token: str = response.json()["access_token"]
-        return token
+        return access_token(await self.http.post(f"{BASE}/apple/auth/oauth2/token", data=form))
 
     async def apple(
         self,
