@@ -9,6 +9,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import httpx
+import pytest
 
 from gateway.app import close_runtime, create_app
 from gateway.config import Settings
@@ -21,9 +22,13 @@ NEW = b"new-cursor-secret-0123456789"
 Instance = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
-def instance_factory(suite: SandboxSuite) -> Instance:
+@pytest.fixture
+def instance(suite: SandboxSuite) -> Instance:
+    """Gateway instances on a freshly reset sandbox suite, each with its cursor secrets."""
+    suite.reset()
+
     @asynccontextmanager
-    async def instance(
+    async def started(
         secret: bytes, retired: tuple[bytes, ...] = ()
     ) -> AsyncIterator[httpx.AsyncClient]:
         settings: Settings = dataclasses.replace(
@@ -36,7 +41,7 @@ def instance_factory(suite: SandboxSuite) -> Instance:
             yield http
         await close_runtime(app.state.runtime)
 
-    return instance
+    return started
 
 
 async def page(http: httpx.AsyncClient, cursor: str | None = None) -> dict[str, Any]:
@@ -52,10 +57,8 @@ def ids(body: dict[str, Any]) -> list[str]:
 
 
 async def test_a_cursor_signed_by_a_listed_old_secret_continues_the_walk(
-    suite: SandboxSuite,
+    instance: Instance,
 ) -> None:
-    suite.reset()
-    instance = instance_factory(suite)
     async with instance(OLD) as before:
         first = await page(before)
         expected_second = await page(before, first["nextCursor"])
@@ -70,11 +73,7 @@ async def test_a_cursor_signed_by_a_listed_old_secret_continues_the_walk(
         assert ids(await page(only_new, second["nextCursor"])) == ids(third_via_new)
 
 
-async def test_a_cursor_signed_by_a_removed_secret_means_the_first_page(
-    suite: SandboxSuite,
-) -> None:
-    suite.reset()
-    instance = instance_factory(suite)
+async def test_a_cursor_signed_by_a_removed_secret_means_the_first_page(instance: Instance) -> None:
     async with instance(OLD) as before:
         first = await page(before)
     async with instance(NEW) as after:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 
 import httpx
@@ -191,17 +192,26 @@ async def test_a_page_reads_its_campaigns_itself_once_a_minute(env: Env) -> None
         assert targeting.placements == tuple(p.lower() for p in raw["supplyPlacement"]["include"])
 
 
-async def test_campaigns_are_read_again_after_a_minute() -> None:
+@asynccontextmanager
+async def clocked(clock: Clock) -> AsyncIterator[tuple[AppleClient, SandboxControl]]:
+    """A client and its sandbox sharing ``clock``, so a test can move time for both."""
     control = SandboxControl()
-    clock = Clock()
     app = create_app(SEED, control, clock=clock)
     async with TransportUpstream(SandboxTransport(app)) as http:
-        client = AppleClient(
-            http,
-            base_url="http://sandbox.test",
-            token_url="http://sandbox.test/auth/oauth2/token",
-            clock=clock,
+        yield (
+            AppleClient(
+                http,
+                base_url="http://sandbox.test",
+                token_url="http://sandbox.test/auth/oauth2/token",
+                clock=clock,
+            ),
+            control,
         )
+
+
+async def test_campaigns_are_read_again_after_a_minute() -> None:
+    clock = Clock()
+    async with clocked(clock) as (client, control):
         await client.list_adsets(LARGE, ALL, start=None, count=30)
         clock.now += 59
         await client.list_adsets(LARGE, ALL, start=None, count=30)
@@ -460,16 +470,8 @@ async def test_list_campaigns_walks_all_including_deleted(env: Env) -> None:
 
 
 async def test_get_account_is_cached_for_fifteen_minutes() -> None:
-    control = SandboxControl()
     clock = Clock()
-    app = create_app(SEED, control, clock=clock)
-    async with TransportUpstream(SandboxTransport(app)) as http:
-        client = AppleClient(
-            http,
-            base_url="http://sandbox.test",
-            token_url="http://sandbox.test/auth/oauth2/token",
-            clock=clock,
-        )
+    async with clocked(clock) as (client, control):
         info = await client.get_account(SMALL)
         clock.now += 14 * 60
         assert await client.get_account(SMALL) == info

@@ -9,6 +9,9 @@ import pytest
 from gateway.errors import UpstreamUnavailableError
 from gateway.platforms.cache import FetchCache
 
+#: A caller of ``FetchCache.get_many`` running as a task.
+Fetch = asyncio.Future[dict[str, str]]
+
 
 class Clock:
     def __init__(self) -> None:
@@ -88,13 +91,20 @@ async def test_a_failure_reaches_every_waiter_and_is_not_cached() -> None:
     assert len(upstream.calls) == 2
 
 
-async def test_a_cancelled_waiter_leaves_the_fetch_to_the_others() -> None:
+async def fetcher_and_waiter(upstream: Upstream) -> tuple[Fetch, Fetch]:
+    """Two callers of key "a" on one cache: the first fetching it (held until
+    ``upstream.release``), the second waiting for that fetch."""
     cache: FetchCache[str, str] = FetchCache(ttl=60, timer=Clock())
-    upstream = Upstream({"a"})
     owner = asyncio.ensure_future(cache.get_many(["a"], upstream.fetch))
     await asyncio.sleep(0)
     waiter = asyncio.ensure_future(cache.get_many(["a"], upstream.fetch))
     await asyncio.sleep(0)
+    return owner, waiter
+
+
+async def test_a_cancelled_waiter_leaves_the_fetch_to_the_others() -> None:
+    upstream = Upstream({"a"})
+    owner, waiter = await fetcher_and_waiter(upstream)
     waiter.cancel()
     upstream.release.set()
     assert await owner == {"a": "value-a"}
@@ -104,12 +114,8 @@ async def test_a_cancelled_waiter_leaves_the_fetch_to_the_others() -> None:
 
 
 async def test_when_the_fetching_caller_is_cancelled_a_waiter_fetches_itself() -> None:
-    cache: FetchCache[str, str] = FetchCache(ttl=60, timer=Clock())
     upstream = Upstream({"a"})
-    owner = asyncio.ensure_future(cache.get_many(["a"], upstream.fetch))
-    await asyncio.sleep(0)
-    waiter = asyncio.ensure_future(cache.get_many(["a"], upstream.fetch))
-    await asyncio.sleep(0)
+    owner, waiter = await fetcher_and_waiter(upstream)
     owner.cancel()
     await asyncio.sleep(0)
     upstream.release.set()

@@ -46,10 +46,35 @@ class Clock:
 
 
 @dataclass
-class Scripted:
-    """Raises the scripted errors in order, then answers."""
+class Silent:
+    """A client that answers with an empty page and does not report its usage."""
 
     platform: Platform = Platform.META_ADS
+
+    async def list_adsets(
+        self, account: AccountRef, query: AdSetQuery, *, start: str | None, count: int
+    ) -> AdSetPage:
+        return PAGE
+
+    async def get_campaigns(
+        self, account: AccountRef, campaign_ids: Sequence[str]
+    ) -> dict[str, CampaignRecord]:
+        return {}
+
+    async def list_campaigns(self, account: AccountRef) -> list[CampaignRecord]:
+        return []
+
+    async def get_account(self, account: AccountRef) -> AdAccountInfo:
+        return AdAccountInfo(self.platform, account.external_id, "A", "USD", None)
+
+    async def aclose(self) -> None:
+        return None
+
+
+@dataclass
+class Scripted(Silent):
+    """Raises the scripted errors in order, then answers; reports ``usage``."""
+
     script: list[UpstreamError] = field(default_factory=list)
     calls: int = 0
     usage: float | None = None
@@ -69,20 +94,6 @@ class Scripted:
         if self.script:
             raise self.script.pop(0)
         return PAGE
-
-    async def get_campaigns(
-        self, account: AccountRef, campaign_ids: Sequence[str]
-    ) -> dict[str, CampaignRecord]:
-        return {}
-
-    async def list_campaigns(self, account: AccountRef) -> list[CampaignRecord]:
-        return []
-
-    async def get_account(self, account: AccountRef) -> AdAccountInfo:
-        return AdAccountInfo(self.platform, account.external_id, "A", "USD", None)
-
-    async def aclose(self) -> None:
-        return None
 
     def last_usage_pct(self, account_external_id: str) -> float | None:
         return self.usage
@@ -277,30 +288,7 @@ def test_the_wrapper_declares_it_knows_availability_and_a_bare_client_does_not()
 
 
 def test_usage_pacing_applies_only_to_clients_that_report_usage() -> None:
-    @dataclass
-    class Silent:
-        platform: Platform = Platform.TIKTOK_ADS
-
-        async def list_adsets(
-            self, account: AccountRef, query: AdSetQuery, *, start: str | None, count: int
-        ) -> AdSetPage:
-            return PAGE
-
-        async def get_campaigns(
-            self, account: AccountRef, campaign_ids: Sequence[str]
-        ) -> dict[str, CampaignRecord]:
-            return {}
-
-        async def list_campaigns(self, account: AccountRef) -> list[CampaignRecord]:
-            return []
-
-        async def get_account(self, account: AccountRef) -> AdAccountInfo:
-            return AdAccountInfo(self.platform, account.external_id, "A", "USD", None)
-
-        async def aclose(self) -> None:
-            return None
-
-    assert ResilientPlatform(Silent()).usage is None
+    assert ResilientPlatform(Silent(Platform.TIKTOK_ADS)).usage is None
     reporting = Scripted()
     assert ResilientPlatform(reporting).usage is reporting
 

@@ -13,11 +13,12 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from gateway.platforms.apple.auth import AppleCredentials, sign_client_secret
+from gateway.platforms.apple.auth import AppleCredentials
 from gateway.sandbox.apple import build_seed, create_app
 from gateway.sandbox.apple.keys import private_pem
 from gateway.sandbox.control import SandboxControl
 from gateway.sandbox.transport import SandboxTransport
+from tests.sandbox.wire import access_token, apple_token_form
 
 SEED = build_seed()
 LARGE = SEED.large_account
@@ -40,20 +41,11 @@ class Api:
     prefix: str
 
     async def token_response(self, **form: str) -> httpx.Response:
-        body = {
-            "grant_type": "client_credentials",
-            "client_id": CREDS.client_id,
-            "client_secret": sign_client_secret(CREDS, now=self.clock.now, lifetime_s=3600),
-            "scope": "searchadsorg",
-            **form,
-        }
+        body = {**apple_token_form(CREDS, now=self.clock.now), **form}
         return await self.http.post(f"{self.prefix}/auth/oauth2/token", data=body)
 
     async def token(self) -> str:
-        response = await self.token_response()
-        assert response.status_code == 200
-        token: str = response.json()["access_token"]
-        return token
+        return access_token(await self.token_response())
 
     async def query(
         self,

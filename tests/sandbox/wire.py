@@ -19,6 +19,23 @@ from gateway.sandbox.suite import SandboxSuite
 BASE = "http://sandbox.test"
 
 
+def apple_token_form(creds: AppleCredentials, now: float) -> dict[str, str]:
+    """The client-credentials form Apple's token endpoint takes, signed at ``now``."""
+    return {
+        "grant_type": "client_credentials",
+        "client_id": creds.client_id,
+        "client_secret": sign_client_secret(creds, now=now, lifetime_s=3600),
+        "scope": "searchadsorg",
+    }
+
+
+def access_token(response: httpx.Response) -> str:
+    """The access token of a successful answer from Apple's token endpoint."""
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
 @dataclass
 class SuiteHttp:
     suite: SandboxSuite
@@ -59,16 +76,8 @@ class SuiteHttp:
 
     async def apple_token(self, index: int = 0) -> str:
         creds = AppleCredentials.from_account(self.account(Platform.APPLE_ADS, index))
-        form = {
-            "grant_type": "client_credentials",
-            "client_id": creds.client_id,
-            "client_secret": sign_client_secret(creds, now=time.time(), lifetime_s=3600),
-            "scope": "searchadsorg",
-        }
-        response = await self.http.post(f"{BASE}/apple/auth/oauth2/token", data=form)
-        assert response.status_code == 200
-        token: str = response.json()["access_token"]
-        return token
+        form = apple_token_form(creds, now=time.time())
+        return access_token(await self.http.post(f"{BASE}/apple/auth/oauth2/token", data=form))
 
     async def apple(
         self,

@@ -116,15 +116,10 @@ class _Handlers:
         has_body: bool = True,
     ) -> Response:
         """Auth, context, rate limit and body parsing around one API handler."""
-        client_id = self._bearer(request)
-        limit_headers, throttled = self._rate(client_id or "anonymous")
-        if throttled:
-            headers = {**limit_headers, "Retry-After": limit_headers["RateLimit-Reset"]}
-            return _raw(429, v1_error("RATE_LIMIT_EXCEEDED", "Too many requests."), headers)
-        if client_id is None:
-            return _raw(
-                401, v1_error("UNAUTHORIZED", "Invalid or expired access token."), limit_headers
-            )
+        admitted = self._admit(request)
+        if isinstance(admitted, Response):
+            return admitted
+        client_id, limit_headers = admitted
         account = context_account(request.headers.get("x-ap-context", ""))
         if account is None:
             return _raw(
@@ -193,6 +188,15 @@ class _Handlers:
 
     async def _caller(self, request: Request, answer: Callable[[ApiUser], Any]) -> Response:
         """Auth and rate limit around a call about the caller (no ``X-AP-Context``)."""
+        admitted = self._admit(request)
+        if isinstance(admitted, Response):
+            return admitted
+        client_id, limit_headers = admitted
+        return _json(200, answer(self.state.seed.users[client_id]), limit_headers)
+
+    def _admit(self, request: Request) -> tuple[str, dict[str, str]] | Response:
+        """The caller's client_id and this call's RateLimit-* headers, or the refusal: 429
+        over the quota (counted per token, or once for all anonymous calls), else 401."""
         client_id = self._bearer(request)
         limit_headers, throttled = self._rate(client_id or "anonymous")
         if throttled:
@@ -202,7 +206,7 @@ class _Handlers:
             return _raw(
                 401, v1_error("UNAUTHORIZED", "Invalid or expired access token."), limit_headers
             )
-        return _json(200, answer(self.state.seed.users[client_id]), limit_headers)
+        return client_id, limit_headers
 
     async def unknown(self, request: Request) -> Response:
         """Any other path or method: Apple's error envelope with a 404."""

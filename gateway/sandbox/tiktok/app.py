@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
@@ -36,14 +36,13 @@ from gateway.sandbox.tiktok.statuses import (
 from gateway.sandbox.tiktok.wire import (
     FAULT_FORMS,
     ApiError,
-    envelope,
+    answer,
     fields_param,
     id_list,
     int_param,
     json_param,
     page_of,
     project,
-    reply,
 )
 
 PREFIX = "/open_api/v1.3"
@@ -120,21 +119,14 @@ class _Api:
             raise ApiError(40001, f"No permission to operate advertiser: {advertiser_id}")
         return data
 
-    async def handle(self, request: Request, endpoint: Callable[[Request], Any]) -> Response:
-        try:
-            data = endpoint(request)
-        except ApiError as exc:
-            return reply(envelope(exc.code, exc.message))
-        return reply(envelope(0, "OK", data))
-
     async def adgroup_get(self, request: Request) -> Response:
-        return await self.handle(request, self._adgroups)
+        return answer(request, self._adgroups)
 
     async def campaign_get(self, request: Request) -> Response:
-        return await self.handle(request, self._campaigns)
+        return answer(request, self._campaigns)
 
     async def advertiser_info(self, request: Request) -> Response:
-        return await self.handle(request, self._advertisers)
+        return answer(request, self._advertisers)
 
     def _adgroups(self, request: Request) -> Any:
         allowed = self.authorize(request)

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.sandbox.tiktok.seed import AdvertiserData
-from gateway.sandbox.tiktok.wire import ApiError, envelope, int_param, json_param, reply
+from gateway.sandbox.tiktok.wire import ApiError, answer, envelope, int_param, json_param, reply
 
 ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 MAX_PAGE_SIZE = 1000
@@ -46,13 +46,6 @@ class ExtraEndpoints:
     def __init__(self, gate: Gate) -> None:
         self.gate = gate
 
-    async def _answer(self, request: Request, data: Any) -> Response:
-        try:
-            body = data(request)
-        except ApiError as exc:
-            return reply(envelope(exc.code, exc.message))
-        return reply(envelope(0, "OK", body))
-
     async def user_info(self, request: Request) -> Response:
         """``GET user/info/``: who the token belongs to (no advertiser needed)."""
 
@@ -67,7 +60,7 @@ class ExtraEndpoints:
                 "create_time": 1_700_000_000,
             }
 
-        return await self._answer(request, data)
+        return answer(request, data)
 
     async def ad_get(self, request: Request) -> Response:
         """``GET ad/get/``: no ads are seeded, so every page is empty."""
@@ -79,7 +72,7 @@ class ExtraEndpoints:
                 raise ApiError(40002, "filtering: Not a valid mapping type.")
             return _empty_page(req)
 
-        return await self._answer(request, data)
+        return answer(request, data)
 
     async def report_get(self, request: Request) -> Response:
         """``GET report/integrated/get/``: the required parameters are checked, and the
@@ -103,7 +96,7 @@ class ExtraEndpoints:
                 raise ApiError(40002, "start_date and end_date are required.")
             return _empty_page(req)
 
-        return await self._answer(request, data)
+        return answer(request, data)
 
     async def unknown(self, request: Request) -> Response:
         """Any other path or method, in TikTok's envelope rather than a plain-text 404."""

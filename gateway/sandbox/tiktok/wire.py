@@ -65,6 +65,15 @@ def reply(body: bytes) -> Response:
     return Response(body, media_type="application/json")
 
 
+def answer(request: Request, endpoint: Callable[[Request], Any]) -> Response:
+    """``endpoint``'s data in the success envelope, or its ``ApiError`` in the error one."""
+    try:
+        data = endpoint(request)
+    except ApiError as exc:
+        return reply(envelope(exc.code, exc.message))
+    return reply(envelope(0, "OK", data))
+
+
 def json_param(request: Request, name: str, default: Any) -> Any:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
