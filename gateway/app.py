@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from gateway.auth import Authenticator, Principal, digest_key
 from gateway.config import Settings
+from gateway.coordination import Coordinator, open_coordinator
 from gateway.docs_page import docs_routes
 from gateway.graphiql import graphiql_routes
 from gateway.graphql_http import GraphQLEndpoint
@@ -47,6 +48,7 @@ class Runtime:
     clients: dict[Platform, AdPlatform]
     service: ListingService
     authenticator: Authenticator
+    coordinator: Coordinator
 
 
 def build_clients(
@@ -69,7 +71,9 @@ def build_clients(
         pools.append(http)
         inner = registry.factory(platform).client(http, ps)
         policy = RetryPolicy(max_attempts=ps.max_attempts, deadline=ps.deadline)
-        clients[platform] = ResilientPlatform(inner, policy=policy, state=state)
+        clients[platform] = ResilientPlatform(
+            inner, policy=policy, state=state, budget=ps.budget
+        )
     return clients, pools
 
 
@@ -87,7 +91,8 @@ def create_app(
     ``X-Gateway-Mode: sandbox``.
     """
     store = store or open_store(settings.database)
-    clients, pools = build_clients(settings, transport, ResilienceState())
+    coordinator = open_coordinator(settings.redis, settings.redis_prefix)
+    clients, pools = build_clients(settings, transport, ResilienceState(coordinator=coordinator))
     service = ListingService(settings, clients, store)
     authenticator = Authenticator(settings, store)
     demo_headers = demo_variables = None
@@ -96,7 +101,7 @@ def create_app(
         authenticator.add(digest_key(demo_key), Principal(project.id, frozenset({"ads:read"})))
         demo_headers = json.dumps({"Authorization": f"Bearer {demo_key}"})
         demo_variables = json.dumps({"projectId": project.id}, indent=2)
-    runtime = Runtime(settings, store, pools, clients, service, authenticator)
+    runtime = Runtime(settings, store, pools, clients, service, authenticator, coordinator)
     graphql = GraphQLEndpoint(
         build_schema(),
         service,
@@ -156,3 +161,4 @@ async def close_runtime(runtime: Runtime) -> None:
         await http.aclose()
     await runtime.authenticator.aclose()
     await runtime.store.close()
+    await runtime.coordinator.aclose()
