@@ -83,15 +83,17 @@ def create_app(
     transport: httpx.AsyncBaseTransport | None = None,
     store: Store | None = None,
     demo_key: str | None = None,
+    coordinator: Coordinator | None = None,
 ) -> Starlette:
     """The gateway app. ``transport`` replaces the network (sandboxes in-process, tests).
 
     ``demo_key`` makes it the sandbox demo: the key is accepted for the first project,
     GraphiQL and the docs page are pre-filled with it, and every response says
-    ``X-Gateway-Mode: sandbox``.
+    ``X-Gateway-Mode: sandbox``. ``coordinator`` replaces the one ``settings.redis`` names
+    (tests running several apps on one shared state).
     """
     store = store or open_store(settings.database)
-    coordinator = open_coordinator(settings.redis, settings.redis_prefix)
+    coordinator = coordinator or open_coordinator(settings.redis, settings.redis_prefix)
     clients, pools = build_clients(settings, transport, ResilienceState(coordinator=coordinator))
     service = ListingService(settings, clients, store)
     authenticator = Authenticator(settings, store)
