@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import httpx
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -28,6 +29,7 @@ from gateway.platforms.base import AdPlatform, Platform
 from gateway.platforms.pool import upstream_pool
 from gateway.platforms.upstream import Upstream
 from gateway.probes import probe_routes
+from gateway.ratelimit import RateLimitMiddleware
 from gateway.resilience.backoff import RetryPolicy
 from gateway.resilience.client import ResilienceState, ResilientPlatform
 from gateway.responses import EXCEPTION_HANDLERS, json_response
@@ -146,7 +148,15 @@ def create_app(
             *graphiql_routes(endpoint="/graphql", static_prefix="/graphiql/static"),
             *docs_routes(openapi_url="/openapi.json", demo_key=demo_key),
         ],
-        middleware=cors_middleware(settings.cors_origins),
+        middleware=[
+            *cors_middleware(settings.cors_origins),
+            Middleware(
+                RateLimitMiddleware,
+                authenticator=authenticator,
+                coordinator=coordinator,
+                limits=settings.rate_limit,
+            ),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
         mode=SANDBOX_MODE if demo_key is not None else None,
