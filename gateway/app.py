@@ -73,9 +73,7 @@ def build_clients(
         pools.append(http)
         inner = registry.factory(platform).client(http, ps)
         policy = RetryPolicy(max_attempts=ps.max_attempts, deadline=ps.deadline)
-        clients[platform] = ResilientPlatform(
-            inner, policy=policy, state=state, budget=ps.budget
-        )
+        clients[platform] = ResilientPlatform(inner, policy=policy, state=state, budget=ps.budget)
     return clients, pools
 
 

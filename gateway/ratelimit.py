@@ -12,6 +12,7 @@ endpoint answers it (401/403/503) and there is no key to count it against.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import orjson
 from starlette.datastructures import MutableHeaders
@@ -90,12 +91,11 @@ class RateLimitMiddleware:
             state += f', "per-project";r={per_project.remaining};t={_seconds(per_project.reset)}'
         return {"RateLimit-Policy": self._policy, "RateLimit": state}
 
-    async def _refuse(
-        self, scope: Scope, send: Send, headers: dict[str, str], wait: float
-    ) -> None:
+    async def _refuse(self, scope: Scope, send: Send, headers: dict[str, str], wait: float) -> None:
         retry_after = max(1, math.ceil(wait))
         message = f"too many requests; retry in {retry_after}s"
         error = {"code": "rate_limited", "message": message}
+        body: dict[str, Any]
         if scope["path"].startswith("/graphql"):
             extensions = {"code": "rate_limited"}
             body = {"data": None, "errors": [{"message": message, "extensions": extensions}]}

@@ -1,9 +1,9 @@
 """Coordination state shared by the gateway's instances (design.md section 7).
 
-    base.py      the Coordinator interface: throttles, usage, circuits, size hints, token buckets
-    local.py     InProcessCoordinator: the default, one process's dictionaries
-    redis.py     RedisCoordinator: shared through Redis, atomic steps as server-side scripts
-    fallback.py  FallbackCoordinator: Redis while it answers, local state while it does not
+base.py      the Coordinator interface: throttles, usage, circuits, size hints, token buckets
+local.py     InProcessCoordinator: the default, one process's dictionaries
+redis.py     RedisCoordinator: shared through Redis, atomic steps as server-side scripts
+fallback.py  FallbackCoordinator: Redis while it answers, local state while it does not
 """
 
 from __future__ import annotations

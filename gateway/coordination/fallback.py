@@ -85,9 +85,7 @@ class FallbackCoordinator:
     async def set_throttled(self, scope: str, until: float) -> None:
         # Also kept locally: a throttle learned during an outage must still be honoured here.
         await self.local.set_throttled(scope, until)
-        await self._either(
-            lambda: self.shared.set_throttled(scope, until), lambda: _nothing()
-        )
+        await self._either(lambda: self.shared.set_throttled(scope, until), lambda: _nothing())
 
     async def set_usage(self, scope: str, pct: float, ttl: float) -> None:
         await self._either(

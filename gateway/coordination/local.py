@@ -24,9 +24,7 @@ class InProcessCoordinator:
         self._clock = clock
         # (value, expires at) pairs: each entry has its own expiry, the TTLCache only bounds
         # memory and drops what nobody reads any more.
-        self._values: TTLCache[str, tuple[float, float], float] = TTLCache(
-            CAPACITY, MAX_TTL, clock
-        )
+        self._values: TTLCache[str, tuple[float, float], float] = TTLCache(CAPACITY, MAX_TTL, clock)
         # bucket -> (tokens, last refill time)
         self._buckets: TTLCache[str, tuple[float, float], float] = TTLCache(
             CAPACITY, MAX_TTL, clock

@@ -9,7 +9,7 @@ from dataclasses import replace
 import httpx
 import pytest
 
-from gateway.app import close_runtime, create_app
+from gateway.app import create_app
 from gateway.config import Settings
 from gateway.coordination import Coordinator
 from gateway.platforms.base import Platform
@@ -24,8 +24,7 @@ async def start(
     suite: SandboxSuite, coordinator: Coordinator, settings: Settings
 ) -> AsyncIterator[list[httpx.AsyncClient]]:
     apps = [
-        create_app(settings, transport=suite.transport(), coordinator=coordinator)
-        for _ in range(2)
+        create_app(settings, transport=suite.transport(), coordinator=coordinator) for _ in range(2)
     ]
     clients = [
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw.test")

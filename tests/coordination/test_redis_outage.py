@@ -50,7 +50,9 @@ async def test_a_gateway_on_a_closed_redis_port_serves_requests_and_warns_once(
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://gw.test"
         ) as http:
-            answers = [await http.get(ADSETS, params={"limit": "5"}, headers=AUTH) for _ in range(5)]
+            answers = [
+                await http.get(ADSETS, params={"limit": "5"}, headers=AUTH) for _ in range(5)
+            ]
     finally:
         await close_runtime(app.state.runtime)
         suite.reset()
