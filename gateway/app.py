@@ -31,6 +31,7 @@ from gateway.platforms.upstream import Upstream
 from gateway.probes import probe_routes
 from gateway.ratelimit import RateLimitMiddleware
 from gateway.resilience.backoff import RetryPolicy
+from gateway.resilience.budget import BudgetedUpstream
 from gateway.resilience.client import ResilienceState, ResilientPlatform
 from gateway.responses import EXCEPTION_HANDLERS, json_response
 from gateway.rest import AdSetsEndpoint
@@ -59,7 +60,7 @@ def build_clients(
     state: ResilienceState,
 ) -> tuple[dict[Platform, AdPlatform], list[Upstream]]:
     """One resilient client per platform, built by the platform's factory, each with its own
-    timeouts and connection pool."""
+    timeouts and connection pool (and its shared call budget, when configured)."""
     clients: dict[Platform, AdPlatform] = {}
     pools: list[Upstream] = []
     for platform, ps in settings.platforms.items():
@@ -69,11 +70,15 @@ def build_clients(
             write=ps.read_timeout,
             pool=ps.pool_timeout,
         )
-        http = upstream_pool(timeout, transport)
+        http: Upstream = upstream_pool(timeout, transport)
+        if ps.budget is not None:
+            http = BudgetedUpstream(
+                http, platform=platform, budget=ps.budget, coordinator=state.coordinator
+            )
         pools.append(http)
         inner = registry.factory(platform).client(http, ps)
         policy = RetryPolicy(max_attempts=ps.max_attempts, deadline=ps.deadline)
-        clients[platform] = ResilientPlatform(inner, policy=policy, state=state, budget=ps.budget)
+        clients[platform] = ResilientPlatform(inner, policy=policy, state=state)
     return clients, pools
 
 

@@ -28,9 +28,9 @@ from gateway.platforms.base import (
     Platform,
     ReportsUsage,
 )
-from gateway.platforms.factory import CallBudget
 from gateway.resilience.backoff import RetryBudget, RetryPolicy
 from gateway.resilience.breaker import CircuitBreakers
+from gateway.resilience.budget import calling_account
 from gateway.resilience.throttle import ThrottleState, throttle_scope
 
 T = TypeVar("T")
@@ -39,9 +39,6 @@ T = TypeVar("T")
 SLOW_DOWN_AT = 90.0
 #: How long a reported usage level is shared with the other instances.
 USAGE_TTL = 300.0
-#: The longest a call waits for a token of its account's shared budget before the client is
-#: told to come back (503 upstream_throttled with Retry-After).
-BUDGET_WAIT = 1.0
 
 
 @dataclass
@@ -80,7 +77,6 @@ class ResilientPlatform:
         policy: RetryPolicy | None = None,
         state: ResilienceState | None = None,
         per_account_concurrency: int = 8,
-        budget: CallBudget | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
@@ -92,7 +88,6 @@ class ResilientPlatform:
         #: Where the inner client reports quota usage (Meta), calls are paced by it.
         self.usage: ReportsUsage | None = inner if isinstance(inner, ReportsUsage) else None
         self._concurrency = per_account_concurrency
-        self._budget = budget
         self._shared_usage: dict[str, float | None] = {}
         #: Times this instance published, by coordinator key: its own knowledge is already in
         #: its local state (on its own clock), so reading it back must not extend it.
@@ -172,6 +167,7 @@ class ResilientPlatform:
         )
 
     async def _call(self, account: AccountRef, fn: Callable[[], Awaitable[T]]) -> T:
+        calling_account.set(account.external_id)  # the request budget counts it (budget.py)
         try:
             async with asyncio.timeout(self.policy.deadline):
                 return await self._attempts(account, fn)
@@ -205,7 +201,6 @@ class ResilientPlatform:
                     raise self._circuit_open(account, refused_for)
                 try:
                     async with self._semaphore(account.external_id):
-                        await self._take_budget(account, deadline)
                         await self._pace(account)
                         self.stats.attempts += 1
                         result = await fn()
@@ -317,31 +312,6 @@ class ResilientPlatform:
             usage = self.usage.last_usage_pct(account.external_id)
             if usage is not None:
                 await self.state.coordinator.set_usage(name, usage, USAGE_TTL)
-
-    async def _take_budget(self, account: AccountRef, deadline: float) -> None:
-        """One token of the account's shared call budget: waited for up to ``BUDGET_WAIT``
-        seconds, else the client is told when to come back, as for a platform throttle."""
-        if self._budget is None:
-            return
-        bucket = f"budget:{self.platform.value}:{account.external_id}"
-        waited = 0.0
-        while True:
-            grant = await self.state.coordinator.take(
-                bucket, self._budget.calls, self._budget.per_seconds
-            )
-            if grant.granted:
-                return
-            if waited + grant.wait > BUDGET_WAIT or time.monotonic() + grant.wait >= deadline:
-                self.stats.short_circuited += 1
-                raise RateLimitedError(
-                    f"the gateway's call budget for this {self.platform.value} account is "
-                    "spent; not calling it again yet",
-                    platform=self.platform.value,
-                    account_id=account.external_id,
-                    retry_after=grant.wait,
-                )
-            waited += grant.wait
-            await self._sleep(grant.wait)
 
     async def _pace(self, account: AccountRef) -> None:
         """Space calls out when the platform reports usage near its limit (Meta), here or
