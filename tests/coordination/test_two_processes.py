@@ -153,7 +153,7 @@ def test_two_processes_behave_as_one_gateway(
     # a key created through the CLI works on both
     auth = {"Authorization": f"Bearer {create_key(config)}"}
     for gateway in gateways:
-        meta_page = {"platforms": "meta_ads", "limit": 1}
+        meta_page = {"platforms": "meta_ads", "limit": "1"}
         assert httpx.get(gateway + ADSETS, params=meta_page, headers=auth).status_code == 200
     # a walk alternating between them gives the same rows as a walk on one: each accepts the
     # other's cursors, and IDs are identical
