@@ -100,7 +100,7 @@ def create_app(
     store = store or open_store(settings.database)
     coordinator = coordinator or open_coordinator(settings.redis, settings.redis_prefix)
     clients, pools = build_clients(settings, transport, ResilienceState(coordinator=coordinator))
-    service = ListingService(settings, clients, store)
+    service = ListingService(settings, clients, store, coordinator=coordinator)
     authenticator = Authenticator(settings, store)
     demo_headers = demo_variables = None
     if demo_key is not None and settings.projects:
