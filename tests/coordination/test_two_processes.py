@@ -166,9 +166,10 @@ def test_two_processes_behave_as_one_gateway(
     httpx.post(f"{sandbox}/_bench/reset")
     apple = {"platforms": "apple_ads", "limit": "5"}
     answers = [httpx.get(gateways[i % 2] + ADSETS, params=apple, headers=auth) for i in range(12)]
-    # (the budget is per account; Apple names the account in a header, not in the path)
+    # (the budget is per account; Apple names the account in a header, not in the path, and
+    # which accounts a page needs depends on the sizes seen)
     apple_accounts = config.read_text(encoding="utf-8").count('platform = "apple_ads"')
-    assert calls(sandbox, "apple_ads") == APPLE_BUDGET * apple_accounts
+    assert calls(sandbox, "apple_ads") <= APPLE_BUDGET * apple_accounts
     assert any(a.status_code == 503 for a in answers)
 
     # a throttle seen by one means no call from the other
