@@ -164,7 +164,7 @@ def test_two_processes_behave_as_one_gateway(
 
     # the Apple budget holds across both
     httpx.post(f"{sandbox}/_bench/reset")
-    apple = {"platforms": "apple_ads", "limit": "5"}
+    apple = {"platforms": "apple_ads", "limit": "200"}  # every Apple account, every time
     answers = [httpx.get(gateways[i % 2] + ADSETS, params=apple, headers=auth) for i in range(12)]
     # (the budget is per account; Apple names the account in a header, not in the path, and
     # which accounts a page needs depends on the sizes seen)
