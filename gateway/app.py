@@ -100,7 +100,9 @@ def create_app(
     store = store or open_store(settings.database)
     coordinator = coordinator or open_coordinator(settings.redis, settings.redis_prefix)
     clients, pools = build_clients(settings, transport, ResilienceState(coordinator=coordinator))
-    service = ListingService(settings, clients, store, coordinator=coordinator)
+    # Size hints are worth a round trip only when another process can use them.
+    hints_shared_by = coordinator if settings.redis is not None else None
+    service = ListingService(settings, clients, store, coordinator=hints_shared_by)
     authenticator = Authenticator(settings, store)
     demo_headers = demo_variables = None
     if demo_key is not None and settings.projects:
