@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from bench import configs
+from bench import configs, instances
 from bench.drive import NESTED_FIELDS, REST_FIELDS, GatewayClient
 from bench.env import Env, UpstreamLog
 from bench.processes import cpu_seconds, status_mb
@@ -343,12 +343,20 @@ async def walk(ctx: Ctx) -> list[Figure]:
     ]
 
 
+async def shared(ctx: Ctx) -> list[Figure]:
+    """Two instances on PostgreSQL and Redis (``bench.instances``), 50 ms upstream latency."""
+    await ctx.env.use_sandbox(large_adsets=DEFAULT_LARGE, latency_ms=50)
+    ctx.env.stop_gateway()
+    return await instances.two_instances(ctx.env, await ctx.fanout_accounts(), ctx.quick)
+
+
 GROUPS = {
     "fanout": fanout,
     "calls": calls_per_account,
     "cpu": cpu,
     "rps": rps,
     "walk": walk,
+    "shared": shared,
 }
 #: Figure name -> (group that measures it, target: an upper bound, or None).
 FIGURES: dict[str, tuple[str, float | None]] = {
@@ -364,6 +372,8 @@ FIGURES: dict[str, tuple[str, float | None]] = {
     "walk_rss_mb_10k": ("walk", None),
     "walk_rss_mb_1k": ("walk", None),
     "walk_rss_growth": ("walk", 1.2),
+    "two_instance_rps_ratio": ("shared", None),
+    "shared_throttle_calls_saved": ("shared", None),
 }
 
 

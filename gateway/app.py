@@ -10,12 +10,14 @@ from dataclasses import dataclass
 
 import httpx
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.auth import Authenticator, Principal, digest_key
 from gateway.config import Settings
+from gateway.coordination import Coordinator, open_coordinator
 from gateway.docs_page import docs_routes
 from gateway.graphiql import graphiql_routes
 from gateway.graphql_http import GraphQLEndpoint
@@ -27,7 +29,9 @@ from gateway.platforms.base import AdPlatform, Platform
 from gateway.platforms.pool import upstream_pool
 from gateway.platforms.upstream import Upstream
 from gateway.probes import probe_routes
+from gateway.ratelimit import RateLimitMiddleware
 from gateway.resilience.backoff import RetryPolicy
+from gateway.resilience.budget import BudgetedUpstream
 from gateway.resilience.client import ResilienceState, ResilientPlatform
 from gateway.responses import EXCEPTION_HANDLERS, json_response
 from gateway.rest import AdSetsEndpoint
@@ -47,6 +51,7 @@ class Runtime:
     clients: dict[Platform, AdPlatform]
     service: ListingService
     authenticator: Authenticator
+    coordinator: Coordinator
 
 
 def build_clients(
@@ -55,7 +60,7 @@ def build_clients(
     state: ResilienceState,
 ) -> tuple[dict[Platform, AdPlatform], list[Upstream]]:
     """One resilient client per platform, built by the platform's factory, each with its own
-    timeouts and connection pool."""
+    timeouts and connection pool (and its shared call budget, when configured)."""
     clients: dict[Platform, AdPlatform] = {}
     pools: list[Upstream] = []
     for platform, ps in settings.platforms.items():
@@ -65,7 +70,11 @@ def build_clients(
             write=ps.read_timeout,
             pool=ps.pool_timeout,
         )
-        http = upstream_pool(timeout, transport)
+        http: Upstream = upstream_pool(timeout, transport)
+        if ps.budget is not None:
+            http = BudgetedUpstream(
+                http, platform=platform, budget=ps.budget, coordinator=state.coordinator
+            )
         pools.append(http)
         inner = registry.factory(platform).client(http, ps)
         policy = RetryPolicy(max_attempts=ps.max_attempts, deadline=ps.deadline)
@@ -79,16 +88,21 @@ def create_app(
     transport: httpx.AsyncBaseTransport | None = None,
     store: Store | None = None,
     demo_key: str | None = None,
+    coordinator: Coordinator | None = None,
 ) -> Starlette:
     """The gateway app. ``transport`` replaces the network (sandboxes in-process, tests).
 
     ``demo_key`` makes it the sandbox demo: the key is accepted for the first project,
     GraphiQL and the docs page are pre-filled with it, and every response says
-    ``X-Gateway-Mode: sandbox``.
+    ``X-Gateway-Mode: sandbox``. ``coordinator`` replaces the one ``settings.redis`` names
+    (tests running several apps on one shared state).
     """
     store = store or open_store(settings.database)
-    clients, pools = build_clients(settings, transport, ResilienceState())
-    service = ListingService(settings, clients, store)
+    coordinator = coordinator or open_coordinator(settings.redis, settings.redis_prefix)
+    clients, pools = build_clients(settings, transport, ResilienceState(coordinator=coordinator))
+    # Size hints are worth a round trip only when another process can use them.
+    hints_shared_by = coordinator if settings.redis is not None else None
+    service = ListingService(settings, clients, store, coordinator=hints_shared_by)
     authenticator = Authenticator(settings, store)
     demo_headers = demo_variables = None
     if demo_key is not None and settings.projects:
@@ -96,7 +110,7 @@ def create_app(
         authenticator.add(digest_key(demo_key), Principal(project.id, frozenset({"ads:read"})))
         demo_headers = json.dumps({"Authorization": f"Bearer {demo_key}"})
         demo_variables = json.dumps({"projectId": project.id}, indent=2)
-    runtime = Runtime(settings, store, pools, clients, service, authenticator)
+    runtime = Runtime(settings, store, pools, clients, service, authenticator, coordinator)
     graphql = GraphQLEndpoint(
         build_schema(),
         service,
@@ -139,7 +153,15 @@ def create_app(
             *graphiql_routes(endpoint="/graphql", static_prefix="/graphiql/static"),
             *docs_routes(openapi_url="/openapi.json", demo_key=demo_key),
         ],
-        middleware=cors_middleware(settings.cors_origins),
+        middleware=[
+            *cors_middleware(settings.cors_origins),
+            Middleware(
+                RateLimitMiddleware,
+                authenticator=authenticator,
+                coordinator=coordinator,
+                limits=settings.rate_limit,
+            ),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
         mode=SANDBOX_MODE if demo_key is not None else None,
@@ -156,3 +178,4 @@ async def close_runtime(runtime: Runtime) -> None:
         await http.aclose()
     await runtime.authenticator.aclose()
     await runtime.store.close()
+    await runtime.coordinator.aclose()

@@ -20,6 +20,7 @@ from gateway.platforms.base import AccountRef, Platform
 
 # Part of the configuration (``Settings.platforms``); it lives beside the factories that own
 # every platform's defaults.
+from gateway.platforms.factory import CallBudget
 from gateway.platforms.factory import PlatformSettings as PlatformSettings
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -52,6 +53,16 @@ class ProjectConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class RateLimits:
+    """Client request limits: token buckets of ``per_key`` requests per API key and
+    ``per_project`` per project, each refilled over ``per_seconds``."""
+
+    per_key: int = 600
+    per_project: int = 1200
+    per_seconds: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the gateway needs to run."""
 
@@ -66,6 +77,12 @@ class Settings:
     projects: tuple[ProjectConfig, ...] = ()
     #: Browser origins allowed to call the gateway (CORS); none unless configured.
     cors_origins: tuple[str, ...] = ()
+    #: Redis shared by the instances (throttles, breakers, budgets, rate limits); None keeps
+    #: that state in the process.
+    redis: str | None = None
+    #: Prefix of every Redis key, so deployments can share one Redis.
+    redis_prefix: str = "gateway:"
+    rate_limit: RateLimits = field(default_factory=RateLimits)
 
     @property
     def cursor_secrets(self) -> tuple[bytes, ...]:
@@ -123,6 +140,48 @@ def parse_settings(raw: Mapping[str, Any], *, base_dir: Path | None = None) -> S
         platforms=platforms,
         projects=projects,
         cors_origins=_cors_origins(gateway.get("cors_origins", [])),
+        redis=_redis(gateway.get("redis")),
+        redis_prefix=_opt_str(gateway, "redis_prefix", "gateway") or "gateway:",
+        rate_limit=_rate_limits(_as_table(gateway.get("rate_limit", {}), "gateway.rate_limit")),
+    )
+
+
+def _redis(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError("gateway.redis must be a redis://HOST:PORT/DB URL")
+    return value
+
+
+def _rate_limits(table: Mapping[str, Any]) -> RateLimits:
+    default = RateLimits()
+    where = "gateway.rate_limit"
+    return RateLimits(
+        per_key=_count(table, "per_key", where, default.per_key),
+        per_project=_count(table, "per_project", where, default.per_project),
+        per_seconds=_positive(table, "per_seconds", where, default.per_seconds),
+    )
+
+
+def _count(table: Mapping[str, Any], key: str, where: str, default: int) -> int:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{where}.{key} must be a whole number of at least 1")
+    return value
+
+
+def _budget(table: Mapping[str, Any], where: str, default: CallBudget | None) -> CallBudget | None:
+    """``budget = { calls = 100, per_seconds = 60 }``; ``budget = false`` turns it off."""
+    value = table.get("budget")
+    if value is None:
+        return default
+    if value is False:
+        return None
+    budget = _as_table(value, f"{where}.budget")
+    return CallBudget(
+        calls=_count(budget, "calls", f"{where}.budget", 0),
+        per_seconds=_positive(budget, "per_seconds", f"{where}.budget", 60.0),
     )
 
 
@@ -180,6 +239,7 @@ def _platform_settings(platform: Platform, table: Mapping[str, Any]) -> Platform
         api_version=_opt_str(table, "api_version", where) or default.api_version,
         token_url=_opt_str(table, "token_url", where) or default.token_url,
         max_attempts=int(attempts),
+        budget=_budget(table, where, default.budget),
         **timings,
     )
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from gateway.auth import Principal, authorize
 from gateway.config import ProjectConfig, Settings
+from gateway.coordination import Coordinator
 from gateway.cursors import decode_cursor, scope_fingerprint
 from gateway.errors import SourcesFailedError, UpstreamError
 from gateway.ids import IdKind, derive_id
@@ -40,13 +41,19 @@ class ListingService:
     """Lists a project's ad sets across its ad accounts."""
 
     def __init__(
-        self, settings: Settings, clients: Mapping[Platform, AdPlatform], store: Store
+        self,
+        settings: Settings,
+        clients: Mapping[Platform, AdPlatform],
+        store: Store,
+        *,
+        coordinator: Coordinator | None = None,
     ) -> None:
+        """``coordinator`` shares account size hints with other instances (optional)."""
         self.settings = settings
         self._clients = clients
         self._store = store
         self._indexed_at: dict[str, float] = {}  # project -> when its campaigns were indexed
-        self._sizes = SizeHints()
+        self._sizes = SizeHints(coordinator=coordinator)
         self._account_ids = {
             (a.platform, a.external_id): derive_id(IdKind.AD_ACCOUNT, a.platform, a.external_id)
             for p in settings.projects
@@ -138,10 +145,10 @@ class ListingService:
             loaders,
             allow_partial=allow_partial,
             want_total=want_total,
-            hints=self._sizes.hints(accounts, query),
+            hints=await self._sizes.shared_hints(accounts, query),
         )
         await walk.run()
-        self._sizes.learn(accounts, query, walk.learned)
+        await self._sizes.learn_shared(accounts, query, walk.learned)
         self.remember(walk.items)
         return ListingPage(
             items=walk.items,

@@ -34,6 +34,18 @@ class PlatformSettings:
     #: Overall time for one upstream call, retries included.
     deadline: float = 25.0
     max_attempts: int = 3
+    #: Calls per ad account across all instances; None: no budget of our own (the
+    #: platform's throttling still applies).
+    budget: CallBudget | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallBudget:
+    """At most ``calls`` upstream calls per ad account every ``per_seconds``, shared by every
+    instance (a token bucket: the calls may come in a burst, then at the steady rate)."""
+
+    calls: int
+    per_seconds: float
 
 
 ClientT = TypeVar("ClientT", bound=AdPlatform, covariant=True)

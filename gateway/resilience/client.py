@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from gateway.coordination import AccountState, Coordinator, InProcessCoordinator
 from gateway.errors import RateLimitedError, UpstreamError, UpstreamUnavailableError
 from gateway.platforms.base import (
     AccountRef,
@@ -29,12 +30,15 @@ from gateway.platforms.base import (
 )
 from gateway.resilience.backoff import RetryBudget, RetryPolicy
 from gateway.resilience.breaker import CircuitBreakers
+from gateway.resilience.budget import calling_account
 from gateway.resilience.throttle import ThrottleState, throttle_scope
 
 T = TypeVar("T")
 
 #: Meta usage (percent of quota) above which calls are spaced out.
 SLOW_DOWN_AT = 90.0
+#: How long a reported usage level is shared with the other instances.
+USAGE_TTL = 300.0
 
 
 @dataclass
@@ -44,6 +48,9 @@ class ResilienceState:
     throttles: ThrottleState = field(default_factory=ThrottleState)
     breakers: CircuitBreakers = field(default_factory=CircuitBreakers)
     budgets: dict[Platform, RetryBudget] = field(default_factory=dict)
+    #: Where throttles, usage, open circuits and call budgets are shared with other instances
+    #: (this process only, unless Redis is configured).
+    coordinator: Coordinator = field(default_factory=InProcessCoordinator)
 
     def budget(self, platform: Platform) -> RetryBudget:
         return self.budgets.setdefault(platform, RetryBudget())
@@ -81,6 +88,12 @@ class ResilientPlatform:
         #: Where the inner client reports quota usage (Meta), calls are paced by it.
         self.usage: ReportsUsage | None = inner if isinstance(inner, ReportsUsage) else None
         self._concurrency = per_account_concurrency
+        self._shared_usage: dict[str, float | None] = {}
+        #: Times this instance published, by coordinator key: its own knowledge is already in
+        #: its local state (on its own clock), so reading it back must not extend it.
+        self._published: dict[str, float] = {}
+        #: Identical listings running now, shared rather than sent twice.
+        self._inflight: dict[tuple[object, ...], asyncio.Future[AdSetPage]] = {}
         self._semaphores: dict[str, asyncio.Semaphore] = {}
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -88,9 +101,27 @@ class ResilientPlatform:
     async def list_adsets(
         self, account: AccountRef, query: AdSetQuery, *, start: str | None, count: int
     ) -> AdSetPage:
-        return await self._call(
-            account, lambda: self.inner.list_adsets(account, query, start=start, count=count)
-        )
+        """One page; a request identical to one in flight (same account, query, start and
+        count) waits for that one's answer instead of calling again. Nothing is kept once the
+        answer is in: the next request calls the platform anew."""
+        key = (account.external_id, query, start, count)
+        shared = self._inflight.get(key)
+        if shared is None:
+            shared = asyncio.ensure_future(
+                self._call(
+                    account,
+                    lambda: self.inner.list_adsets(account, query, start=start, count=count),
+                )
+            )
+            self._inflight[key] = shared
+            shared.add_done_callback(lambda done: self._settle(key, done))
+        # Shielded: one caller giving up (a cancelled request) must not cancel the others'.
+        return await asyncio.shield(shared)
+
+    def _settle(self, key: tuple[object, ...], done: asyncio.Future[AdSetPage]) -> None:
+        self._inflight.pop(key, None)
+        if not done.cancelled():
+            done.exception()  # retrieved here too, in case every caller was cancelled
 
     async def get_campaigns(
         self, account: AccountRef, campaign_ids: Sequence[str]
@@ -136,6 +167,7 @@ class ResilientPlatform:
         )
 
     async def _call(self, account: AccountRef, fn: Callable[[], Awaitable[T]]) -> T:
+        calling_account.set(account.external_id)  # the request budget counts it (budget.py)
         try:
             async with asyncio.timeout(self.policy.deadline):
                 return await self._attempts(account, fn)
@@ -155,6 +187,7 @@ class ResilientPlatform:
         budget.record_call()
         attempt = 1
         while True:
+            await self._adopt_shared(account, scope)
             blocked = self.state.throttles.blocked_for(scope)
             if blocked is not None:
                 if not self._may_wait(blocked, deadline):
@@ -173,10 +206,12 @@ class ResilientPlatform:
                         result = await fn()
                 except UpstreamError as exc:
                     wait = self._retry_wait(exc, attempt, scope, breaker_key, deadline, budget)
+                    await self._publish_failure(exc, scope, breaker_key)
                     if wait is None:
                         raise
                 else:
                     self.state.breakers.success(breaker_key)
+                    await self._publish_success(account)
                     return result
             self.stats.retries += 1
             attempt += 1
@@ -225,10 +260,77 @@ class ResilientPlatform:
             semaphore = self._semaphores[account_id] = asyncio.Semaphore(self._concurrency)
         return semaphore
 
+    # -- state shared with other instances ----------------------------------------------
+
+    async def _adopt_shared(self, account: AccountRef, scope: tuple[str, str]) -> None:
+        """Take in what other instances learned: a throttle (honoured as if seen here), an
+        open circuit (fail fast here too) and the latest usage level."""
+        coordinator = self.state.coordinator
+        state = await coordinator.account_state(_name(scope))
+        breaker_scope = (self.platform.value, account.external_id)
+        if breaker_scope != scope:
+            state = AccountState(
+                throttled_until=state.throttled_until,
+                **_circuit_and_usage(await coordinator.account_state(_name(breaker_scope))),
+            )
+        now = time.time()
+        throttled_until = self._learned(f"throttle:{_name(scope)}", state.throttled_until)
+        if throttled_until is not None and throttled_until > now:
+            self.state.throttles.block(self.platform, scope, throttled_until - now)
+        circuit_until = self._learned(f"circuit:{_name(breaker_scope)}", state.circuit_open_until)
+        if circuit_until is not None and circuit_until > now:
+            self.stats.short_circuited += 1
+            raise self._circuit_open(account, circuit_until - now)
+        self._shared_usage[account.external_id] = state.usage_pct
+
+    def _learned(self, key: str, until: float | None) -> float | None:
+        """``until`` unless this instance published it itself."""
+        if until is None or self._published.get(key) == until:
+            return None
+        return until
+
+    async def _publish_failure(
+        self, exc: UpstreamError, scope: tuple[str, str], breaker_key: tuple[str, str]
+    ) -> None:
+        """Share a throttle's regain time, or a circuit this failure opened."""
+        if isinstance(exc, RateLimitedError):
+            blocked = self.state.throttles.blocked_for(scope)
+            if blocked is not None:
+                until = self._published[f"throttle:{_name(scope)}"] = time.time() + blocked
+                await self.state.coordinator.set_throttled(_name(scope), until)
+            return
+        cooling = self.state.breakers.cooling_for(breaker_key)
+        if cooling is not None:
+            until = self._published[f"circuit:{_name(breaker_key)}"] = time.time() + cooling
+            await self.state.coordinator.set_circuit(_name(breaker_key), until)
+
+    async def _publish_success(self, account: AccountRef) -> None:
+        """Share the usage level the platform reported. (A shared open circuit needs no
+        closing: it expires when its cool-down ends, and the next call is the probe.)"""
+        name = _name((self.platform.value, account.external_id))
+        if self.usage is not None:
+            usage = self.usage.last_usage_pct(account.external_id)
+            if usage is not None:
+                await self.state.coordinator.set_usage(name, usage, USAGE_TTL)
+
     async def _pace(self, account: AccountRef) -> None:
-        """Space calls out when the platform reports usage near its limit (Meta)."""
+        """Space calls out when the platform reports usage near its limit (Meta), here or
+        (shared) on another instance."""
         if self.usage is None:
             return
-        usage = self.usage.last_usage_pct(account.external_id)
+        levels = [
+            self.usage.last_usage_pct(account.external_id),
+            self._shared_usage.get(account.external_id),
+        ]
+        usage = max((level for level in levels if level is not None), default=None)
         if usage is not None and usage >= SLOW_DOWN_AT:
             await self._sleep(min(2.0, 0.2 * (usage - SLOW_DOWN_AT + 1)))
+
+
+def _name(scope: tuple[str, str]) -> str:
+    """A scope as the coordinator names it: ``meta_ads:act_1``, ``tiktok_ads:*``."""
+    return f"{scope[0]}:{scope[1]}"
+
+
+def _circuit_and_usage(state: AccountState) -> dict[str, float | None]:
+    return {"usage_pct": state.usage_pct, "circuit_open_until": state.circuit_open_until}

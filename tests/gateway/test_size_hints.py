@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gateway.coordination import InProcessCoordinator
 from gateway.listing.hints import SizeHints
 from gateway.listing.types import ScopedAccount
 from gateway.platforms.base import AccountRef, AdSetQuery, AdSetStatus, Platform
@@ -39,3 +40,15 @@ def test_an_unknown_total_forgets_the_size_and_capacity_bounds_the_rest() -> Non
     assert hints.hints([A], ALL) == [None]
     hints.learn([A, B], ALL, {0: 1, 1: 2})
     assert hints.hints([A, B], ALL) == [None, 2]  # the oldest went first
+
+
+async def test_hints_learned_by_one_instance_size_the_others_requests() -> None:
+    shared = InProcessCoordinator()
+    first = SizeHints(coordinator=shared)
+    second = SizeHints(coordinator=shared)
+    await first.learn_shared([A, B], ALL, {0: 40, 1: 7})
+    assert await second.shared_hints([A, B], ALL) == [40, 7]
+    assert await second.shared_hints([A, B], ACTIVE) == [None, None]
+    # an account that no longer reports its size is forgotten everywhere
+    await first.learn_shared([A, B], ALL, {0: None})
+    assert await SizeHints(coordinator=shared).shared_hints([A], ALL) == [None]
