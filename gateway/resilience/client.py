@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from gateway.errors import RateLimitedError, UpstreamError, UpstreamUnavailableError
+from gateway.observability import events
 from gateway.platforms.base import (
     AccountRef,
     AdAccountInfo,
@@ -159,6 +160,7 @@ class ResilientPlatform:
             if blocked is not None:
                 if not self._may_wait(blocked, deadline):
                     self.stats.short_circuited += 1
+                    events.throttle_block(self.platform.value, account.external_id, blocked)
                     raise self._throttled(account, blocked)
                 await self._sleep(blocked)  # a short regain time: wait it out, do not call
                 continue
@@ -175,6 +177,7 @@ class ResilientPlatform:
                     wait = self._retry_wait(exc, attempt, scope, breaker_key, deadline, budget)
                     if wait is None:
                         raise
+                    events.retry(self.platform.value, account.external_id, attempt, wait, exc.code)
                 else:
                     self.state.breakers.success(breaker_key)
                     return result
@@ -212,7 +215,9 @@ class ResilientPlatform:
         or a refusal (bad token, not found) is an answer: the platform is up."""
         if isinstance(exc, RateLimitedError):
             self.state.breakers.success(breaker_key)
-            return self.state.throttles.block(self.platform, scope, exc.retry_after)
+            wait = self.state.throttles.block(self.platform, scope, exc.retry_after)
+            events.throttled(self.platform.value, scope, wait)
+            return wait
         if exc.retryable:
             self.state.breakers.failure(breaker_key)
         else:
