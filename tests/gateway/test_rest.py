@@ -388,4 +388,8 @@ async def test_rest_graphql_and_openapi_share_one_page_size(
     )
     error = graphql.json()["errors"][0]
     assert error["message"] == "first must be a whole number from 1 to 200"
-    assert error["extensions"] == {"code": "invalid_limit", "param": "first"}
+    assert error["extensions"] == {
+        "code": "invalid_limit",
+        "param": "first",
+        "requestId": graphql.headers["x-request-id"],
+    }
