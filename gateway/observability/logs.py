@@ -24,7 +24,10 @@ REDACTED: Final = "[REDACTED]"
 #: (the name of the thing) and hides the rest.
 _PATTERNS: Final = (
     # Authorization: Bearer x / Basic x, Access-Token: x (TikTok), in a header dump or repr
-    re.compile(r"(?i)((?:authorization|access-token|x-api-key)['\"]?\s*[:=]\s*['\"]?)[^'\",\s}]+"),
+    re.compile(
+        r"(?i)((?:authorization|access-token|x-api-key)['\"]?\s*[:=]\s*['\"]?)"
+        r"(?:(?:bearer|basic)\s+)?[^'\",\s}]+"
+    ),
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
     # access_token=..., client_secret=..., refresh_token=... in a query string or a form body,
     # and "access_token": "..." in JSON
