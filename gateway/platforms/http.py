@@ -15,6 +15,7 @@ import orjson
 from gateway.errors import MalformedResponseError, UpstreamUnavailableError
 from gateway.observability import events
 from gateway.observability.context import current
+from gateway.observability.tracing import set_attributes
 from gateway.platforms.upstream import ExchangeError, Reply, Upstream
 
 
@@ -45,8 +46,12 @@ async def fetch_json(
     attributes = {"http.request.method": method, "gateway.platform": platform}
     if account_id is not None:
         attributes["gateway.ad_account_id"] = account_id
-    with scope.tracing.span(f"{method} {platform}", "client", attributes):
-        return await _fetch(upstream, method, full, headers, content, platform, account_id)
+    with scope.tracing.span(f"{method} {platform}", "client", attributes) as span:
+        reply, payload = await _fetch(
+            upstream, method, full, headers, content, platform, account_id
+        )
+        set_attributes(span, {"http.response.status_code": reply.status_code})
+        return reply, payload
 
 
 async def _fetch(

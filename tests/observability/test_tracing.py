@@ -69,4 +69,5 @@ async def test_a_request_span_with_a_child_per_upstream_call(traced: Traced) -> 
         assert span.parent is not None and span.parent.span_id == server.context.span_id
         client_attributes = dict(span.attributes or {})
         assert client_attributes["gateway.platform"] == "meta_ads"
+        assert client_attributes["http.response.status_code"] == 200
         assert client_attributes["gateway.ad_account_id"] in meta_accounts
