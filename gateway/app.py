@@ -7,6 +7,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 from starlette.applications import Starlette
@@ -23,6 +24,9 @@ from gateway.graphiql import graphiql_routes
 from gateway.graphql_http import GraphQLEndpoint
 from gateway.listing.service import ListingService
 from gateway.middleware import SANDBOX_MODE, ModeAwareStarlette, cors_middleware
+from gateway.observability.metrics import Metrics
+from gateway.observability.requests import RequestObserver
+from gateway.observability.tracing import Tracing
 from gateway.openapi import openapi_document
 from gateway.platforms import registry
 from gateway.platforms.base import AdPlatform, Platform
@@ -37,6 +41,9 @@ from gateway.responses import EXCEPTION_HANDLERS, json_response
 from gateway.rest import AdSetsEndpoint
 from gateway.schema import build_schema
 from gateway.store import Store, open_store
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import TracerProvider
 
 log = logging.getLogger("gateway")
 
@@ -89,6 +96,8 @@ def create_app(
     store: Store | None = None,
     demo_key: str | None = None,
     coordinator: Coordinator | None = None,
+    metrics_route: bool = True,
+    tracer_provider: TracerProvider | None = None,
 ) -> Starlette:
     """The gateway app. ``transport`` replaces the network (sandboxes in-process, tests).
 
@@ -96,7 +105,13 @@ def create_app(
     GraphiQL and the docs page are pre-filled with it, and every response says
     ``X-Gateway-Mode: sandbox``. ``coordinator`` replaces the one ``settings.redis`` names
     (tests running several apps on one shared state).
+
+    The app's metrics (``app.state.metrics``) are served at ``/metrics`` unless
+    ``metrics_route`` is false (``gateway serve --metrics-port`` serves them apart); a
+    ``tracer_provider`` turns on OpenTelemetry spans.
     """
+    metrics = Metrics()
+    tracing = Tracing(tracer_provider)
     store = store or open_store(settings.database)
     coordinator = coordinator or open_coordinator(settings.redis, settings.redis_prefix)
     clients, pools = build_clients(settings, transport, ResilienceState(coordinator=coordinator))
@@ -152,6 +167,7 @@ def create_app(
             Route("/openapi.json", openapi),
             *graphiql_routes(endpoint="/graphql", static_prefix="/graphiql/static"),
             *docs_routes(openapi_url="/openapi.json", demo_key=demo_key),
+            *([Route("/metrics", metrics.endpoint)] if metrics_route else []),
         ],
         middleware=[
             *cors_middleware(settings.cors_origins),
@@ -165,8 +181,10 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
         mode=SANDBOX_MODE if demo_key is not None else None,
+        outer=lambda stack: RequestObserver(stack, metrics, tracing),
     )
     app.state.runtime = runtime
+    app.state.metrics = metrics
     return app
 
 

@@ -27,6 +27,7 @@ from gateway.errors import (
     PermissionDeniedError,
     StoreUnavailableError,
 )
+from gateway.observability.context import note_caller
 from gateway.store import KeyRecord, Store
 
 __all__ = [
@@ -90,7 +91,12 @@ class Authenticator:
 
     async def authenticate(self, authorization: str | None) -> Principal:
         """The caller behind a ``Bearer`` header, or AuthenticationError (StoreUnavailableError
-        when issued keys cannot be read)."""
+        when issued keys cannot be read). The request's log line names its project and key id."""
+        principal = await self._principal(authorization)
+        note_caller(principal.project_id, principal.key_id)
+        return principal
+
+    async def _principal(self, authorization: str | None) -> Principal:
         if not authorization:
             raise AuthenticationError("missing Authorization: Bearer <API key>")
         scheme, _, key = authorization.partition(" ")

@@ -10,14 +10,17 @@ import sys
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
+from prometheus_client import start_http_server
 from starlette.applications import Starlette
 
 from gateway.app import create_app
 from gateway.config import load_settings
 from gateway.errors import ConfigError, StoreUnavailableError
 from gateway.keys_cli import add_keys_commands
+from gateway.observability.logs import configure_logging, configured_secrets
 from gateway.sandbox.control import (
     DEFAULT_THROTTLE_REGAIN_MINUTES,
     check_regain_minutes,
@@ -26,6 +29,9 @@ from gateway.sandbox.control import (
 from gateway.sandbox.suite import DEMO_PROJECT_ID, SandboxSuite, demo_key
 from gateway.schema import export_sdl
 from gateway.store import open_store
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import TracerProvider
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -116,7 +122,32 @@ def _add_listen_arguments(parser: argparse.ArgumentParser) -> None:
     # accident; containers pass --host 0.0.0.0.
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on")
-    parser.add_argument("--access-log", action="store_true", help="log every request")
+    parser.add_argument(
+        "--access-log",
+        action="store_true",
+        help="also write uvicorn's access log (the gateway logs every request as JSON anyway)",
+    )
+    parser.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )
+    parser.add_argument(
+        "--log-format",
+        default="json",
+        choices=["json", "text"],
+        help="one JSON object per line, or plain text for a terminal",
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="N",
+        help="serve /metrics on this port (same --host) instead of the main port",
+    )
+    parser.add_argument(
+        "--tracing",
+        action="store_true",
+        help="OpenTelemetry spans (needs the otel extra): to OTLP when its exporter is "
+        "installed, else to stderr",
+    )
 
 
 def _version() -> str:
@@ -131,11 +162,13 @@ def _config_path(args: argparse.Namespace) -> str | None:
     return path
 
 
-def build_demo_app() -> tuple[Starlette, str]:
-    """The gateway over the embedded sandboxes, and the demo key it accepts."""
+def build_demo_app(**options: Any) -> tuple[Starlette, str]:
+    """The gateway over the embedded sandboxes, and the demo key it accepts (``options``:
+    more of ``create_app``'s)."""
     suite = SandboxSuite.build()
     key = demo_key()
-    return create_app(suite.settings(), transport=suite.transport(), demo_key=key), key
+    app = create_app(suite.settings(), transport=suite.transport(), demo_key=key, **options)
+    return app, key
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -143,23 +176,56 @@ def _serve(args: argparse.Namespace) -> int:
     if args.sandbox and path:
         # Fail closed: a configured gateway never serves fakes, not even when asked twice.
         raise ConfigError("--sandbox serves fake data; it cannot be combined with a configuration")
+    options: dict[str, Any] = {
+        "metrics_route": args.metrics_port is None,
+        "tracer_provider": _tracer_provider() if args.tracing else None,
+    }
     if path:
         settings = load_settings(path)
+        configure_logging(args.log_level, args.log_format, configured_secrets(settings))
         # Connect and migrate before serving: an unreachable database is exit 2, not a
         # server that answers 503 to everything.
         asyncio.run(_prepare_store(settings.database))
-        app = create_app(settings)
+        app = create_app(settings, **options)
         print(
             f"gateway: serving {len(settings.projects)} project(s) on http://{args.host}:{args.port}"
         )
     elif args.sandbox:
-        app, key = build_demo_app()
+        app, key = build_demo_app(**options)
+        settings = app.state.runtime.settings
+        configure_logging(args.log_level, args.log_format, configured_secrets(settings))
         _print_sandbox_banner(args.host, args.port, key)
     else:
         raise ConfigError(NO_CONFIGURATION)
+    if args.metrics_port is not None:
+        # A thread of prometheus-client's own: scrapes never queue behind API requests, and
+        # the port can stay private while the main one is exposed.
+        server, _ = start_http_server(
+            args.metrics_port, addr=args.host, registry=app.state.metrics.registry
+        )
+        app.state.metrics_server = server
+        print(f"gateway: metrics on http://{args.host}:{server.server_port}/metrics", flush=True)
     _settle_heap()
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=args.access_log)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=args.access_log,
+        log_config=None,  # uvicorn's records go through the gateway's JSON, redacting handler
+    )
     return 0
+
+
+def _tracer_provider() -> TracerProvider:
+    try:
+        from gateway.observability.tracing import sdk_provider
+
+        return sdk_provider()
+    except ImportError as exc:
+        raise ConfigError(
+            "--tracing needs the otel extra: pip install 'adset-gateway[otel]'"
+        ) from exc
 
 
 async def _prepare_store(database: str) -> None:

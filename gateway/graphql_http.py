@@ -22,9 +22,10 @@ from gateway.errors import (
 from gateway.graphiql import render_graphiql_page
 from gateway.graphql_request import GraphQLRequestError, choose_operation, read_graphql_request
 from gateway.listing.service import ListingService
+from gateway.observability.events import graphql_outcome
 from gateway.schema import GatewaySchema
 from gateway.schema.context import GraphQLContext
-from gateway.schema.errors import format_error
+from gateway.schema.errors import format_error, with_request_id
 
 GRAPHQL_RESPONSE: Final = "application/graphql-response+json"
 JSON: Final = "application/json"
@@ -75,6 +76,7 @@ class GraphQLEndpoint:
             params = await read_graphql_request(request)
             operation_name = choose_operation(params.query, params.operation_name)
         except GraphQLRequestError as exc:
+            graphql_outcome(None, "error")
             return _errors(400, exc.message, exc.code, media_type)
         try:
             principal = await self._auth.authenticate(request.headers.get("authorization"))
@@ -105,6 +107,7 @@ class GraphQLEndpoint:
         # A request error (no data, no error on a field) means nothing was executed: 400.
         request_failed = result.data is None and bool(result.errors)
         status = 400 if request_failed and all(not e.path for e in result.errors or ()) else 200
+        graphql_outcome(operation_name, "error" if status == 400 else "partial" if errors else "ok")
         return Response(orjson.dumps(body), status_code=status, media_type=media_type)
 
 
@@ -125,7 +128,8 @@ def _errors(
     media_type: str,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    body = {"errors": [{"message": message, "extensions": {"code": code}}], "data": None}
+    extensions = with_request_id({"code": code})
+    body = {"errors": [{"message": message, "extensions": extensions}], "data": None}
     return Response(orjson.dumps(body), status_code=status, media_type=media_type, headers=headers)
 
 

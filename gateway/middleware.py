@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
@@ -43,19 +43,29 @@ class ModeHeader:
 
 
 class ModeAwareStarlette(Starlette):
-    """A Starlette app whose every response says ``X-Gateway-Mode`` when a mode is given.
+    """A Starlette app whose every response says ``X-Gateway-Mode`` when a mode is given, and
+    whose whole stack is wrapped by ``outer`` when given (the request observer).
 
-    The header is added outside Starlette's whole stack: user middleware sits inside the
-    server-error middleware, so a 500 would otherwise go out without it.
+    Both sit outside Starlette's whole stack: user middleware sits inside the server-error
+    middleware, so a 500 would otherwise go out without them.
     """
 
-    def __init__(self, *args: Any, mode: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        mode: str | None = None,
+        outer: Callable[[ASGIApp], ASGIApp] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.mode = mode
+        self.outer = outer
 
     def build_middleware_stack(self) -> ASGIApp:
         stack = super().build_middleware_stack()
-        return stack if self.mode is None else ModeHeader(stack, self.mode)
+        if self.mode is not None:
+            stack = ModeHeader(stack, self.mode)
+        return stack if self.outer is None else self.outer(stack)
 
 
 def cors_middleware(origins: Sequence[str]) -> list[Middleware]:

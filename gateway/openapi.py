@@ -140,6 +140,11 @@ ERROR_SCHEMA: dict[str, Any] = {
                 "param": {"type": "string", "description": "The offending parameter (400)."},
                 "platform": {"type": "string", "description": "The failing platform (502/503)."},
                 "reason": {"type": "string", "description": "502: the upstream failure's code."},
+                "requestId": {
+                    "type": "string",
+                    "description": "The request's id, as in its X-Request-ID header and the "
+                    "gateway's log line for it.",
+                },
                 "sources": {
                     "type": "array",
                     "items": {"$ref": "#/components/schemas/Source"},

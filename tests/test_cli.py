@@ -4,6 +4,9 @@ configuration, --version and help."""
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 
@@ -143,14 +146,19 @@ class Served:
 
 
 @pytest.fixture
-def served(monkeypatch: pytest.MonkeyPatch) -> Served:
+def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
     served = Served()
     monkeypatch.setattr(uvicorn, "run", served.run)
     # The heap is frozen for a serving process only, never for the test run.
     monkeypatch.setattr(cli, "_settle_heap", lambda: None)
     monkeypatch.delenv("GATEWAY_CONFIG", raising=False)
     monkeypatch.delenv("GATEWAY_SANDBOX_KEY", raising=False)
-    return served
+    # serve configures the root logger for the process; the test run keeps its own
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield served
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 async def _get(app: Starlette, path: str, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -247,3 +255,42 @@ def test_help_shows_defaults(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--host HOST interface to listen on (default: 127.0.0.1)" in out
     assert "--port PORT port to listen on (default: 8000)" in out
     assert "(default: None)" not in out
+
+
+async def test_metrics_port_serves_metrics_apart(
+    served: Served, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--port", "8000", "--metrics-port", "0"]) == 0
+    ((app, _, _),) = served.calls
+    server = app.state.metrics_server
+    try:
+        assert (await _get(app, "/healthz")).status_code == 200
+        assert (await _get(app, "/metrics")).status_code == 404  # not on the main port
+        port = server.server_port
+        assert f"metrics on http://127.0.0.1:{port}/metrics" in capsys.readouterr().out
+        async with httpx.AsyncClient() as http:
+            scraped = await http.get(f"http://127.0.0.1:{port}/metrics")
+        assert scraped.status_code == 200
+        assert 'http_server_request_duration_seconds_count{http_request_method="GET",' in (
+            scraped.text
+        )
+        assert 'http_route="/healthz"' in scraped.text
+    finally:
+        server.shutdown()
+        server.server_close()
+        await close_runtime(app.state.runtime)
+
+
+async def test_logs_are_json_lines_with_the_chosen_level(
+    served: Served, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--log-level", "warning"]) == 0
+    ((app, _, _),) = served.calls
+    await close_runtime(app.state.runtime)
+    root = logging.getLogger()
+    assert root.level == logging.WARNING
+    logging.getLogger("gateway.test").warning("access_token=abcdef123456 seen")
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    line = json.loads(err)
+    assert line["level"] == "warning"
+    assert line["message"] == "access_token=[REDACTED] seen"

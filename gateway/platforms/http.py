@@ -4,6 +4,7 @@ Status and envelope classification stays with each platform."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -12,6 +13,9 @@ from urllib.parse import quote
 import orjson
 
 from gateway.errors import MalformedResponseError, UpstreamUnavailableError
+from gateway.observability import events
+from gateway.observability.context import current
+from gateway.observability.tracing import set_attributes
 from gateway.platforms.upstream import ExchangeError, Reply, Upstream
 
 
@@ -36,14 +40,41 @@ async def fetch_json(
     (or ``UpstreamUnavailableError`` on a 5xx, whose body is often an HTML error page).
     """
     full = f"{url}?{_query(params)}" if params else url
+    scope = current()
+    if scope is None or not scope.tracing.enabled:
+        return await _fetch(upstream, method, full, headers, content, platform, account_id)
+    attributes = {"http.request.method": method, "gateway.platform": platform}
+    if account_id is not None:
+        attributes["gateway.ad_account_id"] = account_id
+    with scope.tracing.span(f"{method} {platform}", "client", attributes) as span:
+        reply, payload = await _fetch(
+            upstream, method, full, headers, content, platform, account_id
+        )
+        set_attributes(span, {"http.response.status_code": reply.status_code})
+        return reply, payload
+
+
+async def _fetch(
+    upstream: Upstream,
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    content: bytes | None,
+    platform: str,
+    account_id: str | None,
+) -> tuple[Reply, Any]:
+    started = time.perf_counter()
     try:
-        reply = await upstream.exchange(method, full, headers, content)
+        reply = await upstream.exchange(method, url, headers, content)
     except ExchangeError as exc:
         if exc.timed_out:
             message = f"{platform} did not answer in time"
         else:
             message = f"{platform} connection failed ({exc})"
+        outcome = "timeout" if exc.timed_out else "connection_error"
+        events.upstream_call(platform, outcome, time.perf_counter() - started)
         raise UpstreamUnavailableError(message, platform=platform, account_id=account_id) from exc
+    events.upstream_call(platform, _outcome(reply.status_code), time.perf_counter() - started)
     try:
         payload = orjson.loads(reply.content)
     except orjson.JSONDecodeError as exc:
@@ -59,6 +90,13 @@ async def fetch_json(
             account_id=account_id,
         ) from exc
     return reply, payload
+
+
+def _outcome(status: int) -> str:
+    """The HTTP-level outcome (TikTok's errors come as 200: their codes are the client's)."""
+    if status >= 500:
+        return "server_error"
+    return "client_error" if status >= 400 else "ok"
 
 
 def _query(params: Mapping[str, str]) -> str:

@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from gateway.observability import events
+
 
 class _Probe:
     """Identifies the one call let through a half-open circuit."""
@@ -51,6 +53,7 @@ class CircuitBreakers:
             yield 1.0  # one probe at a time
             return
         probe = circuit.probe = _Probe()
+        events.breaker_transition(key, "open", "half_open")
         try:
             yield None
         finally:
@@ -59,6 +62,7 @@ class CircuitBreakers:
             current = self._circuits.get(key)
             if current is not None and current.probe is probe:
                 current.probe = None
+                events.breaker_transition(key, "half_open", "open")
 
     def cooling_for(self, key: tuple[str, str]) -> float | None:
         """Seconds the circuit stays open, without taking the probe (a pure read)."""
@@ -70,15 +74,20 @@ class CircuitBreakers:
 
     def success(self, key: tuple[str, str]) -> None:
         """The platform answered (even with a throttle or a refusal): close the circuit."""
-        self._circuits.pop(key, None)
+        circuit = self._circuits.pop(key, None)
+        if circuit is not None and circuit.opened_at is not None:
+            events.breaker_transition(key, "half_open", "closed")
 
     def failure(self, key: tuple[str, str]) -> None:
         """A transient failure: a failed probe, or the ``threshold``-th in a row, opens it."""
         circuit = self._circuits.setdefault(key, _Circuit())
         circuit.failures += 1
         if circuit.probe is not None or circuit.failures >= self.threshold:
+            old = self.state(key)
             circuit.opened_at = self.clock()
             circuit.probe = None
+            if old != "open":
+                events.breaker_transition(key, old, "open")
 
     def state(self, key: tuple[str, str]) -> str:
         circuit = self._circuits.get(key)

@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from gateway.coordination import AccountState, Coordinator, InProcessCoordinator
 from gateway.errors import RateLimitedError, UpstreamError, UpstreamUnavailableError
+from gateway.observability import events
 from gateway.platforms.base import (
     AccountRef,
     AdAccountInfo,
@@ -192,6 +193,7 @@ class ResilientPlatform:
             if blocked is not None:
                 if not self._may_wait(blocked, deadline):
                     self.stats.short_circuited += 1
+                    events.throttle_block(self.platform.value, account.external_id, blocked)
                     raise self._throttled(account, blocked)
                 await self._sleep(blocked)  # a short regain time: wait it out, do not call
                 continue
@@ -209,6 +211,7 @@ class ResilientPlatform:
                     await self._publish_failure(exc, scope, breaker_key)
                     if wait is None:
                         raise
+                    events.retry(self.platform.value, account.external_id, attempt, wait, exc.code)
                 else:
                     self.state.breakers.success(breaker_key)
                     await self._publish_success(account)
@@ -247,7 +250,9 @@ class ResilientPlatform:
         or a refusal (bad token, not found) is an answer: the platform is up."""
         if isinstance(exc, RateLimitedError):
             self.state.breakers.success(breaker_key)
-            return self.state.throttles.block(self.platform, scope, exc.retry_after)
+            wait = self.state.throttles.block(self.platform, scope, exc.retry_after)
+            events.throttled(self.platform.value, scope, wait)
+            return wait
         if exc.retryable:
             self.state.breakers.failure(breaker_key)
         else:

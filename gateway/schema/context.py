@@ -11,6 +11,7 @@ from gateway.listing.service import ListingService
 from gateway.listing.types import Source
 from gateway.loaders import RequestLoaders
 from gateway.platforms.base import AccountRef, AdAccountInfo, CampaignRecord, Platform
+from gateway.schema.errors import with_request_id
 from gateway.schema.limits import ListingBudget
 
 
@@ -41,7 +42,7 @@ class GraphQLContext:
                     "message": f"{source.platform.value} ad account {source.ad_account_id} is "
                     f"{source.status.value}; its rows are missing from this page",
                     "path": path,
-                    "extensions": extensions,
+                    "extensions": with_request_id(extensions),
                 }
             )
 

@@ -9,6 +9,7 @@ from graphql import GraphQLError
 
 from gateway.errors import GatewayError, InvalidInputError, RateLimitedError, UpstreamError
 from gateway.ids import IdKind, derive_id
+from gateway.observability.context import request_id
 
 log = logging.getLogger("gateway.graphql")
 
@@ -51,12 +52,21 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
         out["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
     if error.path:
         out["path"] = list(error.path)
-    out["extensions"] = extensions
+    out["extensions"] = with_request_id(extensions)
     return out
 
 
+def with_request_id(extensions: dict[str, Any]) -> dict[str, Any]:
+    """``extensions`` with the current request's id (``requestId``) added."""
+    rid = request_id()
+    if rid is not None:
+        extensions["requestId"] = rid
+    return extensions
+
+
 def log_errors(errors: list[GraphQLError]) -> None:
-    """Log errors in one line each: type and message, never a traceback or a secret."""
+    """Log errors in one line each; a bug with its traceback (never in a response), secrets
+    redacted by the log handler's filter."""
     for error in errors:
         original = error.original_error
         if original is None or isinstance(original, GraphQLError):
@@ -65,5 +75,9 @@ def log_errors(errors: list[GraphQLError]) -> None:
             log.info("graphql %s at %s: %s", original.code, error.path, original.message)
         else:
             log.error(
-                "graphql unexpected %s at %s: %s", type(original).__name__, error.path, original
+                "graphql internal error %s at %s",
+                type(original).__name__,
+                error.path,
+                exc_info=original,
+                extra={"event": "internal"},
             )

@@ -59,7 +59,7 @@ async def test_variables_that_cannot_be_used_are_a_400_with_their_real_message(
     response = await post(gateway, {"query": PAGE, "variables": variables})
     assert response.status_code == 400
     error = only_error(response)
-    assert error["extensions"] == {"code": "invalid_variables"}
+    assert error["extensions"] == {"code": "invalid_variables", "requestId": request_id(response)}
     assert message_part in error["message"]
     assert "Unexpected error" not in error["message"]
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
@@ -74,7 +74,7 @@ async def test_an_operation_name_not_in_the_document_is_a_400(
     )
     assert response.status_code == 400
     error = only_error(response)
-    assert error["extensions"] == {"code": "unknown_operation"}
+    assert error["extensions"] == {"code": "unknown_operation", "requestId": request_id(response)}
     assert "Nope" in error["message"]
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
@@ -83,7 +83,10 @@ async def test_several_operations_need_an_operation_name(gateway: Gateway) -> No
     response = await post(gateway, {"query": TWO_OPERATIONS})
     assert response.status_code == 400
     error = only_error(response)
-    assert error["extensions"] == {"code": "operation_name_required"}
+    assert error["extensions"] == {
+        "code": "operation_name_required",
+        "requestId": request_id(response),
+    }
     assert "operationName" in error["message"]
     assert sum(len(c.log.entries) for c in gateway.suite.controls.values()) == 0
 
@@ -115,7 +118,8 @@ async def test_documents_that_cannot_be_executed_are_a_400(
     assert response.status_code == 400
     body = response.json()
     assert body["data"] is None
-    assert all(e["extensions"] == {"code": "graphql_invalid"} for e in body["errors"]), body
+    expected = {"code": "graphql_invalid", "requestId": request_id(response)}
+    assert all(e["extensions"] == expected for e in body["errors"]), body
     assert message_part in body["errors"][0]["message"]
 
 
@@ -136,4 +140,12 @@ async def test_get_requests_report_the_same_errors(gateway: Gateway) -> None:
         "/graphql", params={"query": TWO_OPERATIONS, "operationName": "Third"}, headers=AUTH
     )
     assert response.status_code == 400
-    assert only_error(response)["extensions"] == {"code": "unknown_operation"}
+    assert only_error(response)["extensions"] == {
+        "code": "unknown_operation",
+        "requestId": request_id(response),
+    }
+
+
+def request_id(response: httpx.Response) -> str:
+    """The id every error of a response carries: the one in its ``X-Request-ID``."""
+    return response.headers["x-request-id"]

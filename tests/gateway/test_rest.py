@@ -184,7 +184,13 @@ async def test_missing_or_unknown_key_is_401_with_www_authenticate(gateway: Gate
 async def test_unknown_project_is_404(gateway: Gateway) -> None:
     response = await gateway.rest(path="/v1/projects/prj_01HXNOPE/ads/adsets")
     assert response.status_code == 404
-    assert response.json() == {"error": {"code": "not_found", "message": "no such project"}}
+    assert response.json() == {
+        "error": {
+            "code": "not_found",
+            "message": "no such project",
+            "requestId": response.headers["x-request-id"],
+        }
+    }
 
 
 async def test_other_projects_key_gets_404_and_a_key_without_scope_gets_403(
@@ -368,6 +374,7 @@ async def test_rest_graphql_and_openapi_share_one_page_size(
 ) -> None:
     # the REST limit and GraphQL's first are refused alike, with the bounds OpenAPI states
     rest = (await gateway.rest({param: raw})).json()["error"]
+    del rest["requestId"]  # asserted in tests/observability/test_request_ids.py
     schema = openapi_document()["paths"]["/v1/projects/{projectId}/ads/adsets"]["get"]
     limit = next(p for p in schema["parameters"] if p["name"] == "limit")["schema"]
     assert (limit["minimum"], limit["maximum"], limit["default"]) == (1, 200, 100)
@@ -381,4 +388,8 @@ async def test_rest_graphql_and_openapi_share_one_page_size(
     )
     error = graphql.json()["errors"][0]
     assert error["message"] == "first must be a whole number from 1 to 200"
-    assert error["extensions"] == {"code": "invalid_limit", "param": "first"}
+    assert error["extensions"] == {
+        "code": "invalid_limit",
+        "param": "first",
+        "requestId": graphql.headers["x-request-id"],
+    }

@@ -84,4 +84,5 @@ async def test_keys_and_ids_are_shared_and_revocation_reaches_the_other_within_s
     assert refused.json()["error"] == {
         "code": "unauthenticated",
         "message": "this API key was revoked",
+        "requestId": refused.headers["x-request-id"],
     }

@@ -116,6 +116,7 @@ async def test_requests_needing_an_unreachable_database_get_503_store_unavailabl
                 "error": {
                     "code": "store_unavailable",
                     "message": "the gateway's database is unavailable; try again shortly",
+                    "requestId": rest.headers["x-request-id"],
                 }
             }
             assert graphql.status_code == 503
