@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from gateway.auth import Authenticator, Principal, digest_key
 from gateway.config import Settings
-from gateway.coordination import Coordinator, open_coordinator
+from gateway.coordination import Coordinator, FallbackCoordinator, open_coordinator
 from gateway.docs_page import docs_routes
 from gateway.graphiql import graphiql_routes
 from gateway.graphql_http import GraphQLEndpoint
@@ -114,6 +114,8 @@ def create_app(
     tracing = Tracing(tracer_provider)
     store = store or open_store(settings.database)
     coordinator = coordinator or open_coordinator(settings.redis, settings.redis_prefix)
+    if isinstance(coordinator, FallbackCoordinator):
+        metrics.shared_state_degraded = lambda: coordinator.degraded
     clients, pools = build_clients(settings, transport, ResilienceState(coordinator=coordinator))
     # Size hints are worth a round trip only when another process can use them.
     hints_shared_by = coordinator if settings.redis is not None else None

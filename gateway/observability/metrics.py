@@ -69,6 +69,8 @@ class Metrics:
         #: Breaker state by (platform, account); closed circuits are dropped.
         self._breakers: dict[tuple[str, str], str] = {}
         self._operation_names: set[str] = set()
+        #: Whether shared state (Redis) is unreachable now; None when none is configured.
+        self.shared_state_degraded: Callable[[], bool] | None = None
         self.registry.register(_StateCollector(self))
 
     def throttled(self, scope: tuple[str, str], seconds: float) -> None:
@@ -142,3 +144,11 @@ class _StateCollector(Collector):
         for (platform, state), count in sorted(self._metrics.breaker_counts().items()):
             breakers.add_metric([platform, state], count)
         yield breakers
+        degraded = self._metrics.shared_state_degraded
+        if degraded is not None:
+            yield GaugeMetricFamily(
+                "gateway_shared_state_degraded",
+                "1 while Redis cannot be reached and this instance coordinates with its own "
+                "state only (throttles, circuits, budgets and rate limits are then per instance).",
+                value=1 if degraded() else 0,
+            )

@@ -53,12 +53,14 @@ async def test_a_gateway_on_a_closed_redis_port_serves_requests_and_warns_once(
             answers = [
                 await http.get(ADSETS, params={"limit": "5"}, headers=AUTH) for _ in range(5)
             ]
+            metrics = (await http.get("/metrics")).text
     finally:
         await close_runtime(app.state.runtime)
         suite.reset()
     assert [a.status_code for a in answers] == [200] * 5
     assert len(outage_warnings(caplog)) == 1
     assert "redis unreachable" in outage_warnings(caplog)[0]
+    assert "\ngateway_shared_state_degraded 1.0\n" in metrics
 
 
 @pytest.fixture
