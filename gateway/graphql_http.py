@@ -16,6 +16,7 @@ from gateway.auth import READ_SCOPE, Authenticator
 from gateway.errors import (
     AuthenticationError,
     GatewayError,
+    PayloadTooLargeError,
     PermissionDeniedError,
     StoreUnavailableError,
 )
@@ -71,21 +72,25 @@ class GraphQLEndpoint:
                 )
             )
         media_type = _media_type(request)
-        try:
-            params = await read_graphql_request(request)
-            operation_name = choose_operation(params.query, params.operation_name)
-        except GraphQLRequestError as exc:
-            return _errors(400, exc.message, exc.code, media_type)
+        # The caller is known from its headers before a byte of the body is read or parsed.
         try:
             principal = await self._auth.authenticate(request.headers.get("authorization"))
-        except AuthenticationError as exc:
-            return _refused(exc, media_type)
-        except StoreUnavailableError as exc:
+        except (AuthenticationError, StoreUnavailableError) as exc:
             return _refused(exc, media_type)
         if READ_SCOPE not in principal.scopes:
             return _refused(
                 PermissionDeniedError(f"this API key lacks the {READ_SCOPE} scope"), media_type
             )
+        if request.method == "HEAD":
+            # The headers a GET would have, without running the operation.
+            return Response(status_code=200, media_type=media_type)
+        try:
+            params = await read_graphql_request(request)
+            operation_name = choose_operation(params.query, params.operation_name)
+        except GraphQLRequestError as exc:
+            return _errors(exc.status, exc.message, exc.code, media_type)
+        except PayloadTooLargeError as exc:
+            return _refused(exc, media_type)
         context = GraphQLContext(
             principal=principal,
             service=self._service,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.listing.types import PageSize
+from gateway.listing.types import PageSize, SourceStatus
 from gateway.platforms.base import AdSetStatus, Platform
 
 _ID_PATTERN = "^{prefix}_[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{{1,26}}$"
@@ -117,11 +117,18 @@ SOURCE_SCHEMA: dict[str, Any] = {
     "properties": {
         "platform": {"type": "string", "enum": [p.value for p in Platform]},
         "adAccountId": _id("aa", "The ad account."),
-        "status": {"type": "string", "enum": ["ok", "failed", "throttled"]},
+        "status": {
+            "type": "string",
+            "enum": [s.value for s in SourceStatus],
+            "description": "failed and throttled accounts come later in the walk (the cursor "
+            "comes back for them); a refused account (credentials rejected, no access) has "
+            "left the walk: its remaining rows are not listed.",
+        },
         "code": {"type": ["string", "null"], "description": "Why it is not ok."},
         "retryAfter": {
             "type": ["number", "null"],
-            "description": "Seconds the platform asked us to wait, when it said.",
+            "description": "Seconds to wait before this account is worth asking again (the "
+            "platform's regain time or the gateway's cool-down); null when ok or refused.",
         },
     },
 }

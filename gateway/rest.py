@@ -107,6 +107,10 @@ class AdSetsEndpoint:
         project = self._service.project_for(principal, request.path_params["project_id"])
         filters, limit, cursor = parse_filters(request)
         allow_partial = parse_allow_partial(request)
+        if request.method == "HEAD":
+            # Checked like a GET (401, 403, 404, 400 alike), but no listing is run: a HEAD
+            # must not spend the platforms' quota on a body nobody receives.
+            return Response(status_code=200, media_type="application/json")
         page = await self._service.list_adsets(
             project, filters, limit=limit, cursor=cursor, allow_partial=allow_partial
         )

@@ -133,6 +133,7 @@ class ResilientPlatform:
             platform=self.platform.value,
             account_id=account.external_id,
             upstream_code="circuit_open",
+            retry_after=seconds,
         )
 
     async def _call(self, account: AccountRef, fn: Callable[[], Awaitable[T]]) -> T:

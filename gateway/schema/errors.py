@@ -7,7 +7,7 @@ from typing import Any
 
 from graphql import GraphQLError
 
-from gateway.errors import GatewayError, InvalidInputError, RateLimitedError, UpstreamError
+from gateway.errors import GatewayError, InvalidInputError, UpstreamError
 from gateway.ids import IdKind, derive_id
 
 log = logging.getLogger("gateway.graphql")
@@ -32,7 +32,7 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
                 extensions["adAccountId"] = derive_id(
                     IdKind.AD_ACCOUNT, original.platform, original.account_id
                 )
-        if isinstance(original, RateLimitedError) and original.retry_after is not None:
+        if original.retry_after is not None:
             extensions["retryAfter"] = original.retry_after
     elif original is None or isinstance(original, GraphQLError):
         # graphql-core's own request errors: a syntax or validation error has no original (a
