@@ -21,7 +21,7 @@ from gateway.docs_page import docs_routes
 from gateway.graphiql import graphiql_routes
 from gateway.graphql_http import GraphQLEndpoint
 from gateway.listing.service import ListingService
-from gateway.middleware import SANDBOX_MODE, BodyLimit, ModeAwareStarlette, cors_middleware
+from gateway.middleware import SANDBOX_MODE, BodyLimit, ModeAwareStarlette, NoSniff, cors_middleware
 from gateway.openapi import openapi_document
 from gateway.platforms import registry
 from gateway.platforms.base import AdPlatform, Platform
@@ -140,7 +140,11 @@ def create_app(
             *graphiql_routes(endpoint="/graphql", static_prefix="/graphiql/static"),
             *docs_routes(openapi_url="/openapi.json", demo_key=demo_key),
         ],
-        middleware=[Middleware(BodyLimit), *cors_middleware(settings.cors_origins)],
+        middleware=[
+            Middleware(NoSniff),
+            Middleware(BodyLimit),
+            *cors_middleware(settings.cors_origins),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
         mode=SANDBOX_MODE if demo_key is not None else None,

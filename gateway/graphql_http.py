@@ -10,7 +10,7 @@ from typing import Any, Final
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 
 from gateway.auth import READ_SCOPE, Authenticator
 from gateway.errors import (
@@ -23,6 +23,7 @@ from gateway.errors import (
 from gateway.graphiql import render_graphiql_page
 from gateway.graphql_request import GraphQLRequestError, choose_operation, read_graphql_request
 from gateway.listing.service import ListingService
+from gateway.page_security import secure_html
 from gateway.schema import GatewaySchema
 from gateway.schema.context import GraphQLContext
 from gateway.schema.errors import format_error
@@ -62,7 +63,7 @@ class GraphQLEndpoint:
 
     async def handle(self, request: Request) -> Response:
         if request.method == "GET" and _wants_html(request):
-            return HTMLResponse(
+            return secure_html(
                 render_graphiql_page(
                     endpoint="/graphql",
                     static_prefix="/graphiql/static",

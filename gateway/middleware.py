@@ -70,6 +70,26 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
+class NoSniff:
+    """``X-Content-Type-Options: nosniff`` on every HTTP response: a JSON body (which may echo
+    client input) is never read by a browser as HTML or script."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+
+        async def send_with_nosniff(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["X-Content-Type-Options"] = "nosniff"
+            await send(message)
+
+        await self._app(scope, receive, send_with_nosniff)
+
+
 class ModeHeader:
     """Adds ``X-Gateway-Mode: <mode>`` to every HTTP response, errors and preflights included,
     so no client can mistake sandbox data for a customer's."""
