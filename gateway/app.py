@@ -30,6 +30,7 @@ from gateway.platforms.upstream import Upstream
 from gateway.probes import probe_routes
 from gateway.resilience.backoff import RetryPolicy
 from gateway.resilience.client import ResilienceState, ResilientPlatform
+from gateway.resilience.throttle import ThrottleState
 from gateway.responses import EXCEPTION_HANDLERS, json_response
 from gateway.rest import AdSetsEndpoint
 from gateway.schema import build_schema
@@ -88,7 +89,8 @@ def create_app(
     ``X-Gateway-Mode: sandbox``.
     """
     store = store or open_store(settings.database)
-    clients, pools = build_clients(settings, transport, ResilienceState())
+    state = ResilienceState(throttles=ThrottleState(max_regain=settings.max_regain_seconds))
+    clients, pools = build_clients(settings, transport, state)
     service = ListingService(settings, clients, store)
     authenticator = Authenticator(settings, store)
     demo_headers = demo_variables = None
@@ -99,11 +101,12 @@ def create_app(
         demo_variables = json.dumps({"projectId": project.id}, indent=2)
     runtime = Runtime(settings, store, pools, clients, service, authenticator)
     graphql = GraphQLEndpoint(
-        build_schema(),
+        build_schema(introspection=settings.graphql_introspection),
         service,
         authenticator,
         demo_headers=demo_headers,
         demo_variables=demo_variables,
+        suggestions=settings.graphql_introspection,
     )
     adsets = AdSetsEndpoint(service, authenticator)
 

@@ -33,6 +33,11 @@ SQLITE_PREFIX = "sqlite:///"
 POSTGRES_PREFIXES = ("postgresql://", "postgres://")
 
 
+#: The in-process sandbox's cursor secret: public (it is in the source), so never accepted
+#: from a configuration file.
+PUBLIC_CURSOR_SECRET = b"sandbox-cursor-secret-not-for-production"
+
+
 @dataclass(frozen=True, slots=True)
 class ApiKeySpec:
     """A configured API key: only its SHA-256 digest is ever stored."""
@@ -66,6 +71,11 @@ class Settings:
     projects: tuple[ProjectConfig, ...] = ()
     #: Browser origins allowed to call the gateway (CORS); none unless configured.
     cors_origins: tuple[str, ...] = ()
+    #: Whether GraphQL answers introspection and suggests field names in errors ("Did you
+    #: mean"); off unless configured, on in sandbox mode.
+    graphql_introspection: bool = False
+    #: The longest throttle a platform's regain time may impose on an account, in seconds.
+    max_regain_seconds: float = 900.0
 
     @property
     def cursor_secrets(self) -> tuple[bytes, ...]:
@@ -123,7 +133,23 @@ def parse_settings(raw: Mapping[str, Any], *, base_dir: Path | None = None) -> S
         platforms=platforms,
         projects=projects,
         cors_origins=_cors_origins(gateway.get("cors_origins", [])),
+        graphql_introspection=_flag(gateway, "graphql_introspection", default=False),
+        max_regain_seconds=_seconds(gateway, "max_regain_seconds", default=900.0),
     )
+
+
+def _flag(table: Mapping[str, Any], name: str, *, default: bool) -> bool:
+    value = table.get(name, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"gateway.{name} must be true or false")
+    return value
+
+
+def _seconds(table: Mapping[str, Any], name: str, *, default: float) -> float:
+    value = table.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(f"gateway.{name} must be a positive number of seconds")
+    return float(value)
 
 
 def _database(value: Any, base_dir: Path | None) -> str:
@@ -149,6 +175,12 @@ def _cursor_secrets(value: object) -> tuple[bytes, ...]:
         raise ConfigError(
             "gateway.cursor_secret must be a string of at least 16 characters, or a non-empty "
             "list of such strings (the first signs, all verify)"
+        )
+    if PUBLIC_CURSOR_SECRET in secrets:
+        # Anyone can read it in the source: cursors signed with it could be forged.
+        raise ConfigError(
+            "gateway.cursor_secret is the sandbox's public demo secret; generate one, e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
         )
     return tuple(secrets)
 

@@ -26,7 +26,7 @@ from gateway.listing.service import ListingService
 from gateway.page_security import secure_html
 from gateway.schema import GatewaySchema
 from gateway.schema.context import GraphQLContext
-from gateway.schema.errors import format_error
+from gateway.schema.errors import format_error, without_suggestions
 
 GRAPHQL_RESPONSE: Final = "application/graphql-response+json"
 JSON: Final = "application/json"
@@ -54,12 +54,16 @@ class GraphQLEndpoint:
         *,
         demo_headers: str | None = None,
         demo_variables: str | None = None,
+        suggestions: bool = True,
     ) -> None:
         self._schema = schema
         self._service = service
         self._auth = authenticator
         self._demo_headers = demo_headers
         self._demo_variables = demo_variables
+        #: Off, error messages do not name fields ("Did you mean ...?"): with introspection
+        #: off, they would otherwise spell the schema out one guess at a time.
+        self._suggestions = suggestions
 
     async def handle(self, request: Request) -> Response:
         if request.method == "GET" and _wants_html(request):
@@ -105,6 +109,8 @@ class GraphQLEndpoint:
         )
         body: dict[str, Any] = {}
         errors = [format_error(e) for e in result.errors or ()] + context.extra_errors
+        if not self._suggestions:
+            errors = [without_suggestions(e) for e in errors]
         if errors:
             body["errors"] = errors
         body["data"] = result.data

@@ -36,12 +36,12 @@ async def address(suite: SandboxSuite) -> AsyncIterator[tuple[str, int]]:
     await close_runtime(app.state.runtime)
 
 
-async def exchange(address: tuple[str, int], data: bytes, timeout: float = 5.0) -> bytes:
+async def exchange(address: tuple[str, int], data: bytes) -> bytes:
     reader, writer = await asyncio.open_connection(*address)
     writer.write(data)
     await writer.drain()
     try:
-        return await asyncio.wait_for(reader.read(65536), timeout)
+        return await asyncio.wait_for(reader.read(65536), 5.0)
     finally:
         writer.close()
 

@@ -213,7 +213,9 @@ class ResilientPlatform:
         or a refusal (bad token, not found) is an answer: the platform is up."""
         if isinstance(exc, RateLimitedError):
             self.state.breakers.success(breaker_key)
-            return self.state.throttles.block(self.platform, scope, exc.retry_after)
+            # The client is told the wait as blocked: capped at the throttle state's maximum.
+            exc.retry_after = self.state.throttles.block(self.platform, scope, exc.retry_after)
+            return exc.retry_after
         if exc.retryable:
             self.state.breakers.failure(breaker_key)
         else:

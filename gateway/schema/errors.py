@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from graphql import GraphQLError
@@ -53,6 +54,17 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
         out["path"] = list(error.path)
     out["extensions"] = extensions
     return out
+
+
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+def without_suggestions(error: dict[str, Any]) -> dict[str, Any]:
+    """A formatted error without graphql-core's "Did you mean ...?" hints."""
+    message = error.get("message")
+    if isinstance(message, str) and "Did you mean" in message:
+        return {**error, "message": _SUGGESTION.sub("", message)}
+    return error
 
 
 def log_errors(errors: list[GraphQLError]) -> None:

@@ -25,8 +25,7 @@ async def test_html_pages_carry_a_strict_policy(
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["referrer-policy"] == "no-referrer"
     policy = dict(
-        (d.split(" ", 1) + [""])[:2]
-        for d in response.headers["content-security-policy"].split("; ")
+        [*d.split(" ", 1), ""][:2] for d in response.headers["content-security-policy"].split("; ")
     )
     assert policy["default-src"] == "'none'"
     assert policy["frame-ancestors"] == "'none'"
