@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from gateway.app import close_runtime, create_app
-from gateway.config import ConfigError, load_settings
+from gateway.config import load_settings
+from gateway.errors import ConfigError
 from gateway.platforms.base import Platform
 from gateway.resilience.throttle import MAX_REGAIN_SECONDS, ThrottleState
 from gateway.sandbox.suite import SandboxSuite
@@ -20,7 +21,7 @@ INTROSPECTION = "{ __schema { queryType { name } } }"
 TYPO = "{ __typename adSetz }"
 
 
-async def graphql(app: object, query: str) -> dict[str, object]:
+async def graphql(app: Starlette, query: str) -> dict[str, object]:
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
         base_url="http://gateway.test",  # type: ignore[arg-type]
