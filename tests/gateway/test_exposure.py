@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
 from gateway.app import close_runtime, create_app
 from gateway.config import load_settings
@@ -24,7 +25,7 @@ TYPO = "{ __typename adSetz }"
 async def graphql(app: Starlette, query: str) -> dict[str, object]:
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
-        base_url="http://gateway.test",  # type: ignore[arg-type]
+        base_url="http://gateway.test",
     ) as http:
         response = await http.post("/graphql", json={"query": query}, headers=AUTH)
         body: dict[str, object] = response.json()
