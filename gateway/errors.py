@@ -41,6 +41,18 @@ def retry_after_header(seconds: float) -> dict[str, str]:
     return {"Retry-After": str(max(1, math.ceil(seconds)))}
 
 
+#: How much of a client's value an error message quotes.
+QUOTED_PREFIX = 40
+
+
+def quote_input(value: str) -> str:
+    """A client's value as an error message quotes it: its first ``QUOTED_PREFIX`` characters,
+    then "…" when there were more, so an answer never echoes unbounded input."""
+    if len(value) <= QUOTED_PREFIX:
+        return repr(value)
+    return repr(value[:QUOTED_PREFIX]) + "…"
+
+
 class GatewayError(Exception):
     """Base of every error the gateway raises on purpose."""
 
@@ -173,7 +185,7 @@ class InvalidInputError(GatewayError):
 
     status_code = 400
 
-    def __init__(self, message: str, *, param: str, code: str = "invalid_parameter") -> None:
+    def __init__(self, message: str, *, param: str, code: str) -> None:
         super().__init__(message)
         self.param = param
         self.code = code

@@ -15,6 +15,7 @@ import orjson
 from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
 
+from gateway.errors import quote_input
 from gateway.schema import MAX_DOCUMENT_CHARS, MAX_TOKENS
 
 
@@ -98,8 +99,8 @@ def choose_operation(query: str, operation_name: str | None) -> str | None:
         if operation_name not in names:
             raise GraphQLRequestError(
                 "unknown_operation",
-                f"the document has no operation named {operation_name!r}"
-                f" (it has: {', '.join(n or '(anonymous)' for n in names) or 'none'})",
+                f"the document has no operation named {quote_input(operation_name)}"
+                f" (it has: {_listed(names)})",
             )
         return operation_name
     if not names:
@@ -130,6 +131,12 @@ def _operation_names(query: str) -> tuple[str | None, ...] | None:
         for d in document.definitions
         if isinstance(d, OperationDefinitionNode)
     )
+
+
+def _listed(names: tuple[str | None, ...], most: int = 5) -> str:
+    """The first few operation names, each quoted short: the document is the client's."""
+    shown = [quote_input(n) if n else "(anonymous)" for n in names[:most]]
+    return ", ".join(shown + (["…"] if len(names) > most else [])) or "none"
 
 
 def _bad_request(message: str) -> GraphQLRequestError:
