@@ -25,7 +25,7 @@ from gateway.sandbox.control import (
 )
 from gateway.sandbox.suite import DEMO_PROJECT_ID, SandboxSuite, demo_key
 from gateway.schema import export_sdl
-from gateway.serving import server_config
+from gateway.serving import server_options
 from gateway.store import open_store
 
 
@@ -159,10 +159,14 @@ def _serve(args: argparse.Namespace) -> int:
     else:
         raise ConfigError(NO_CONFIGURATION)
     _settle_heap()
-    config = server_config(
-        app, host=args.host, port=args.port, log_level="info", access_log=args.access_log
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        access_log=args.access_log,
+        **server_options(),
     )
-    uvicorn.Server(config).run()
     return 0
 
 

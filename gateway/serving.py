@@ -98,25 +98,24 @@ class HeadDeadlineProtocol(H11Protocol):
             self.transport.close()
 
 
-def server_config(
-    app: Any,
-    *,
-    host: str,
-    port: int,
-    header_timeout: float = HEADER_TIMEOUT,
-    **options: Any,
-) -> uvicorn.Config:
-    """A uvicorn configuration with the bounds above; ``options`` adds or overrides."""
+def server_options(*, header_timeout: float = HEADER_TIMEOUT) -> dict[str, Any]:
+    """The bounds above as keyword arguments of ``uvicorn.run`` and ``uvicorn.Config``."""
     protocol = type(
         "BoundedHeadProtocol", (HeadDeadlineProtocol,), {"header_timeout": header_timeout}
     )
-    settings: dict[str, Any] = {
+    return {
         "http": protocol,
         "h11_max_incomplete_event_size": MAX_HEAD_BYTES,
         "timeout_keep_alive": KEEP_ALIVE_TIMEOUT,
         "limit_concurrency": MAX_CONCURRENCY,
         "backlog": BACKLOG,
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN,
-        **options,
     }
+
+
+def server_config(
+    app: Any, *, host: str, port: int, header_timeout: float = HEADER_TIMEOUT, **options: Any
+) -> uvicorn.Config:
+    """A uvicorn configuration with the bounds above; ``options`` adds or overrides."""
+    settings = {**server_options(header_timeout=header_timeout), **options}
     return uvicorn.Config(app, host=host, port=port, **settings)
