@@ -23,7 +23,7 @@ from gateway.docs_page import docs_routes
 from gateway.graphiql import graphiql_routes
 from gateway.graphql_http import GraphQLEndpoint
 from gateway.listing.service import ListingService
-from gateway.middleware import SANDBOX_MODE, ModeAwareStarlette, cors_middleware
+from gateway.middleware import SANDBOX_MODE, BodyLimit, ModeAwareStarlette, NoSniff, cors_middleware
 from gateway.observability.metrics import Metrics
 from gateway.observability.requests import RequestObserver
 from gateway.observability.tracing import Tracing
@@ -37,6 +37,7 @@ from gateway.ratelimit import RateLimitMiddleware
 from gateway.resilience.backoff import RetryPolicy
 from gateway.resilience.budget import BudgetedUpstream
 from gateway.resilience.client import ResilienceState, ResilientPlatform
+from gateway.resilience.throttle import ThrottleState
 from gateway.responses import EXCEPTION_HANDLERS, json_response
 from gateway.rest import AdSetsEndpoint
 from gateway.schema import build_schema
@@ -116,7 +117,10 @@ def create_app(
     coordinator = coordinator or open_coordinator(settings.redis, settings.redis_prefix)
     if isinstance(coordinator, FallbackCoordinator):
         metrics.shared_state_degraded = lambda: coordinator.degraded
-    clients, pools = build_clients(settings, transport, ResilienceState(coordinator=coordinator))
+    state = ResilienceState(
+        throttles=ThrottleState(max_regain=settings.max_regain_seconds), coordinator=coordinator
+    )
+    clients, pools = build_clients(settings, transport, state)
     # Size hints are worth a round trip only when another process can use them.
     hints_shared_by = coordinator if settings.redis is not None else None
     service = ListingService(settings, clients, store, coordinator=hints_shared_by)
@@ -129,11 +133,12 @@ def create_app(
         demo_variables = json.dumps({"projectId": project.id}, indent=2)
     runtime = Runtime(settings, store, pools, clients, service, authenticator, coordinator)
     graphql = GraphQLEndpoint(
-        build_schema(),
+        build_schema(introspection=settings.graphql_introspection),
         service,
         authenticator,
         demo_headers=demo_headers,
         demo_variables=demo_variables,
+        suggestions=settings.graphql_introspection,
     )
     adsets = AdSetsEndpoint(service, authenticator)
 
@@ -172,6 +177,8 @@ def create_app(
             *([Route("/metrics", metrics.endpoint)] if metrics_route else []),
         ],
         middleware=[
+            Middleware(NoSniff),
+            Middleware(BodyLimit),
             *cors_middleware(settings.cors_origins),
             Middleware(
                 RateLimitMiddleware,

@@ -28,6 +28,7 @@ from gateway.sandbox.control import (
 )
 from gateway.sandbox.suite import DEMO_PROJECT_ID, SandboxSuite, demo_key
 from gateway.schema import export_sdl
+from gateway.serving import server_options
 from gateway.store import open_store
 
 if TYPE_CHECKING:
@@ -213,6 +214,7 @@ def _serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         access_log=args.access_log,
         log_config=None,  # uvicorn's records go through the gateway's JSON, redacting handler
+        **server_options(),
     )
     return 0
 

@@ -34,6 +34,11 @@ SQLITE_PREFIX = "sqlite:///"
 POSTGRES_PREFIXES = ("postgresql://", "postgres://")
 
 
+#: The in-process sandbox's cursor secret: public (it is in the source), so never accepted
+#: from a configuration file.
+PUBLIC_CURSOR_SECRET = b"sandbox-cursor-secret-not-for-production"
+
+
 @dataclass(frozen=True, slots=True)
 class ApiKeySpec:
     """A configured API key: only its SHA-256 digest is ever stored."""
@@ -83,6 +88,11 @@ class Settings:
     #: Prefix of every Redis key, so deployments can share one Redis.
     redis_prefix: str = "gateway:"
     rate_limit: RateLimits = field(default_factory=RateLimits)
+    #: Whether GraphQL answers introspection and suggests field names in errors ("Did you
+    #: mean"); off unless configured, on in sandbox mode.
+    graphql_introspection: bool = False
+    #: The longest throttle a platform's regain time may impose on an account, in seconds.
+    max_regain_seconds: float = 900.0
 
     @property
     def cursor_secrets(self) -> tuple[bytes, ...]:
@@ -143,6 +153,8 @@ def parse_settings(raw: Mapping[str, Any], *, base_dir: Path | None = None) -> S
         redis=_redis(gateway.get("redis")),
         redis_prefix=_opt_str(gateway, "redis_prefix", "gateway") or "gateway:",
         rate_limit=_rate_limits(_as_table(gateway.get("rate_limit", {}), "gateway.rate_limit")),
+        graphql_introspection=_flag(gateway, "graphql_introspection", default=False),
+        max_regain_seconds=_seconds(gateway, "max_regain_seconds", default=900.0),
     )
 
 
@@ -185,6 +197,20 @@ def _budget(table: Mapping[str, Any], where: str, default: CallBudget | None) ->
     )
 
 
+def _flag(table: Mapping[str, Any], name: str, *, default: bool) -> bool:
+    value = table.get(name, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"gateway.{name} must be true or false")
+    return value
+
+
+def _seconds(table: Mapping[str, Any], name: str, *, default: float) -> float:
+    value = table.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(f"gateway.{name} must be a positive number of seconds")
+    return float(value)
+
+
 def _database(value: Any, base_dir: Path | None) -> str:
     """``sqlite:///file`` (relative to ``base_dir``: the CLI and the server may run from
     another folder than the configuration's, yet must open the same file) or a PostgreSQL URL."""
@@ -208,6 +234,12 @@ def _cursor_secrets(value: object) -> tuple[bytes, ...]:
         raise ConfigError(
             "gateway.cursor_secret must be a string of at least 16 characters, or a non-empty "
             "list of such strings (the first signs, all verify)"
+        )
+    if PUBLIC_CURSOR_SECRET in secrets:
+        # Anyone can read it in the source: cursors signed with it could be forged.
+        raise ConfigError(
+            "gateway.cursor_secret is the sandbox's public demo secret; generate one, e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
         )
     return tuple(secrets)
 

@@ -11,10 +11,11 @@ import html
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from gateway.graphiql import CachedStaticFiles, js_literal
+from gateway.page_security import secure_html
 
 STATIC_DIR: Path = Path(__file__).resolve().parent / "static" / "swagger-ui"
 """Directory holding the vendored Swagger UI browser build."""
@@ -85,7 +86,7 @@ def docs_routes(*, openapi_url: str, demo_key: str | None = None) -> list[BaseRo
     page = render_docs_page(openapi_url=openapi_url, demo_key=demo_key)
 
     async def docs(_: Request) -> Response:
-        return HTMLResponse(page)
+        return secure_html(page)
 
     return [
         Route(DOCS_PATH, docs, methods=["GET"]),

@@ -12,6 +12,7 @@
     ├── SourcesFailedError            upstream_unavailable  502  (sources) a page's accounts
     │                                 upstream_throttled    503  failed; Retry-After if known
     ├── InvalidInputError             invalid_<param>       400  (param) bad client input
+    ├── PayloadTooLargeError          payload_too_large     413  body over the request limit
     ├── AuthenticationError           unauthenticated       401  missing or unknown API key
     ├── PermissionDeniedError         forbidden             403  key lacks the scope
     ├── NotFoundError                 not_found             404  unknown project, or another's
@@ -40,11 +41,25 @@ def retry_after_header(seconds: float) -> dict[str, str]:
     return {"Retry-After": str(max(1, math.ceil(seconds)))}
 
 
+#: How much of a client's value an error message quotes.
+QUOTED_PREFIX = 40
+
+
+def quote_input(value: str) -> str:
+    """A client's value as an error message quotes it: its first ``QUOTED_PREFIX`` characters,
+    then "…" when there were more, so an answer never echoes unbounded input."""
+    if len(value) <= QUOTED_PREFIX:
+        return repr(value)
+    return repr(value[:QUOTED_PREFIX]) + "…"
+
+
 class GatewayError(Exception):
     """Base of every error the gateway raises on purpose."""
 
     code = "gateway_error"
     status_code = 500
+    #: Seconds after which trying again may succeed, when known: sent as ``Retry-After``.
+    retry_after: float | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -53,7 +68,7 @@ class GatewayError(Exception):
     @property
     def headers(self) -> dict[str, str]:
         """Response headers that go with the error."""
-        return {}
+        return {} if self.retry_after is None else retry_after_header(self.retry_after)
 
     def body(self) -> dict[str, Any]:
         """The ``error`` object of a REST error response."""
@@ -61,7 +76,8 @@ class GatewayError(Exception):
 
 
 class UpstreamError(GatewayError):
-    """A platform call failed. ``retryable`` says whether trying again may help."""
+    """A platform call failed. ``retryable`` says whether trying again may help;
+    ``retry_after`` how long to wait first (a throttle's regain time, a breaker's cool-down)."""
 
     code = "upstream_error"
     status_code = 502
@@ -74,11 +90,13 @@ class UpstreamError(GatewayError):
         platform: str,
         account_id: str | None = None,
         upstream_code: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.platform = platform
         self.account_id = account_id
         self.upstream_code = upstream_code
+        self.retry_after = retry_after
 
     def body(self) -> dict[str, Any]:
         # Clients are told the platform is unavailable; ``reason`` says how it failed.
@@ -121,24 +139,6 @@ class RateLimitedError(UpstreamError):
     status_code = 503
     retryable = True
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        platform: str,
-        account_id: str | None = None,
-        upstream_code: str | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(
-            message, platform=platform, account_id=account_id, upstream_code=upstream_code
-        )
-        self.retry_after = retry_after
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {} if self.retry_after is None else retry_after_header(self.retry_after)
-
     def body(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "platform": self.platform}
 
@@ -160,8 +160,9 @@ class MalformedResponseError(UpstreamError):
 class SourcesFailedError(GatewayError):
     """Accounts failed and partial pages were not allowed: no rows are returned at all.
 
-    Throttled when every failed account was throttled (503, with the longest wait the
-    platforms named); otherwise unavailable (502). The body lists every account asked."""
+    Throttled when every failed account was throttled (503); otherwise unavailable (502).
+    Either way ``Retry-After`` is the longest wait of the failed accounts (a platform's regain
+    time or a breaker's cool-down). The body lists every account asked."""
 
     def __init__(self, sources: Sequence[Source]) -> None:
         failed = [s for s in sources if s.failed]
@@ -169,15 +170,11 @@ class SourcesFailedError(GatewayError):
         self.code = "upstream_throttled" if throttled else "upstream_unavailable"
         self.status_code = 503 if throttled else 502
         waits = [s.retry_after for s in failed if s.retry_after is not None]
-        self.retry_after: float | None = max(waits) if waits and throttled else None
+        self.retry_after = max(waits) if waits else None
         names = ", ".join(sorted({s.platform.value for s in failed}))
         verb = "throttled" if throttled else "failed for"
         super().__init__(f"{names} {verb} {len(failed)} ad account(s); no rows were lost")
         self.sources = list(sources)
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {} if self.retry_after is None else retry_after_header(self.retry_after)
 
     def body(self) -> dict[str, Any]:
         return {**super().body(), "sources": [s.as_json() for s in self.sources]}
@@ -188,13 +185,24 @@ class InvalidInputError(GatewayError):
 
     status_code = 400
 
-    def __init__(self, message: str, *, param: str, code: str = "invalid_parameter") -> None:
+    def __init__(self, message: str, *, param: str, code: str) -> None:
         super().__init__(message)
         self.param = param
         self.code = code
 
     def body(self) -> dict[str, Any]:
         return {**super().body(), "param": self.param}
+
+
+class PayloadTooLargeError(GatewayError):
+    """The request body is longer than the gateway reads (declared or while it arrived)."""
+
+    code = "payload_too_large"
+    status_code = 413
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the request body is larger than {limit} bytes")
+        self.limit = limit
 
 
 class AuthenticationError(GatewayError):

@@ -10,12 +10,13 @@ from typing import Any, Final
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 
 from gateway.auth import READ_SCOPE, Authenticator
 from gateway.errors import (
     AuthenticationError,
     GatewayError,
+    PayloadTooLargeError,
     PermissionDeniedError,
     StoreUnavailableError,
 )
@@ -23,9 +24,10 @@ from gateway.graphiql import render_graphiql_page
 from gateway.graphql_request import GraphQLRequestError, choose_operation, read_graphql_request
 from gateway.listing.service import ListingService
 from gateway.observability.events import graphql_outcome
+from gateway.page_security import secure_html
 from gateway.schema import GatewaySchema
 from gateway.schema.context import GraphQLContext
-from gateway.schema.errors import format_error, with_request_id
+from gateway.schema.errors import format_error, with_request_id, without_suggestions
 
 GRAPHQL_RESPONSE: Final = "application/graphql-response+json"
 JSON: Final = "application/json"
@@ -53,16 +55,20 @@ class GraphQLEndpoint:
         *,
         demo_headers: str | None = None,
         demo_variables: str | None = None,
+        suggestions: bool = True,
     ) -> None:
         self._schema = schema
         self._service = service
         self._auth = authenticator
         self._demo_headers = demo_headers
         self._demo_variables = demo_variables
+        #: Off, error messages do not name fields ("Did you mean ...?"): with introspection
+        #: off, they would otherwise spell the schema out one guess at a time.
+        self._suggestions = suggestions
 
     async def handle(self, request: Request) -> Response:
         if request.method == "GET" and _wants_html(request):
-            return HTMLResponse(
+            return secure_html(
                 render_graphiql_page(
                     endpoint="/graphql",
                     static_prefix="/graphiql/static",
@@ -72,22 +78,26 @@ class GraphQLEndpoint:
                 )
             )
         media_type = _media_type(request)
-        try:
-            params = await read_graphql_request(request)
-            operation_name = choose_operation(params.query, params.operation_name)
-        except GraphQLRequestError as exc:
-            graphql_outcome(None, "error")
-            return _errors(400, exc.message, exc.code, media_type)
+        # The caller is known from its headers before a byte of the body is read or parsed.
         try:
             principal = await self._auth.authenticate(request.headers.get("authorization"))
-        except AuthenticationError as exc:
-            return _refused(exc, media_type)
-        except StoreUnavailableError as exc:
+        except (AuthenticationError, StoreUnavailableError) as exc:
             return _refused(exc, media_type)
         if READ_SCOPE not in principal.scopes:
             return _refused(
                 PermissionDeniedError(f"this API key lacks the {READ_SCOPE} scope"), media_type
             )
+        if request.method == "HEAD":
+            # The headers a GET would have, without running the operation.
+            return Response(status_code=200, media_type=media_type)
+        try:
+            params = await read_graphql_request(request)
+            operation_name = choose_operation(params.query, params.operation_name)
+        except GraphQLRequestError as exc:
+            graphql_outcome(None, "error")
+            return _errors(exc.status, exc.message, exc.code, media_type)
+        except PayloadTooLargeError as exc:
+            return _refused(exc, media_type)
         context = GraphQLContext(
             principal=principal,
             service=self._service,
@@ -101,6 +111,8 @@ class GraphQLEndpoint:
         )
         body: dict[str, Any] = {}
         errors = [format_error(e) for e in result.errors or ()] + context.extra_errors
+        if not self._suggestions:
+            errors = [without_suggestions(e) for e in errors]
         if errors:
             body["errors"] = errors
         body["data"] = result.data

@@ -15,16 +15,19 @@ import orjson
 from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
 
+from gateway.errors import quote_input
 from gateway.schema import MAX_DOCUMENT_CHARS, MAX_TOKENS
 
 
 class GraphQLRequestError(Exception):
-    """A request that cannot be executed: answered with 400 and ``extensions.code``."""
+    """A request that cannot be executed: answered with ``status`` (400 unless said) and
+    ``extensions.code``."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, *, status: int = 400) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +39,20 @@ class GraphQLRequest:
     operation_name: str | None = None
 
 
+def is_json_media_type(content_type: str | None) -> bool:
+    """Whether a ``Content-Type`` is JSON: ``application/json`` or any ``+json`` type,
+    parameters (``charset``) aside."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
 async def read_graphql_request(request: Request) -> GraphQLRequest:
-    """``query``, ``variables`` and ``operationName`` from a POST body or a GET query string."""
+    """``query``, ``variables`` and ``operationName`` from a POST body or a GET query string.
+
+    A POST must say its body is JSON (GraphQL-over-HTTP): a form or ``text/plain`` body is a
+    415, never parsed; the body itself is bounded by the app's ``BodyLimit``."""
     if request.method == "GET":
         raw: Any = dict(request.query_params)
         if "variables" in raw:
@@ -46,6 +61,12 @@ async def read_graphql_request(request: Request) -> GraphQLRequest:
             except orjson.JSONDecodeError as exc:
                 raise _bad_request("variables must be a JSON object") from exc
     else:
+        if not is_json_media_type(request.headers.get("content-type")):
+            raise GraphQLRequestError(
+                "unsupported_media_type",
+                "POST /graphql takes a JSON body: send Content-Type: application/json",
+                status=415,
+            )
         try:
             raw = orjson.loads(await request.body())
         except orjson.JSONDecodeError as exc:
@@ -78,8 +99,8 @@ def choose_operation(query: str, operation_name: str | None) -> str | None:
         if operation_name not in names:
             raise GraphQLRequestError(
                 "unknown_operation",
-                f"the document has no operation named {operation_name!r}"
-                f" (it has: {', '.join(n or '(anonymous)' for n in names) or 'none'})",
+                f"the document has no operation named {quote_input(operation_name)}"
+                f" (it has: {_listed(names)})",
             )
         return operation_name
     if not names:
@@ -110,6 +131,12 @@ def _operation_names(query: str) -> tuple[str | None, ...] | None:
         for d in document.definitions
         if isinstance(d, OperationDefinitionNode)
     )
+
+
+def _listed(names: tuple[str | None, ...], most: int = 5) -> str:
+    """The first few operation names, each quoted short: the document is the client's."""
+    shown = [quote_input(n) if n else "(anonymous)" for n in names[:most]]
+    return ", ".join(shown + (["…"] if len(names) > most else [])) or "none"
 
 
 def _bad_request(message: str) -> GraphQLRequestError:

@@ -1,4 +1,5 @@
-"""What wraps every response: the sandbox-mode header and CORS for configured origins."""
+"""What wraps every request and response: the body limit, the sandbox-mode header and CORS
+for configured origins."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.errors import PayloadTooLargeError
+
 MODE_HEADER = "X-Gateway-Mode"
 SANDBOX_MODE = "sandbox"
 
@@ -19,6 +22,72 @@ CORS_REQUEST_HEADERS = ("Authorization", "Content-Type", "X-Request-ID")
 #: Response headers a browser script may read besides the CORS-safelisted ones.
 CORS_EXPOSED_HEADERS = ("Retry-After", "WWW-Authenticate", "X-Request-ID", MODE_HEADER)
 CORS_MAX_AGE = 600
+
+#: The longest request body read (a GraphQL document is at most ``MAX_DOCUMENT_CHARS``
+#: characters; variables are small): 256 KiB.
+MAX_BODY_BYTES = 256 * 1024
+
+
+class BodyLimit:
+    """Refuses request bodies over ``limit`` bytes with ``PayloadTooLargeError`` (413), raised
+    when the handler reads the body: at once when ``Content-Length`` declares more, else as
+    soon as the chunks received pass the limit, so a huge body is never held in memory.
+
+    Nothing happens for handlers that never read a body (every GET): the server drops what
+    was not read when the response is sent. Handlers authenticate from the headers before
+    reading, so an unknown caller never gets this far.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self._app = app
+        self._limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            if declared is not None and declared > self._limit:
+                raise PayloadTooLargeError(self._limit)
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self._limit:
+                    raise PayloadTooLargeError(self._limit)
+            return message
+
+        await self._app(scope, limited_receive, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
+
+
+class NoSniff:
+    """``X-Content-Type-Options: nosniff`` on every HTTP response: a JSON body (which may echo
+    client input) is never read by a browser as HTML or script."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+
+        async def send_with_nosniff(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["X-Content-Type-Options"] = "nosniff"
+            await send(message)
+
+        await self._app(scope, receive, send_with_nosniff)
 
 
 class ModeHeader:

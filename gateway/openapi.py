@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.listing.types import PageSize
+from gateway.listing.types import PageSize, SourceStatus
 from gateway.platforms.base import AdSetStatus, Platform
 
 _ID_PATTERN = "^{prefix}_[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{{1,26}}$"
@@ -117,11 +117,18 @@ SOURCE_SCHEMA: dict[str, Any] = {
     "properties": {
         "platform": {"type": "string", "enum": [p.value for p in Platform]},
         "adAccountId": _id("aa", "The ad account."),
-        "status": {"type": "string", "enum": ["ok", "failed", "throttled"]},
+        "status": {
+            "type": "string",
+            "enum": [s.value for s in SourceStatus],
+            "description": "failed and throttled accounts come later in the walk (the cursor "
+            "comes back for them); a refused account (credentials rejected, no access) has "
+            "left the walk: its remaining rows are not listed.",
+        },
         "code": {"type": ["string", "null"], "description": "Why it is not ok."},
         "retryAfter": {
             "type": ["number", "null"],
-            "description": "Seconds the platform asked us to wait, when it said.",
+            "description": "Seconds to wait before this account is worth asking again (the "
+            "platform's regain time or the gateway's cool-down); null when ok or refused.",
         },
     },
 }
@@ -174,6 +181,46 @@ _ERRORS = {
 }
 
 
+#: Every error code the gateway answers with, REST and GraphQL (``extensions.code``) alike;
+#: published as ``x-error-codes`` and mirrored in the README.
+ERROR_CODES: dict[str, str] = {
+    "invalid_limit": "400: limit (REST) or first (GraphQL) is not a whole number from 1 to 200.",
+    "invalid_platform": "400: platforms names an unknown platform.",
+    "invalid_status": "400: status names an unknown status.",
+    "invalid_id": "400: an ID is not of the expected kind or form.",
+    "invalid_allow_partial": "400: allowPartial is not true or false.",
+    "invalid_cursor": "400: a signed cursor holds a resume token its platform cannot read.",
+    "unknown_parameter": "400: a query parameter the operation does not take.",
+    "duplicate_parameter": "400: a parameter given more than once.",
+    "unauthenticated": "401: no API key, or an unknown, revoked or expired one.",
+    "forbidden": "403: the key lacks the ads:read scope.",
+    "not_found": "404: unknown project or route, or a project of another key.",
+    "method_not_allowed": "405: the route does not take this method (see Allow).",
+    "payload_too_large": "413: a request body over 256 KiB.",
+    "unsupported_media_type": "415: POST /graphql with a body that is not JSON.",
+    "internal_error": "500: an unexpected error; the message says nothing of its cause.",
+    "config_invalid": "500: the configuration cannot be used (start-up and command line).",
+    "upstream_unavailable": "502: an ad account failed (reason: how; sources: every account).",
+    "upstream_auth_failed": "502 reason / source code: the platform rejected our credentials.",
+    "upstream_forbidden": "502 reason / source code: our credentials lack access.",
+    "upstream_not_found": "502 reason / source code: the platform does not know the account.",
+    "upstream_bad_request": "502 reason / source code: the platform rejected our request.",
+    "upstream_malformed": "502 reason / source code: the platform's answer was not its shape.",
+    "upstream_throttled": "503: ad accounts were throttled; see Retry-After.",
+    "store_unavailable": "503: the gateway's database cannot be reached.",
+    "bad_request": "GraphQL 400: the body is not JSON {query, variables, operationName}.",
+    "graphql_invalid": "GraphQL 400: a syntax or validation error.",
+    "invalid_variables": "GraphQL 400: a variable missing or of the wrong type.",
+    "unknown_operation": "GraphQL 400: operationName names no operation of the document.",
+    "operation_name_required": "GraphQL 400: several operations and no operationName.",
+    "document_too_large": "GraphQL 400: a document over 100,000 characters.",
+    "too_many_tokens": "GraphQL 400: a document over 2,000 tokens.",
+    "query_too_deep": "GraphQL 400: nesting deeper than 10.",
+    "too_many_aliases": "GraphQL 400: more than 30 aliases.",
+    "query_too_costly": "GraphQL: more than 5 listings in one request.",
+}
+
+
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 description of ``GET /v1/projects/{projectId}/ads/adsets``."""
     error_ref = {"$ref": "#/components/schemas/Error"}
@@ -188,14 +235,16 @@ def openapi_document() -> dict[str, Any]:
             "description": description,
             "content": {"application/json": {"schema": error_ref}},
         }
-    responses["503"]["headers"] = {
-        "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}
-    }
+    for status in ("502", "503"):
+        responses[status]["headers"] = {
+            "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}
+        }
     responses["401"]["headers"] = {
         "WWW-Authenticate": {"schema": {"type": "string", "const": "Bearer"}}
     }
     return {
         "openapi": "3.1.0",
+        "x-error-codes": ERROR_CODES,
         "info": {
             "title": "Ad-platform gateway",
             "version": "1.0.0",

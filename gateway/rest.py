@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.auth import Authenticator
-from gateway.errors import InvalidInputError
+from gateway.errors import QUOTED_PREFIX, InvalidInputError, quote_input
 from gateway.ids import IdKind, check_id
 from gateway.listing.service import ListingService
 from gateway.listing.types import ListFilters, PageSize
@@ -45,8 +45,9 @@ def parse_filters(request: Request) -> tuple[ListFilters, PageSize, str | None]:
     for name in params:
         if name not in KNOWN_PARAMS:
             raise InvalidInputError(
-                f"unknown query parameter {name!r}; known: {', '.join(sorted(KNOWN_PARAMS))}",
-                param=name,
+                f"unknown query parameter {quote_input(name)}; known: "
+                f"{', '.join(sorted(KNOWN_PARAMS))}",
+                param=name[:QUOTED_PREFIX],
                 code="unknown_parameter",
             )
     limit = PageSize.parse(_single(params.getlist("limit"), "limit"), param="limit")
@@ -86,7 +87,7 @@ def _enum_list(values: list[str], name: str, kind: Callable[[str], E]) -> frozen
             except ValueError:
                 allowed = ", ".join(m.value for m in kind)  # type: ignore[attr-defined]
                 raise InvalidInputError(
-                    f"{name} must be one or more of: {allowed} (got {part.strip()!r})",
+                    f"{name} must be one or more of: {allowed} (got {quote_input(part.strip())})",
                     param=name,
                     code=f"invalid_{'platform' if name == 'platforms' else name}",
                 ) from None
@@ -107,6 +108,10 @@ class AdSetsEndpoint:
         project = self._service.project_for(principal, request.path_params["project_id"])
         filters, limit, cursor = parse_filters(request)
         allow_partial = parse_allow_partial(request)
+        if request.method == "HEAD":
+            # Checked like a GET (401, 403, 404, 400 alike), but no listing is run: a HEAD
+            # must not spend the platforms' quota on a body nobody receives.
+            return Response(status_code=200, media_type="application/json")
         page = await self._service.list_adsets(
             project, filters, limit=limit, cursor=cursor, allow_partial=allow_partial
         )

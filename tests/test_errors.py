@@ -121,10 +121,10 @@ async def test_accounts_all_throttled_answer_503_with_the_longest_wait() -> None
     }
 
 
-async def test_a_failed_account_among_throttled_ones_answers_502_without_retry_after() -> None:
+async def test_a_failed_account_among_throttled_ones_answers_502_with_the_longest_wait() -> None:
     response = await answer(SourcesFailedError([throttled(APPLE, 9), failed(META)]))
     assert response.status_code == 502
-    assert "retry-after" not in response.headers
+    assert response.headers["retry-after"] == "9"
     assert response.json()["error"]["code"] == "upstream_unavailable"
     assert response.json()["error"]["message"] == (
         "apple_ads, meta_ads failed for 2 ad account(s); no rows were lost"

@@ -109,11 +109,13 @@ def make_item(record: AdSetRecord, ad_account_id: str) -> AdSetItem:
 
 
 class SourceStatus(enum.StrEnum):
-    """How an account answered for this page."""
+    """How an account answered for this page. A failed or throttled account's rows come later
+    in the walk; a refused account (credentials rejected, no access) has left the walk."""
 
     OK = "ok"
     FAILED = "failed"
     THROTTLED = "throttled"
+    REFUSED = "refused"
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,14 +135,18 @@ class Source:
 
     @classmethod
     def failure(cls, account: ScopedAccount, error: UpstreamError) -> Source:
-        """A failed account: throttled (with the platform's wait, if it said) or failed."""
-        throttled = isinstance(error, RateLimitedError)
+        """A failed account: throttled or failed (with the wait the error names), or refused
+        (an error that retrying will not cure: no wait)."""
+        if isinstance(error, RateLimitedError):
+            status = SourceStatus.THROTTLED
+        else:
+            status = SourceStatus.FAILED if error.retryable else SourceStatus.REFUSED
         return cls(
             account.ref.platform,
             account.public_id,
-            SourceStatus.THROTTLED if throttled else SourceStatus.FAILED,
+            status,
             error.code,
-            error.retry_after if isinstance(error, RateLimitedError) else None,
+            error.retry_after if error.retryable else None,
             error.message,
         )
 

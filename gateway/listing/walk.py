@@ -14,8 +14,12 @@ before it held more rows than expected), and it is asked again only to go on aft
 
 When an account fails transiently and partial pages are allowed, its rows are not lost: it
 moves to the end of the queue with its resume token, so the cursor comes back for it, and the
-failure is reported as a source. An account that refuses us (revoked token, no access) leaves
-the walk instead, so that a walk always ends; its source says so.
+failure is reported as a source with the wait before it is worth asking again (the platform's
+regain time, the breaker's cool-down, or ``RETRY_SOON``). An account that refuses us (revoked
+token, no access) leaves the walk instead, so that a walk always ends; its source says
+``refused``. A page that would hold no row only because its accounts failed is not answered
+as an empty page with a cursor (a client would spin on it): the walk raises
+``SourcesFailedError`` and the client retries the same cursor after the wait.
 """
 
 from __future__ import annotations
@@ -80,6 +84,10 @@ class Positions:
 #: Rounds beyond one per account that a page may take when sizes were misjudged.
 _EXTRA_ROUNDS = 2
 
+#: Seconds to wait after a transient failure that names no wait of its own (no throttle, the
+#: breaker still closed): the retries inside the call were already spent.
+RETRY_SOON = 1.0
+
 
 class PageWalk:
     """One page of the merged list."""
@@ -129,6 +137,11 @@ class PageWalk:
         return Position(tuple(self.queue), tuple(self.totals))
 
     async def run(self) -> None:
+        await self._fill()
+        if not self.items and self.queue and any(s.failed for s in self.sources):
+            raise SourcesFailedError(self.sources)
+
+    async def _fill(self) -> None:
         # Pages fetched for accounts the walk has not reached yet (an account before them held
         # more rows than expected): used once the walk gets there, so no row is fetched twice
         # for a page and no page stops short for want of them.
@@ -144,7 +157,10 @@ class PageWalk:
                 return  # the next account failed for this page
             if not self.allow_partial:
                 self._fail_before_calling(plan)
-            results = await self._fetch(plan)
+            results = [
+                self._with_wait(stop, r)
+                for (stop, _), r in zip(plan, await self._fetch(plan), strict=True)
+            ]
             self._note_sources(plan, results)
             if not self.allow_partial and any(isinstance(r, UpstreamError) for r in results):
                 raise SourcesFailedError(self.sources)
@@ -176,6 +192,21 @@ class PageWalk:
             self.queue.append(stop)
         else:
             self.totals[index] = None
+
+    def _with_wait(
+        self, stop: Stop, result: AdSetPage | UpstreamError
+    ) -> AdSetPage | UpstreamError:
+        """A transient failure with the wait before the account is worth asking again: its
+        own, else the breaker's cool-down or throttle the client knows of, else ``RETRY_SOON``."""
+        if not isinstance(result, UpstreamError) or not result.retryable:
+            return result
+        if result.retry_after is None:
+            account = self.accounts[stop.index].ref
+            client = self.clients[account.platform]
+            known = client.unavailable(account) if knows_availability(client) else None
+            known_wait = known.retry_after if known is not None else None
+            result.retry_after = known_wait if known_wait is not None else RETRY_SOON
+        return result
 
     def _fail_before_calling(self, plan: list[tuple[Stop, int]]) -> None:
         """When an account of the plan is known to be unavailable (throttled, circuit open)

@@ -165,6 +165,7 @@ class ResilientPlatform:
             platform=self.platform.value,
             account_id=account.external_id,
             upstream_code="circuit_open",
+            retry_after=seconds,
         )
 
     async def _call(self, account: AccountRef, fn: Callable[[], Awaitable[T]]) -> T:
@@ -250,9 +251,10 @@ class ResilientPlatform:
         or a refusal (bad token, not found) is an answer: the platform is up."""
         if isinstance(exc, RateLimitedError):
             self.state.breakers.success(breaker_key)
-            wait = self.state.throttles.block(self.platform, scope, exc.retry_after)
-            events.throttled(self.platform.value, scope, wait)
-            return wait
+            # The client is told the wait as blocked: capped at the throttle state's maximum.
+            exc.retry_after = self.state.throttles.block(self.platform, scope, exc.retry_after)
+            events.throttled(self.platform.value, scope, exc.retry_after)
+            return exc.retry_after
         if exc.retryable:
             self.state.breakers.failure(breaker_key)
         else:

@@ -24,11 +24,17 @@ def throttle_scope(platform: Platform, account_id: str) -> tuple[str, str]:
     return (platform.value, account_id)
 
 
+#: The longest block a platform's stated regain time may set (Meta may say a day).
+MAX_REGAIN_SECONDS = 900.0
+
+
 @dataclass
 class ThrottleState:
-    """Regain times by throttle scope."""
+    """Regain times by throttle scope, each at most ``max_regain`` seconds: past that the
+    account is tried again (one call, which the platform refuses cheaply if it still blocks)."""
 
     clock: Callable[[], float] = time.monotonic
+    max_regain: float = MAX_REGAIN_SECONDS
     _until: dict[tuple[str, str], float] = field(default_factory=dict)
 
     def blocked_for(self, scope: tuple[str, str]) -> float | None:
@@ -43,8 +49,9 @@ class ThrottleState:
         return remaining
 
     def block(self, platform: Platform, scope: tuple[str, str], seconds: float | None) -> float:
-        """Block the scope for the platform's stated wait (or a default); return the wait."""
-        wait = seconds if seconds and seconds > 0 else DEFAULT_BLOCK[platform]
+        """Block the scope for the platform's stated wait (or a default), at most
+        ``max_regain``; return the wait."""
+        wait = min(seconds if seconds and seconds > 0 else DEFAULT_BLOCK[platform], self.max_regain)
         until = self.clock() + wait
         self._until[scope] = max(until, self._until.get(scope, 0.0))
         return wait

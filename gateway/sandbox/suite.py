@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -13,7 +14,13 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from gateway.auth import digest_key
-from gateway.config import ApiKeySpec, PlatformSettings, ProjectConfig, Settings
+from gateway.config import (
+    PUBLIC_CURSOR_SECRET,
+    ApiKeySpec,
+    PlatformSettings,
+    ProjectConfig,
+    Settings,
+)
 from gateway.platforms import registry
 from gateway.platforms.base import AccountRef, Platform
 from gateway.sandbox import apple, meta, tiktok
@@ -23,7 +30,7 @@ from gateway.sandbox.transport import SandboxTransport
 DEMO_PROJECT_ID = "prj_01HX9Y7K8M2P4RSTUV56789AB"
 DEMO_PROJECT_NAME = "Acme (sandbox)"
 DEFAULT_DEMO_KEY = "lp_test_sandbox_demo_key"
-DEMO_CURSOR_SECRET = b"sandbox-cursor-secret-not-for-production"
+DEMO_CURSOR_SECRET = PUBLIC_CURSOR_SECRET
 IN_PROCESS_BASE = "http://sandbox.internal"
 
 
@@ -158,16 +165,19 @@ class SandboxSuite:
             database=database,
             platforms=self.platform_settings(base_url),
             projects=(project,),
+            graphql_introspection=True,
         )
 
     def config_toml(self, base_url: str, *, key: str | None = None) -> str:
-        """A configuration file (design.md section 3) pointing at sandboxes on ``base_url``."""
+        """A configuration file (design.md section 3) pointing at sandboxes on ``base_url``,
+        with a cursor secret of its own (random on every call: the demo secret is public)."""
         settings = self.settings(base_url, key=key, database="sqlite:///gateway.db")
         lines = [
             "# Gateway configuration for the local sandboxes (written by `gateway sandbox`).",
             "[gateway]",
-            f"cursor_secret = {_q(DEMO_CURSOR_SECRET.decode())}",
+            f"cursor_secret = {_q(secrets.token_urlsafe(32))}",
             'database = "sqlite:///gateway.db"',
+            "graphql_introspection = true",
             "",
         ]
         for platform, ps in settings.platforms.items():

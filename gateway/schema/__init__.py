@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
@@ -46,12 +46,15 @@ class GatewaySchema(strawberry.Schema):
         log_errors(errors)
 
 
-def build_schema(*, fast: bool = True) -> GatewaySchema:
+def build_schema(*, fast: bool = True, introspection: bool = True) -> GatewaySchema:
     """The schema with its limits (document size and tokens, depth, aliases, cost), one
     size-bounded cache of parsed and validated documents and the plain-field executor
-    (``fast=False`` keeps graphql-core's own, for comparison)."""
+    (``fast=False`` keeps graphql-core's own, for comparison). Without ``introspection``,
+    ``__schema`` and ``__type`` are validation errors (``__typename`` stays)."""
     documents = DocumentCache()
     limit_rules: list[Any] = list(LIMIT_RULES)
+    if not introspection:
+        limit_rules.append(NoSchemaIntrospectionCustomRule)
     extensions: list[Any] = [
         lambda: AddValidationRules(limit_rules),
         lambda: DocumentLimits(documents),

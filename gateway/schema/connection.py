@@ -42,7 +42,7 @@ class AdSetEdge:
 SourceStatusEnum = strawberry.enum(
     SourceStatus,
     name="SourceStatus",
-    description="How an ad account answered for this page: OK, FAILED or THROTTLED.",
+    description="How an ad account answered for this page: OK, FAILED, THROTTLED or REFUSED.",
 )
 
 
@@ -51,12 +51,15 @@ class Source:
     platform: base.Platform = strawberry.field(description="The account's platform.")
     ad_account_id: strawberry.ID = strawberry.field(description="The ad account (aa_...).")
     status: SourceStatus = strawberry.field(
-        description="OK, or why this account's rows are missing from the page (the cursor "
-        "comes back for them)."
+        description="OK, or why this account's rows are missing from the page: FAILED and "
+        "THROTTLED accounts come later in the walk (the cursor comes back for them); a REFUSED "
+        "account (credentials rejected, no access) has left the walk and its remaining rows "
+        "are not listed."
     )
     code: str | None = strawberry.field(description="Stable error code when not OK.")
     retry_after: float | None = strawberry.field(
-        description="Seconds the platform asked us to wait, when it said."
+        description="Seconds to wait before this account is worth asking again (the "
+        "platform's regain time or the gateway's cool-down); null when OK or REFUSED."
     )
 
     @classmethod
@@ -95,7 +98,9 @@ class AdSetConnection:
                 has_next_page=page.has_next,
                 has_previous_page=page.has_previous,
                 start_cursor=page.edge_cursor(0) if edges else None,
-                end_cursor=page.edge_cursor(len(edges) - 1) if edges else None,
+                # An empty page that is not the last still names where to go on: a Relay
+                # client given no endCursor would start over at the first page.
+                end_cursor=page.edge_cursor(len(edges) - 1) if edges else page.next_cursor,
             ),
             total_count=page.total_count,
             sources=[Source.of(s) for s in page.sources],

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from graphql import GraphQLError
 
-from gateway.errors import GatewayError, InvalidInputError, RateLimitedError, UpstreamError
+from gateway.errors import GatewayError, InvalidInputError, UpstreamError
 from gateway.ids import IdKind, derive_id
 from gateway.observability.context import request_id
 
@@ -33,7 +34,7 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
                 extensions["adAccountId"] = derive_id(
                     IdKind.AD_ACCOUNT, original.platform, original.account_id
                 )
-        if isinstance(original, RateLimitedError) and original.retry_after is not None:
+        if original.retry_after is not None:
             extensions["retryAfter"] = original.retry_after
     elif original is None or isinstance(original, GraphQLError):
         # graphql-core's own request errors: a syntax or validation error has no original (a
@@ -62,6 +63,17 @@ def with_request_id(extensions: dict[str, Any]) -> dict[str, Any]:
     if rid is not None:
         extensions["requestId"] = rid
     return extensions
+
+
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+def without_suggestions(error: dict[str, Any]) -> dict[str, Any]:
+    """A formatted error without graphql-core's "Did you mean ...?" hints."""
+    message = error.get("message")
+    if isinstance(message, str) and "Did you mean" in message:
+        return {**error, "message": _SUGGESTION.sub("", message)}
+    return error
 
 
 def log_errors(errors: list[GraphQLError]) -> None:

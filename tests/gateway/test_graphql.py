@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.platforms.base import Platform
-from tests.gateway.conftest import PROJECT, Gateway
+from tests.gateway.conftest import AUTH, PROJECT, Gateway
 
 ADSETS_PAGE = """
 query Page($projectId: ID!, $first: Int, $after: String, $filter: AdSetFilter) {
@@ -253,7 +253,7 @@ async def test_missing_key_is_401_and_bad_body_is_400(gateway: Gateway) -> None:
     assert unauthorized.headers["www-authenticate"] == "Bearer"
     assert unauthorized.json()["errors"][0]["extensions"]["code"] == "unauthenticated"
     bad = await gateway.http.post(
-        "/graphql", content=b"{not json", headers={"Authorization": "Bearer x"}
+        "/graphql", content=b"{not json", headers={**AUTH, "Content-Type": "application/json"}
     )
     assert bad.status_code == 400
     assert bad.json()["errors"][0]["extensions"]["code"] == "bad_request"

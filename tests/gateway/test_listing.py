@@ -391,7 +391,7 @@ async def test_a_partial_walk_ends_when_an_account_refuses_us() -> None:
     # then the walk ends with every readable row, and says which account refused
     assert pages[-1].next_cursor is None
     assert sum(len(p.items) for p in pages) == 30
-    refused = [s for p in pages for s in p.sources if s.status is SourceStatus.FAILED]
+    refused = [s for p in pages for s in p.sources if s.status is SourceStatus.REFUSED]
     assert [s.code for s in refused] == ["upstream_auth_failed"]
     assert all(p.total_count is None for p in pages[1:])
 

@@ -143,8 +143,7 @@ async def walk(
                 want_total=want_total,
             )
         except SourcesFailedError:
-            assert not allow_partial
-            continue  # no rows were given: the same page again
+            continue  # no rows were given (partial or not): the same page again
         pages.append(page)
         cursor = page.next_cursor
         if cursor is None:

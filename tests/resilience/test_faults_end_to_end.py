@@ -151,8 +151,8 @@ async def test_an_expired_token_is_not_retried(
     suite.controls[platform].fail_next(1, "auth")
     response = await http.get(ADSETS, params={"limit": "5"}, headers=AUTH)
     assert response.status_code == 502
-    failed = [s for s in response.json()["error"]["sources"] if s["status"] == "failed"]
-    assert [s["code"] for s in failed] == ["upstream_auth_failed"]
+    refused = [s for s in response.json()["error"]["sources"] if s["status"] == "refused"]
+    assert [s["code"] for s in refused] == ["upstream_auth_failed"]
     assert listing_calls(suite, platform).count("auth") == 1
 
 

@@ -331,7 +331,9 @@ PROBE_ENDINGS: dict[str, Callable[[], BaseException]] = {
     "refusal": lambda: UpstreamAuthError("token revoked", platform="meta_ads"),
     "long throttle": lambda: throttled(60.0),
     "short throttle": lambda: throttled(0.5),
-    "bad input": lambda: InvalidInputError("unreadable token", param="cursor"),
+    "bad input": lambda: InvalidInputError(
+        "unreadable token", param="cursor", code="invalid_cursor"
+    ),
     "a bug": lambda: KeyError("surprise"),
     "cancellation": asyncio.CancelledError,
 }

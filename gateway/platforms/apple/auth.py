@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 import jwt
@@ -205,7 +206,7 @@ def _token_error(response: Reply, payload: object, account_id: str) -> UpstreamE
         except PayloadError:
             code = None
     detail = f"{code}: {description}" if description else (code or f"HTTP {status}")
-    where = {"platform": PLATFORM, "account_id": account_id}
+    where: dict[str, Any] = {"platform": PLATFORM, "account_id": account_id}
     if status == 401 or code in _AUTH_ERRORS:
         return UpstreamAuthError(
             f"Apple token endpoint refused the credentials ({detail})",

@@ -85,7 +85,9 @@ def parse_token(token: str | None, phases: int) -> tuple[int, int, Totals]:
         return 0, 0, unknown
     match = _TOKEN.fullmatch(token)
     if match is None or not is_resume_token(token):
-        raise InvalidInputError("unreadable Apple Ads resume token", param="cursor")
+        raise InvalidInputError(
+            "unreadable Apple Ads resume token", param="cursor", code="invalid_cursor"
+        )
     phase_text, offset_text, carried = match.groups()
     totals = [int(t) if t else None for t in carried.split(",")] if carried else []
     return int(phase_text), int(offset_text), totals if len(totals) == phases else unknown

@@ -43,7 +43,7 @@ def decode_token(token: str | None) -> Position:
         return START
     match = _TOKEN.fullmatch(token)
     if match is None or int(match["skip"]) > _MAX_SKIP:
-        raise InvalidInputError("not a Meta resume token", param="cursor")
+        raise InvalidInputError("not a Meta resume token", param="cursor", code="invalid_cursor")
     return Position(match["after"] or None, int(match["skip"]))
 
 

@@ -67,7 +67,7 @@ def decode_token(token: str | None) -> int:
     if token is None:
         return 0
     if not is_resume_token(token):
-        raise InvalidInputError("not a TikTok resume token", param="cursor")
+        raise InvalidInputError("not a TikTok resume token", param="cursor", code="invalid_cursor")
     return int(token[1:])
 
 

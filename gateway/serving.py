@@ -1,0 +1,121 @@
+"""How ``gateway serve`` runs uvicorn: the server-side bounds no request handler can set.
+
+    option                          value     bounds
+    max_head_bytes                  16 KiB    the request line and headers together (a larger
+                                              head is a 400 and a closed connection), so also
+                                              how many headers fit (each takes >= 4 bytes);
+                                              h11's own bound (h11_max_incomplete_event_size,
+                                              set to the same) only applies to a head that
+                                              arrives in several reads
+    header_timeout                  10 s      how long a connection may take to send a complete
+                                              request head, from its opening or the end of the
+                                              previous response, however slowly it trickles
+                                              (uvicorn itself has no such timer)
+    timeout_keep_alive              5 s       how long an idle keep-alive connection is kept
+    limit_concurrency               1,000     connections and tasks at once; past it, 503
+    backlog                         2,048     connections the kernel queues before accept
+    timeout_graceful_shutdown       10 s      how long a stop waits for requests in flight
+
+Request bodies are bounded in the app (``middleware.BodyLimit``), not here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import h11
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+MAX_HEAD_BYTES = 16 * 1024
+HEADER_TIMEOUT = 10.0
+KEEP_ALIVE_TIMEOUT = 5
+MAX_CONCURRENCY = 1000
+BACKLOG = 2048
+GRACEFUL_SHUTDOWN = 10
+
+
+class HeadDeadlineProtocol(H11Protocol):
+    """uvicorn's h11 protocol with two bounds on each request head: its size (``max_head_bytes``,
+    whether it arrives in one read or many), and a deadline: the connection is closed when the
+    head is not complete ``header_timeout`` seconds after the connection opened or the previous
+    response ended. Unlike the keep-alive timer, data that trickles in does not push the
+    deadline back."""
+
+    header_timeout: float = HEADER_TIMEOUT
+    max_head_bytes: int = MAX_HEAD_BYTES
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._head_deadline: asyncio.TimerHandle | None = None
+        self._head_seen = 0  # bytes of the current head received so far
+        self._head_tail = b""  # its last bytes: the blank line may span two reads
+        self._arm_head_deadline()
+
+    def data_received(self, data: bytes) -> None:
+        if self.conn.their_state is h11.IDLE and self._head_too_large(data):
+            self.send_400_response("Request header fields too large.")
+            return
+        super().data_received(data)
+
+    def _head_too_large(self, data: bytes) -> bool:
+        """Whether the head being received passes ``max_head_bytes`` with ``data``."""
+        window = self._head_tail + data
+        end = window.find(b"\r\n\r\n")
+        size = self._head_seen + (len(data) if end < 0 else end + 4 - len(self._head_tail))
+        self._head_seen = size
+        self._head_tail = window[-3:]
+        return size > self.max_head_bytes
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self.conn.their_state is not h11.IDLE:
+            self._disarm_head_deadline()  # the head is in: the handler has the request
+            self._head_seen, self._head_tail = 0, b""
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
+            self._arm_head_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_head_deadline()
+        super().connection_lost(exc)
+
+    def _arm_head_deadline(self) -> None:
+        self._disarm_head_deadline()
+        self._head_deadline = self.loop.call_later(self.header_timeout, self._head_too_slow)
+
+    def _disarm_head_deadline(self) -> None:
+        if self._head_deadline is not None:
+            self._head_deadline.cancel()
+            self._head_deadline = None
+
+    def _head_too_slow(self) -> None:
+        self._head_deadline = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.transport.close()
+
+
+def server_options(*, header_timeout: float = HEADER_TIMEOUT) -> dict[str, Any]:
+    """The bounds above as keyword arguments of ``uvicorn.run`` and ``uvicorn.Config``."""
+    protocol = type(
+        "BoundedHeadProtocol", (HeadDeadlineProtocol,), {"header_timeout": header_timeout}
+    )
+    return {
+        "http": protocol,
+        "h11_max_incomplete_event_size": MAX_HEAD_BYTES,
+        "timeout_keep_alive": KEEP_ALIVE_TIMEOUT,
+        "limit_concurrency": MAX_CONCURRENCY,
+        "backlog": BACKLOG,
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN,
+    }
+
+
+def server_config(
+    app: Any, *, host: str, port: int, header_timeout: float = HEADER_TIMEOUT, **options: Any
+) -> uvicorn.Config:
+    """A uvicorn configuration with the bounds above; ``options`` adds or overrides."""
+    settings = {**server_options(header_timeout=header_timeout), **options}
+    return uvicorn.Config(app, host=host, port=port, **settings)
