@@ -172,6 +172,10 @@ _ERRORS = {
     ),
     "403": "The key lacks the ads:read scope (code forbidden).",
     "404": "Unknown project, or one the key does not belong to (code not_found).",
+    "429": (
+        "The key's or the project's request rate is spent (code rate_limited); see Retry-After, "
+        "RateLimit-Policy and RateLimit."
+    ),
     "502": "An ad account failed and allowPartial was not set (code upstream_unavailable); "
     "sources names the accounts. No rows are returned rather than an incomplete page.",
     "503": (
@@ -198,6 +202,7 @@ ERROR_CODES: dict[str, str] = {
     "method_not_allowed": "405: the route does not take this method (see Allow).",
     "payload_too_large": "413: a request body over 256 KiB.",
     "unsupported_media_type": "415: POST /graphql with a body that is not JSON.",
+    "rate_limited": "429: the key's or the project's request rate is spent; see Retry-After.",
     "internal_error": "500: an unexpected error; the message says nothing of its cause.",
     "config_invalid": "500: the configuration cannot be used (start-up and command line).",
     "upstream_unavailable": "502: an ad account failed (reason: how; sources: every account).",
@@ -235,7 +240,7 @@ def openapi_document() -> dict[str, Any]:
             "description": description,
             "content": {"application/json": {"schema": error_ref}},
         }
-    for status in ("502", "503"):
+    for status in ("429", "502", "503"):
         responses[status]["headers"] = {
             "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}
         }

@@ -152,7 +152,13 @@ async def test_graphql_walks_under_faults_leak_nothing(
             json={"query": PAGE, "variables": {"p": PROJECT, "after": after}},
             headers=AUTH,
         )
-        connection = response.json()["data"]["adSets"]
+        body = response.json()
+        connection = (body.get("data") or {}).get("adSets")
+        if connection is None:
+            # every account of the page failed: the error names a wait, and the same
+            # cursor is asked again on the next round
+            assert all("code" in e["extensions"] for e in body["errors"])
+            continue
         if not connection["pageInfo"]["hasNextPage"]:
             break
         after = connection["pageInfo"]["endCursor"]
@@ -208,4 +214,4 @@ async def test_bad_client_input_leaks_nothing(
         "/graphql", params={"query": "{ __typename }", "variables": "[oops"}, headers=AUTH
     )
     assert_clean(recorder, suite)
-    assert set(recorder.statuses) <= {200, 400, 401, 404, 405}
+    assert set(recorder.statuses) <= {200, 400, 401, 404, 405, 413, 415}
