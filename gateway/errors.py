@@ -7,6 +7,7 @@
     │   ├── UpstreamNotFoundError     upstream_not_found         account or object unknown
     │   ├── UpstreamBadRequestError   upstream_bad_request       platform rejected our request
     │   ├── RateLimitedError          upstream_throttled    503  (retry_after) Retry-After
+    │   │   └── BudgetSpentError                                 our own call budget is spent
     │   ├── UpstreamUnavailableError  upstream_unavailable       5xx, timeout, dropped
     │   └── MalformedResponseError    upstream_malformed         not the documented shape
     ├── SourcesFailedError            upstream_unavailable  502  (sources) a page's accounts
@@ -141,6 +142,11 @@ class RateLimitedError(UpstreamError):
 
     def body(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "platform": self.platform}
+
+
+class BudgetSpentError(RateLimitedError):
+    """The gateway's own call budget for the account is spent: refused before anything was
+    sent, so it says nothing about the platform's health (the breaker learns nothing)."""
 
 
 class UpstreamUnavailableError(UpstreamError):

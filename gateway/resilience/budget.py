@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 
 from gateway.coordination import Coordinator
-from gateway.errors import RateLimitedError
+from gateway.errors import BudgetSpentError
 from gateway.platforms.base import Platform
 from gateway.platforms.factory import CallBudget
 from gateway.platforms.upstream import Reply, Upstream
@@ -71,7 +71,7 @@ class BudgetedUpstream:
             if grant.granted:
                 return
             if waited + grant.wait > self._max_wait:
-                raise RateLimitedError(
+                raise BudgetSpentError(
                     f"the gateway's call budget for this {self._platform.value} account is "
                     "spent; not calling it again yet",
                     platform=self._platform.value,

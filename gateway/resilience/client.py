@@ -17,7 +17,12 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from gateway.coordination import AccountState, Coordinator, InProcessCoordinator
-from gateway.errors import RateLimitedError, UpstreamError, UpstreamUnavailableError
+from gateway.errors import (
+    BudgetSpentError,
+    RateLimitedError,
+    UpstreamError,
+    UpstreamUnavailableError,
+)
 from gateway.observability import events
 from gateway.platforms.base import (
     AccountRef,
@@ -250,7 +255,8 @@ class ResilientPlatform:
         """Record the failure; return the platform's wait when it throttled us. A throttle
         or a refusal (bad token, not found) is an answer: the platform is up."""
         if isinstance(exc, RateLimitedError):
-            self.state.breakers.success(breaker_key)
+            if not isinstance(exc, BudgetSpentError):  # our own refusal: the platform is unheard
+                self.state.breakers.success(breaker_key)
             # The client is told the wait as blocked: capped at the throttle state's maximum.
             exc.retry_after = self.state.throttles.block(self.platform, scope, exc.retry_after)
             events.throttled(self.platform.value, scope, exc.retry_after)

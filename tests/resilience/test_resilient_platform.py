@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from gateway.errors import (
+    BudgetSpentError,
     InvalidInputError,
     MalformedResponseError,
     RateLimitedError,
@@ -368,3 +369,20 @@ async def test_no_probe_ending_leaves_the_circuit_probing(ending: str) -> None:
     assert await page(h) is PAGE
     assert h.inner.calls == calls + 1
     assert h.client.state.breakers.state(key) == "closed"
+
+
+async def test_a_probe_refused_by_the_call_budget_leaves_the_circuit_open() -> None:
+    # given an open circuit whose cool-down has passed
+    h = make(Scripted(script=[down(), down()]), policy=RetryPolicy(max_attempts=1), threshold=2)
+    for _ in range(2):
+        with pytest.raises(UpstreamUnavailableError):
+            await page(h)
+    h.clock.now += 31
+    # when the probe is refused by the gateway's own call budget (nothing reached the platform)
+    h.inner.script.append(
+        BudgetSpentError("spent", platform="meta_ads", account_id="act_1", retry_after=5.0)
+    )
+    with pytest.raises(RateLimitedError):
+        await page(h)
+    # then nothing was learned about the platform: the circuit is not closed by it
+    assert h.client.state.breakers.state(("meta_ads", "act_1")) != "closed"
