@@ -22,6 +22,8 @@ from gateway.auth import Authenticator
 from gateway.config import RateLimits
 from gateway.coordination import BucketGrant, Coordinator
 from gateway.errors import GatewayError
+from gateway.responses import error_body
+from gateway.schema.errors import with_request_id
 
 #: Paths whose requests are counted.
 LIMITED_PREFIXES = ("/v1/", "/graphql")
@@ -94,13 +96,12 @@ class RateLimitMiddleware:
     async def _refuse(self, scope: Scope, send: Send, headers: dict[str, str], wait: float) -> None:
         retry_after = max(1, math.ceil(wait))
         message = f"too many requests; retry in {retry_after}s"
-        error = {"code": "rate_limited", "message": message}
         body: dict[str, Any]
         if scope["path"].startswith("/graphql"):
-            extensions = {"code": "rate_limited"}
+            extensions = with_request_id({"code": "rate_limited"})
             body = {"data": None, "errors": [{"message": message, "extensions": extensions}]}
         else:
-            body = {"error": error}
+            body = error_body({"code": "rate_limited", "message": message})
         payload = orjson.dumps(body)
         raw_headers = [
             (b"content-type", b"application/json"),

@@ -30,14 +30,19 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
-def error_response(
-    error: dict[str, Any], status: int, headers: Mapping[str, str] | None = None
-) -> Response:
-    """``{"error": {..., "requestId"}}``."""
+def error_body(error: dict[str, Any]) -> dict[str, Any]:
+    """``{"error": {..., "requestId"}}``: the REST error body, with the request's id."""
     rid = request_id()
     if rid is not None:
         error = {**error, "requestId": rid}
-    return json_response({"error": error}, status, dict(headers) if headers else None)
+    return {"error": error}
+
+
+def error_response(
+    error: dict[str, Any], status: int, headers: Mapping[str, str] | None = None
+) -> Response:
+    """The REST error body (``error_body``) as a response."""
+    return json_response(error_body(error), status, dict(headers) if headers else None)
 
 
 async def gateway_error(_: Request, exc: Exception) -> Response:

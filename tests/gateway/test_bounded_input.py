@@ -25,6 +25,14 @@ async def test_a_declared_oversized_body_is_413_without_being_read(gateway: Gate
     assert str(MAX_BODY_BYTES) in error["message"]
 
 
+async def test_an_absurd_content_length_is_413_not_a_server_error(gateway: Gateway) -> None:
+    # int() refuses strings of over 4,300 digits: that must not surface as a 500
+    headers = {**AUTH, **JSON, "Content-Length": "9" * 5000}
+    response = await gateway.http.post("/graphql", content=b"{}", headers=headers)
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == "payload_too_large"
+
+
 async def test_a_streamed_oversized_body_is_413_as_it_arrives(gateway: Gateway) -> None:
     sent = 0
 

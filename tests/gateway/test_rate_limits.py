@@ -59,7 +59,11 @@ async def test_rest_answers_carry_the_limits_and_the_fourth_request_is_429(
     assert re.fullmatch(r'"per-key";r=0;t=\d+', answers[3].headers["ratelimit"])
     refused = answers[3]
     assert refused.json() == {
-        "error": {"code": "rate_limited", "message": "too many requests; retry in 20s"}
+        "error": {
+            "code": "rate_limited",
+            "message": "too many requests; retry in 20s",
+            "requestId": refused.headers["x-request-id"],
+        }
     }
     assert refused.headers["retry-after"] == "20"  # 3 per 60 s: one every 20 s
 
@@ -93,7 +97,10 @@ async def test_graphql_is_limited_with_a_graphql_shaped_429(
         "errors": [
             {
                 "message": "too many requests; retry in 20s",
-                "extensions": {"code": "rate_limited"},
+                "extensions": {
+                    "code": "rate_limited",
+                    "requestId": answers[3].headers["x-request-id"],
+                },
             }
         ],
     }
