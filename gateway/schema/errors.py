@@ -17,6 +17,14 @@ log = logging.getLogger("gateway.graphql")
 INTERNAL_MESSAGE = "Unexpected error."
 
 
+#: The longest request-error message answered: graphql-core's messages quote the document.
+MAX_MESSAGE_CHARS = 300
+
+
+def _bounded(message: str) -> str:
+    return message if len(message) <= MAX_MESSAGE_CHARS else message[:MAX_MESSAGE_CHARS] + "…"
+
+
 def format_error(error: GraphQLError) -> dict[str, Any]:
     """The JSON form of one error, masked unless it is one of ours or a request error."""
     original = error.original_error
@@ -39,8 +47,9 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
     elif original is None or isinstance(original, GraphQLError):
         # graphql-core's own request errors: a syntax or validation error has no original (a
         # limit names its own code: schema.limits, schema.documents); a variable it could not
-        # coerce wraps the reason in an inner GraphQLError.
-        message = error.message
+        # coerce wraps the reason in an inner GraphQLError. Their messages quote the
+        # document (field names, values), so they are cut like every echo of client input.
+        message = _bounded(error.message)
         code = (error.extensions or {}).get("code")
         if not isinstance(code, str):
             code = "graphql_invalid" if original is None else "invalid_variables"

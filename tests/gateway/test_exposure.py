@@ -112,3 +112,15 @@ def test_written_sandbox_configs_carry_a_fresh_secret_each(suite: SandboxSuite) 
         line for line in second.splitlines() if line.startswith("cursor_secret")
     ]
     assert "sandbox-cursor-secret-not-for-production" not in first
+
+
+async def test_request_error_messages_do_not_echo_unbounded_input(gateway: Gateway) -> None:
+    # given a document naming a 90,000-character field that does not exist
+    document = "{ " + "f" * 90_000 + " }"
+    response = await gateway.http.post("/graphql", json={"query": document}, headers=AUTH)
+    # then the error quotes a bounded prefix of it
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert error["extensions"]["code"] == "graphql_invalid"
+    assert len(error["message"]) <= 301
+    assert len(response.content) < 2_000
