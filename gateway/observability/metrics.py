@@ -46,8 +46,8 @@ class Metrics:
         )
         self.client_duration = Histogram(
             "http_client_request_duration_seconds",
-            "Duration of calls to the ad platforms, by outcome (ok, http_error, timeout, "
-            "connection_error, malformed).",
+            "Duration of calls to the ad platforms, by outcome (ok, client_error, server_error, "
+            "timeout, connection_error).",
             ["platform", "outcome"],
             buckets=_CLIENT_BUCKETS,
             registry=self.registry,

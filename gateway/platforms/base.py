@@ -242,7 +242,7 @@ class AdPlatform(Protocol):
         ...
 
     async def aclose(self) -> None:
-        """Release resources the client owns (not an injected httpx client)."""
+        """Release resources the client owns (not the injected ``Upstream``)."""
         ...
 
 
