@@ -104,12 +104,11 @@ class ListingService:
         *,
         limit: PageSize | None = None,
         cursor: str | None = None,
-        loaders: RequestLoaders | None = None,
         allow_partial: bool = False,
         want_total: bool = False,
     ) -> ListingPage:
         """One page of the ad sets of ``project`` (as ``project_for`` gave it) matching
-        ``filters``; ``loaders`` are the request's own when it has more to load.
+        ``filters``.
 
         A failing account raises ``SourcesFailedError`` unless ``allow_partial``: then the page
         holds the other accounts' rows, ``sources`` says what failed, and the cursor comes back
@@ -118,8 +117,6 @@ class ListingService:
         """
         if limit is None:
             limit = PageSize(PageSize.DEFAULT)
-        if loaders is None:
-            loaders = self.loaders(project.id)
         accounts, campaign_ext = await self._scope(project, filters)
         scope = scope_fingerprint(
             [project.id, *filters.fingerprint_parts(), *(a.public_id for a in accounts)]
@@ -142,7 +139,6 @@ class ListingService:
             query,
             limit,
             position,
-            loaders,
             allow_partial=allow_partial,
             want_total=want_total,
             hints=await self._sizes.shared_hints(accounts, query),
@@ -239,9 +235,7 @@ class ListingService:
         if entries:
             self._store.remember_ids(entries.items())
 
-    async def find_adset(
-        self, owner: ScopedAccount, target: IdTarget, loaders: RequestLoaders
-    ) -> AdSetItem | None:
+    async def find_adset(self, owner: ScopedAccount, target: IdTarget) -> AdSetItem | None:
         """One ad set by reverse-map target: a walk of its campaign (no by-ID read exists on
         every platform), stopping at the row; bounded to ``_FIND_PAGES`` upstream pages."""
         client = self._clients[owner.ref.platform]

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from gateway.cursors import Position, Stop
 from gateway.errors import SourcesFailedError, UpstreamError
 from gateway.listing.types import AdSetItem, ScopedAccount, Source, make_item
-from gateway.loaders import RequestLoaders
 from gateway.platforms.base import (
     AdPlatform,
     AdSetPage,
@@ -99,7 +98,6 @@ class PageWalk:
         query: AdSetQuery,
         limit: int,
         position: Position | None,
-        loaders: RequestLoaders,
         *,
         allow_partial: bool,
         want_total: bool = False,
@@ -110,7 +108,6 @@ class PageWalk:
         self.accounts = accounts
         self.query = query
         self.limit = limit
-        self.loaders = loaders
         self.allow_partial = allow_partial
         self.want_total = want_total
         self.first_page = position is None

@@ -31,7 +31,6 @@ async def _list(
         filters,
         limit=PageSize.of(first, param="first"),
         cursor=after,
-        loaders=ctx.loaders,
         allow_partial=True,
         want_total=_selects(info.selected_fields, "totalCount"),
     )
@@ -148,5 +147,5 @@ async def _node(info: Info, public_id: str) -> Node | None:
     if kind is IdKind.CAMPAIGN:
         record = await ctx.campaign(platform, target.account_external_id, target.external_id)
         return None if record is None else Campaign.of(record, owner.public_id)
-    item = await ctx.service.find_adset(owner, target, ctx.loaders)
+    item = await ctx.service.find_adset(owner, target)
     return None if item is None else AdSet.of(item)

@@ -18,7 +18,6 @@ from gateway.errors import (
 from gateway.ids import IdKind, derive_id
 from gateway.listing.service import ListingService
 from gateway.listing.types import ListFilters, ListingPage, PageSize, SourceStatus
-from gateway.loaders import RequestLoaders
 from gateway.platforms.base import AccountRef, AdSetStatus, Platform
 from gateway.store import SqliteStore
 from tests.fakes import FakePlatform, fake_clients, make_record
@@ -88,7 +87,6 @@ async def walk(
             filters or ListFilters(),
             limit=PageSize(limit),
             cursor=cursor,
-            loaders=RequestLoaders(clients, accounts),
             allow_partial=allow_partial,
             want_total=want_total,
         )
@@ -135,7 +133,6 @@ async def test_first_page_asks_every_account_once_and_no_page_asks_an_account_tw
     # given a large account and two small ones
     clients, accounts = fake_clients({Platform.META_ADS: [450], Platform.APPLE_ADS: [30, 5]})
     service = make_service(clients, accounts)
-    loaders = RequestLoaders(clients, accounts)
     cursor: str | None = None
     calls_per_page: list[list[str]] = []
     # when the list is walked 200 at a time
@@ -146,7 +143,6 @@ async def test_first_page_asks_every_account_once_and_no_page_asks_an_account_tw
             ListFilters(),
             limit=PageSize(200),
             cursor=cursor,
-            loaders=loaders,
         )
         calls_per_page.append([c[0] for p, f in clients.items() for c in f.calls[before[p] :]])
         cursor = page.next_cursor
@@ -190,17 +186,13 @@ async def test_unknown_totals_give_null_total_count_and_still_a_complete_walk() 
 async def test_edge_cursors_resume_right_after_their_row() -> None:
     clients, accounts = fake_clients({Platform.META_ADS: [12], Platform.APPLE_ADS: [9]})
     service = make_service(clients, accounts)
-    loaders = RequestLoaders(clients, accounts)
-    page = await service.list_adsets(
-        readable(service), ListFilters(), limit=PageSize(21), loaders=loaders
-    )
+    page = await service.list_adsets(readable(service), ListFilters(), limit=PageSize(21))
     for index in (0, 11, 12, 19):
         resumed = await service.list_adsets(
             readable(service),
             ListFilters(),
             limit=PageSize(1),
             cursor=page.edge_cursor(index),
-            loaders=loaders,
         )
         assert resumed.items[0].adset_id == page.items[index + 1].adset_id
     # the last edge's cursor marks the end: an empty page, not the first page again
@@ -209,7 +201,6 @@ async def test_edge_cursors_resume_right_after_their_row() -> None:
         ListFilters(),
         limit=PageSize(5),
         cursor=page.edge_cursor(20),
-        loaders=loaders,
     )
     assert end.items == [] and end.next_cursor is None
 
@@ -218,16 +209,12 @@ async def test_edge_cursors_resume_right_after_their_row() -> None:
 async def test_forged_or_malformed_cursor_means_first_page(cursor: str) -> None:
     clients, accounts = fake_clients({Platform.META_ADS: [30]})
     service = make_service(clients, accounts)
-    loaders = RequestLoaders(clients, accounts)
-    first = await service.list_adsets(
-        readable(service), ListFilters(), limit=PageSize(10), loaders=loaders
-    )
+    first = await service.list_adsets(readable(service), ListFilters(), limit=PageSize(10))
     page = await service.list_adsets(
         readable(service),
         ListFilters(),
         limit=PageSize(10),
         cursor=cursor,
-        loaders=loaders,
     )
     assert [i.adset_id for i in page.items] == [i.adset_id for i in first.items]
     assert not page.has_previous
@@ -236,21 +223,15 @@ async def test_forged_or_malformed_cursor_means_first_page(cursor: str) -> None:
 async def test_cursor_of_other_filters_means_first_page() -> None:
     clients, accounts = fake_clients({Platform.META_ADS: [30]})
     service = make_service(clients, accounts)
-    loaders = RequestLoaders(clients, accounts)
     active = ListFilters(statuses=frozenset({AdSetStatus.ACTIVE}))
-    page = await service.list_adsets(
-        readable(service), ListFilters(), limit=PageSize(10), loaders=loaders
-    )
+    page = await service.list_adsets(readable(service), ListFilters(), limit=PageSize(10))
     other = await service.list_adsets(
         readable(service),
         active,
         limit=PageSize(10),
         cursor=page.next_cursor,
-        loaders=loaders,
     )
-    fresh = await service.list_adsets(
-        readable(service), active, limit=PageSize(10), loaders=loaders
-    )
+    fresh = await service.list_adsets(readable(service), active, limit=PageSize(10))
     assert [i.adset_id for i in other.items] == [i.adset_id for i in fresh.items]
 
 
@@ -324,9 +305,8 @@ async def test_a_failing_account_fails_the_page_unless_partial_pages_are_allowed
     clients, accounts = fake_clients({Platform.META_ADS: [5], Platform.TIKTOK_ADS: [6]})
     service = make_service(clients, accounts)
     clients[Platform.TIKTOK_ADS].fail_accounts.add("ti0")
-    loaders = RequestLoaders(clients, accounts)
     with pytest.raises(SourcesFailedError) as info:
-        await service.list_adsets(readable(service), ListFilters(), loaders=loaders)
+        await service.list_adsets(readable(service), ListFilters())
     error = info.value
     assert error.code == "upstream_throttled"
     assert error.retry_after == 7
@@ -365,18 +345,13 @@ async def test_an_unreadable_campaign_fails_the_request_rather_than_listing_noth
     apple = next(a for a in accounts if a.platform is Platform.APPLE_ADS)
     clients[Platform.META_ADS].fail_accounts.add("me0")
     campaign = derive_id(IdKind.CAMPAIGN, Platform.META_ADS, "me0-c1")
-    loaders = RequestLoaders(clients, accounts)
     # when it is used as a filter, the page fails and names the account
     with pytest.raises(SourcesFailedError) as info:
-        await service.list_adsets(
-            readable(service), ListFilters(campaign_id=campaign), loaders=loaders
-        )
+        await service.list_adsets(readable(service), ListFilters(campaign_id=campaign))
     assert {s.status for s in info.value.sources} == {SourceStatus.OK, SourceStatus.THROTTLED}
     # and once the account answers, the campaign is found (the failure was not remembered)
     clients[Platform.META_ADS].fail_accounts.clear()
-    page = await service.list_adsets(
-        readable(service), ListFilters(campaign_id=campaign), loaders=loaders
-    )
+    page = await service.list_adsets(readable(service), ListFilters(campaign_id=campaign))
     assert {i.record.campaign_external_id for i in page.items} == {"me0-c1"}
     assert apple.external_id not in {c[0] for c in clients[Platform.APPLE_ADS].calls}
 
@@ -401,17 +376,13 @@ async def test_a_repeated_first_page_asks_later_accounts_only_for_rows_it_may_us
     clients, accounts = fake_clients({Platform.META_ADS: [60, 30, 500]})
     service = make_service(clients, accounts)
     ordered = in_listing_order(accounts)
-    loaders = RequestLoaders(clients, accounts)
-    await service.list_adsets(
-        readable(service), ListFilters(), limit=PageSize(100), loaders=loaders
-    )
+    await service.list_adsets(readable(service), ListFilters(), limit=PageSize(100))
     clients[Platform.META_ADS].calls.clear()
     # when the first page is asked for again, with its total
     page = await service.list_adsets(
         readable(service),
         ListFilters(),
         limit=PageSize(100),
-        loaders=loaders,
         want_total=True,
     )
     # then each account is asked for what the page may still need after those before it
@@ -431,15 +402,10 @@ async def test_a_repeated_first_page_without_total_asks_only_the_accounts_it_nee
     service = make_service(clients, accounts)
     ordered = [a.external_id for a in in_listing_order(accounts)]
     sizes = {a: len(clients[Platform.META_ADS].rows[a]) for a in ordered}
-    loaders = RequestLoaders(clients, accounts)
-    await service.list_adsets(
-        readable(service), ListFilters(), limit=PageSize(100), loaders=loaders
-    )
+    await service.list_adsets(readable(service), ListFilters(), limit=PageSize(100))
     clients[Platform.META_ADS].calls.clear()
     # when the first page is asked for again, without its total (as REST does)
-    page = await service.list_adsets(
-        readable(service), ListFilters(), limit=PageSize(100), loaders=loaders
-    )
+    page = await service.list_adsets(readable(service), ListFilters(), limit=PageSize(100))
     # then the accounts are asked, at once, up to the one expected to complete the page, each
     # for what the page may still need; the accounts after it are not called
     asked: list[tuple[str, int]] = []
@@ -459,15 +425,12 @@ async def test_an_account_past_the_page_is_not_called_so_its_failure_does_not_fa
     # given a small account first, then a failing one, whose sizes were seen
     clients, accounts = fake_clients({Platform.META_ADS: [40], Platform.TIKTOK_ADS: [40]})
     service = make_service(clients, accounts)
-    loaders = RequestLoaders(clients, accounts)
-    await service.list_adsets(readable(service), ListFilters(), limit=PageSize(10), loaders=loaders)
+    await service.list_adsets(readable(service), ListFilters(), limit=PageSize(10))
     ordered = in_listing_order(accounts)
     last = ordered[-1]
     clients[last.platform].fail_accounts.add(last.external_id)
     # when a first page that the first account fills is asked for
-    page = await service.list_adsets(
-        readable(service), ListFilters(), limit=PageSize(10), loaders=loaders
-    )
+    page = await service.list_adsets(readable(service), ListFilters(), limit=PageSize(10))
     # then it is served whole, and the failing account is met only when the walk reaches it
     assert len(page.items) == 10 and page.next_cursor is not None
     with pytest.raises(SourcesFailedError):
@@ -478,7 +441,6 @@ async def test_an_account_past_the_page_is_not_called_so_its_failure_does_not_fa
             readable(service),
             ListFilters(),
             limit=PageSize(10),
-            loaders=loaders,
             want_total=True,
         )
 
@@ -489,10 +451,7 @@ async def test_a_first_page_sized_on_stale_hints_is_still_full_and_exact(want_to
     clients, accounts = fake_clients({Platform.META_ADS: [90, 90, 90]})
     service = make_service(clients, accounts)
     ordered = in_listing_order(accounts)
-    loaders = RequestLoaders(clients, accounts)
-    await service.list_adsets(
-        readable(service), ListFilters(), limit=PageSize(100), loaders=loaders
-    )
+    await service.list_adsets(readable(service), ListFilters(), limit=PageSize(100))
     first = ordered[0].external_id
     del clients[Platform.META_ADS].rows[first][10:]
     # when the first page is asked for again, and the whole list walked

@@ -299,7 +299,7 @@ async def test_openapi_document_describes_the_path(gateway: Gateway) -> None:
         "limit",
         "allowPartial",
     ]
-    assert set(operation["responses"]) == {"200", "400", "401", "403", "404", "502", "503"}
+    assert set(operation["responses"]) == {"200", "400", "401", "403", "404", "429", "502", "503"}
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     jsonschema.Draft202012Validator.check_schema(document["components"]["schemas"]["AdSet"])
 
