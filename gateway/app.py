@@ -23,7 +23,7 @@ from gateway.docs_page import docs_routes
 from gateway.graphiql import graphiql_routes
 from gateway.graphql_http import GraphQLEndpoint
 from gateway.listing.service import ListingService
-from gateway.middleware import SANDBOX_MODE, BodyLimit, ModeAwareStarlette, NoSniff, cors_middleware
+from gateway.middleware import SANDBOX_MODE, BodyLimit, ModeAwareStarlette
 from gateway.observability.metrics import Metrics
 from gateway.observability.requests import RequestObserver
 from gateway.observability.tracing import Tracing
@@ -177,9 +177,7 @@ def create_app(
             *([Route("/metrics", metrics.endpoint)] if metrics_route else []),
         ],
         middleware=[
-            Middleware(NoSniff),
             Middleware(BodyLimit),
-            *cors_middleware(settings.cors_origins),
             Middleware(
                 RateLimitMiddleware,
                 authenticator=authenticator,
@@ -190,6 +188,7 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
         mode=SANDBOX_MODE if demo_key is not None else None,
+        cors_origins=settings.cors_origins,
         outer=lambda stack: RequestObserver(stack, metrics, tracing),
     )
     app.state.runtime = runtime

@@ -122,26 +122,32 @@ class ModeHeader:
 
 
 class ModeAwareStarlette(Starlette):
-    """A Starlette app whose every response says ``X-Gateway-Mode`` when a mode is given, and
-    whose whole stack is wrapped by ``outer`` when given (the request observer).
+    """A Starlette app whose every response says ``X-Gateway-Mode`` when a mode is given and
+    carries nosniff, with CORS for ``cors_origins``, and whose whole stack is wrapped by
+    ``outer`` when given (the request observer).
 
-    Both sit outside Starlette's whole stack: user middleware sits inside the server-error
-    middleware, so a 500 would otherwise go out without them.
+    All of them sit outside Starlette's whole stack: user middleware sits inside the
+    server-error middleware, so a 500 would otherwise go out without them (and a browser on an
+    allowed origin could not read its body or request id).
     """
 
     def __init__(
         self,
         *args: Any,
         mode: str | None = None,
+        cors_origins: Sequence[str] = (),
         outer: Callable[[ASGIApp], ASGIApp] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.mode = mode
+        self.cors_origins = tuple(cors_origins)
         self.outer = outer
 
     def build_middleware_stack(self) -> ASGIApp:
-        stack = super().build_middleware_stack()
+        stack: ASGIApp = NoSniff(super().build_middleware_stack())
+        for cls, args, kwargs in reversed(cors_middleware(self.cors_origins)):
+            stack = cls(stack, *args, **kwargs)
         if self.mode is not None:
             stack = ModeHeader(stack, self.mode)
         return stack if self.outer is None else self.outer(stack)

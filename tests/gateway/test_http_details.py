@@ -142,3 +142,23 @@ async def test_sandbox_mode_marks_even_an_internal_error(
     assert response.status_code == 500
     assert response.json()["error"]["code"] == "internal_error"
     assert response.headers["x-gateway-mode"] == "sandbox"
+
+
+async def test_an_internal_error_still_carries_nosniff_and_cors(
+    suite: SandboxSuite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken() -> dict[str, object]:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(app_module, "openapi_document", broken)
+    settings = dataclasses.replace(suite.settings(key="k"), cors_origins=(ORIGIN,))
+    app = create_app(settings, transport=suite.transport())
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
+        response = await http.get("/openapi.json", headers={"Origin": ORIGIN})
+    await close_runtime(app.state.runtime)
+    # a browser on an allowed origin can read the error and its request id
+    assert response.status_code == 500
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["access-control-allow-origin"] == ORIGIN
+    assert response.json()["error"]["requestId"] == response.headers["x-request-id"]
