@@ -27,3 +27,11 @@ async def on_loopback(app: ASGIApp) -> AsyncIterator[str]:
         server.should_exit = True
         await task
         listener.close()
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -19,16 +18,9 @@ from gateway.coordination import FallbackCoordinator, RedisCoordinator
 from gateway.sandbox.suite import SandboxSuite
 from tests.coordination.proxy import CuttableProxy
 from tests.gateway.conftest import ADSETS, AUTH, KEY
+from tests.loopback import closed_port
 
 WARNINGS = "gateway.coordination"
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 def outage_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:

@@ -12,7 +12,6 @@ import base64
 import io
 import logging
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import replace
 from urllib.parse import urlencode
 
 import httpx
@@ -20,11 +19,11 @@ import orjson
 import pytest
 from starlette.applications import Starlette
 
-from gateway.app import close_runtime, create_app
 from gateway.observability.logs import JsonFormatter
 from gateway.platforms.base import Platform
 from gateway.sandbox.control import FAULT_KINDS
 from gateway.sandbox.suite import SandboxSuite
+from tests.apps import gateway_with_deadline
 from tests.gateway.conftest import ADSETS, AUTH, KEY, PROJECT
 
 #: Pages each walk may take: the walk need not end (a throttled account stays away), it must
@@ -75,14 +74,9 @@ def recorder() -> Iterator[Recorder]:
 
 @pytest.fixture
 async def app(suite: SandboxSuite) -> AsyncIterator[Starlette]:
-    suite.reset()
-    settings = suite.settings(key=KEY)
     # a short deadline keeps "slow" faults quick
-    platforms = {p: replace(ps, deadline=2.0) for p, ps in settings.platforms.items()}
-    app = create_app(replace(settings, platforms=platforms), transport=suite.transport())
-    yield app
-    await close_runtime(app.state.runtime)
-    suite.reset()
+    async with gateway_with_deadline(suite, 2.0) as app:
+        yield app
 
 
 @pytest.fixture

@@ -6,17 +6,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator
-from dataclasses import replace
 
 import httpx
 import pytest
 from starlette.applications import Starlette
 
-from gateway.app import close_runtime, create_app
 from gateway.platforms.base import Platform
 from gateway.sandbox.control import FaultKind
 from gateway.sandbox.suite import SandboxSuite
-from tests.gateway.conftest import ADSETS, AUTH, KEY
+from tests.apps import gateway_with_deadline
+from tests.gateway.conftest import ADSETS, AUTH
 
 DEADLINE = 2.0
 #: Listing calls one first page makes per account: Apple reads live and deleted ad groups at once.
@@ -30,13 +29,8 @@ PATHS = {
 
 @pytest.fixture
 async def app(suite: SandboxSuite) -> AsyncIterator[Starlette]:
-    suite.reset()
-    settings = suite.settings(key=KEY)
-    platforms = {p: replace(ps, deadline=DEADLINE) for p, ps in settings.platforms.items()}
-    app = create_app(replace(settings, platforms=platforms), transport=suite.transport())
-    yield app
-    await close_runtime(app.state.runtime)
-    suite.reset()
+    async with gateway_with_deadline(suite, DEADLINE) as app:
+        yield app
 
 
 @pytest.fixture

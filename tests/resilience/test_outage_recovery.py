@@ -4,17 +4,16 @@ breaker cool-down: the probe let through must be able to succeed on its own."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import replace
 
 import httpx
 import pytest
 from starlette.applications import Starlette
 
-from gateway.app import close_runtime, create_app
 from gateway.platforms.base import Platform
 from gateway.resilience.client import ResilientPlatform
 from gateway.sandbox.suite import SandboxSuite
-from tests.gateway.conftest import ADSETS, AUTH, KEY
+from tests.apps import gateway_with_deadline
+from tests.gateway.conftest import ADSETS, AUTH
 
 
 class Clock:
@@ -27,13 +26,8 @@ class Clock:
 
 @pytest.fixture
 async def app(suite: SandboxSuite) -> AsyncIterator[Starlette]:
-    suite.reset()
-    settings = suite.settings(key=KEY)
-    platforms = {p: replace(ps, deadline=2.0) for p, ps in settings.platforms.items()}
-    app = create_app(replace(settings, platforms=platforms), transport=suite.transport())
-    yield app
-    await close_runtime(app.state.runtime)
-    suite.reset()
+    async with gateway_with_deadline(suite, 2.0) as app:
+        yield app
 
 
 def breaker_clock(app: Starlette, platform: Platform) -> Clock:

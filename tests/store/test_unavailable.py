@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -16,15 +15,9 @@ import httpx
 from gateway.app import close_runtime, create_app
 from gateway.sandbox.suite import DEMO_PROJECT_ID, SandboxSuite
 from gateway.store import PostgresStore
+from tests.loopback import closed_port
 
 KEY = "lp_test_key_for_tests"
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 def test_serve_exits_2_with_one_line_when_postgresql_is_unreachable(tmp_path: Path) -> None:
