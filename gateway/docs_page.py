@@ -7,14 +7,13 @@ operation returns rows with no setup, as GraphiQL's first click does.
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from gateway.graphiql import CachedStaticFiles, js_literal
+from gateway.graphiql import CachedStaticFiles, asset_url, html_document, js_literal
 from gateway.page_security import secure_html
 
 STATIC_DIR: Path = Path(__file__).resolve().parent / "static" / "swagger-ui"
@@ -44,27 +43,14 @@ def render_docs_page(
         "persistAuthorization": False,
         "displayRequestDuration": True,
     }
-    prefix = static_prefix.rstrip("/")
-    css = html.escape(f"{prefix}/swagger-ui.css", quote=True)
-    js = html.escape(f"{prefix}/swagger-ui-bundle.js", quote=True)
     preauthorize = ""
     if demo_key is not None:
         preauthorize = (
             "\n        options.onComplete = function () {"
             f" ui.preauthorizeApiKey({js_literal(_SECURITY_SCHEME)}, {js_literal(demo_key)}); }};"
         )
-    return f"""<!doctype html>
-<html lang="en">
-  <head>
-    <meta charset="utf-8">
-    <meta name="viewport" content="width=device-width, initial-scale=1">
-    <meta name="referrer" content="no-referrer">
-    <title>{html.escape(title, quote=True)}</title>
-    <link rel="icon" href="data:,">
-    <link rel="stylesheet" href="{css}">
-  </head>
-  <body>
-    <div id="swagger-ui">Loading the API documentation…</div>
+    js = asset_url(static_prefix, "swagger-ui-bundle.js")
+    body = f"""    <div id="swagger-ui">Loading the API documentation…</div>
     <script src="{js}"></script>
     <script>
       (function () {{
@@ -76,9 +62,10 @@ def render_docs_page(
         window.ui = ui;
       }})();
     </script>
-  </body>
-</html>
 """
+    return html_document(
+        title=title, stylesheet=asset_url(static_prefix, "swagger-ui.css"), body=body
+    )
 
 
 def docs_routes(*, openapi_url: str, demo_key: str | None = None) -> list[BaseRoute]:

@@ -37,8 +37,29 @@ def js_literal(value: object) -> str:
     return json.dumps(value, ensure_ascii=False).translate(_SCRIPT_ESCAPES)
 
 
-def _asset_url(static_prefix: str, name: str) -> str:
+def asset_url(static_prefix: str, name: str) -> str:
+    """The URL of a vendored asset, escaped for an HTML attribute."""
     return html.escape(f"{static_prefix.rstrip('/')}/{name}", quote=True)
+
+
+def html_document(*, title: str, stylesheet: str, body: str, style: str = "") -> str:
+    """The frame every page of ours shares: no referrer, no favicon request, one vendored
+    stylesheet (``stylesheet`` is an escaped URL), an optional ``<style>``, then ``body``."""
+    style_block = f"\n    <style>\n{style}    </style>" if style else ""
+    return f"""<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8">
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+    <meta name="referrer" content="no-referrer">
+    <title>{html.escape(title, quote=True)}</title>
+    <link rel="icon" href="data:,">
+    <link rel="stylesheet" href="{stylesheet}">{style_block}
+  </head>
+  <body>
+{body}  </body>
+</html>
+"""
 
 
 def render_graphiql_page(
@@ -70,26 +91,10 @@ def render_graphiql_page(
         # GraphiQL 3 has no "defaultVariables": ``variables`` sets the editor's content.
         props["variables"] = default_variables
 
-    stylesheet = _asset_url(static_prefix, _STYLESHEET)
     scripts = "\n".join(
-        f'    <script src="{_asset_url(static_prefix, name)}"></script>' for name in _SCRIPTS
+        f'    <script src="{asset_url(static_prefix, name)}"></script>' for name in _SCRIPTS
     )
-    return f"""<!doctype html>
-<html lang="en">
-  <head>
-    <meta charset="utf-8">
-    <meta name="viewport" content="width=device-width, initial-scale=1">
-    <meta name="referrer" content="no-referrer">
-    <title>{html.escape(title, quote=True)}</title>
-    <link rel="icon" href="data:,">
-    <link rel="stylesheet" href="{stylesheet}">
-    <style>
-      html, body {{ height: 100%; margin: 0; overflow: hidden; }}
-      #graphiql {{ height: 100vh; }}
-    </style>
-  </head>
-  <body>
-    <div id="graphiql">Loading GraphiQL…</div>
+    body = f"""    <div id="graphiql">Loading GraphiQL…</div>
 {scripts}
     <script>
       (function () {{
@@ -101,9 +106,14 @@ def render_graphiql_page(
         );
       }})();
     </script>
-  </body>
-</html>
 """
+    return html_document(
+        title=title,
+        stylesheet=asset_url(static_prefix, _STYLESHEET),
+        style="      html, body { height: 100%; margin: 0; overflow: hidden; }\n"
+        "      #graphiql { height: 100vh; }\n",
+        body=body,
+    )
 
 
 class CachedStaticFiles(StaticFiles):
