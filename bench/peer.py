@@ -102,7 +102,8 @@ def skipped(reason: str) -> list[Figure]:
 
 def _figure(name: str, value: float, unit: str = "", note: str = "") -> Figure:
     target, at_least = PEER_FIGURES[name]
-    return Figure(name, value, unit, target, at_least, note)
+    # a note is a cell of a Markdown table: its pipes (TypeScript's unions, npm's output) escaped
+    return Figure(name, value, unit, target, at_least, note.replace("|", "\\|"))
 
 
 # --- the npm packages ---------------------------------------------------------------------
@@ -149,8 +150,10 @@ async def _run(
         raise
     text = out.decode("utf-8", "replace")
     if proc.returncode != 0:
-        tail = " | ".join(text.strip().splitlines()[-3:])[-300:]
-        raise RuntimeError(f"{Path(argv[0]).name} {argv[1]} exited {proc.returncode}: {tail}")
+        lines = [line for line in text.splitlines() if line.strip()]
+        tail = "; ".join(lines[:2])[:300]  # npm names the cause first
+        command = " ".join(Path(arg).name for arg in argv[:2])  # npm install, node mesh-compose
+        raise RuntimeError(f"{command} exited {proc.returncode}: {tail}")
     return text
 
 
