@@ -402,8 +402,8 @@ async def _load(side: Side, seconds: float) -> None:
 
 
 async def _first_hive_page(url: str, rest_ids: list[str]) -> tuple[int, str]:
-    """Errors of one 100-row page through Hive, and what else was wrong with it."""
-    payload = {"query": HIVE_QUERY, "variables": {"projectId": DEMO_PROJECT_ID, "limit": 100}}
+    """Errors of one ``PAGE_ROWS``-row page through Hive, and what else was wrong with it."""
+    payload = {"query": HIVE_QUERY, "variables": {"projectId": DEMO_PROJECT_ID, "limit": PAGE_ROWS}}
     async with httpx.AsyncClient(timeout=30.0) as http:
         response = await http.post(url, json=payload)
     answer = response.json()
@@ -433,7 +433,8 @@ async def peer(ctx: Ctx) -> list[Figure]:
     except Skipped as exc:
         ctx.env.note(f"peer skipped: {exc}")
         return skipped(str(exc))
-    return await _measure(ctx, node, folder)
+    order = list(PEER_FIGURES)
+    return sorted(await _measure(ctx, node, folder), key=lambda f: order.index(f.name))
 
 
 async def _measure(ctx: Ctx, node: str, folder: Path) -> list[Figure]:
