@@ -32,8 +32,27 @@ def _list_param(name: str, values: list[str], description: str) -> dict[str, Any
     }
 
 
-_MONEY = {
-    "type": ["object", "null"],
+def _nullable(schema: dict[str, Any], description: str | None = None) -> dict[str, Any]:
+    """``schema`` or null, as ``anyOf: [schema, {"type": "null"}]``.
+
+    The field stays in ``required``: it is always present, its value may be null. JSON Schema
+    reads ``"type": [..., "null"]`` the same way, but GraphQL Mesh / Hive Gateway
+    (``@omnigraph/openapi``) drops that ``null`` and types a required field non-null (one error
+    per row of a composed page); both Mesh and openapi-typescript read this form as nullable.
+    The description goes on the wrapper, where both tools look for it.
+    """
+    out: dict[str, Any] = {"anyOf": [schema, {"type": "null"}]}
+    if description is not None:
+        out["description"] = description
+    return out
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+MONEY_SCHEMA: dict[str, Any] = {
+    "type": "object",
     "required": ["amount", "currency"],
     "additionalProperties": False,
     "properties": {
@@ -41,7 +60,16 @@ _MONEY = {
         "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
     },
 }
-_TIME = {"type": ["string", "null"], "format": "date-time", "pattern": "Z$"}
+AGE_RANGE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["min", "max"],
+    "properties": {
+        "min": {"type": "integer"},
+        "max": _nullable({"type": "integer"}, "null: no upper bound."),
+    },
+}
+_TIME = {"type": "string", "format": "date-time", "pattern": "Z$"}
 _STRINGS = {"type": "array", "items": {"type": "string"}}
 
 ADSET_SCHEMA: dict[str, Any] = {
@@ -73,38 +101,28 @@ ADSET_SCHEMA: dict[str, Any] = {
         "externalId": {"type": "string", "description": "The platform's own ID."},
         "name": {"type": "string"},
         "status": {"type": "string", "enum": [s.value for s in AdSetStatus]},
-        "optimizationGoal": {
-            "type": ["string", "null"],
-            "description": "Platform-native, lowercased (Apple: the bid strategy goal).",
-        },
-        "billingEvent": {
-            "type": ["string", "null"],
-            "description": "Platform-native, lowercased (Apple: the pricing model).",
-        },
-        "dailyBudget": _MONEY,
-        "lifetimeBudget": _MONEY,
-        "startTime": _TIME,
-        "endTime": {**_TIME, "description": "null: runs indefinitely."},
+        "optimizationGoal": _nullable(
+            {"type": "string"}, "Platform-native, lowercased (Apple: the bid strategy goal)."
+        ),
+        "billingEvent": _nullable(
+            {"type": "string"}, "Platform-native, lowercased (Apple: the pricing model)."
+        ),
+        "dailyBudget": _nullable(_ref("Money")),
+        "lifetimeBudget": _nullable(_ref("Money")),
+        "startTime": _nullable(_TIME),
+        "endTime": _nullable(_TIME, "null: runs indefinitely."),
         "targetingSummary": {
             "type": "object",
             "additionalProperties": False,
             "required": ["geo", "age", "customAudiences", "placements"],
             "properties": {
                 "geo": _STRINGS,
-                "age": {
-                    "type": ["object", "null"],
-                    "additionalProperties": False,
-                    "required": ["min", "max"],
-                    "properties": {
-                        "min": {"type": "integer"},
-                        "max": {"type": ["integer", "null"]},
-                    },
-                },
+                "age": _nullable(_ref("AgeRange")),
                 "customAudiences": _STRINGS,
                 "placements": _STRINGS,
             },
         },
-        "createdAt": _TIME,
+        "createdAt": _nullable(_TIME),
         "metricsSnapshot7d": {"type": "object", "maxProperties": 0},
     },
 }
@@ -124,12 +142,12 @@ SOURCE_SCHEMA: dict[str, Any] = {
             "comes back for them); a refused account (credentials rejected, no access) has "
             "left the walk: its remaining rows are not listed.",
         },
-        "code": {"type": ["string", "null"], "description": "Why it is not ok."},
-        "retryAfter": {
-            "type": ["number", "null"],
-            "description": "Seconds to wait before this account is worth asking again (the "
-            "platform's regain time or the gateway's cool-down); null when ok or refused.",
-        },
+        "code": _nullable({"type": "string"}, "Why it is not ok."),
+        "retryAfter": _nullable(
+            {"type": "number"},
+            "Seconds to wait before this account is worth asking again (the platform's regain "
+            "time or the gateway's cool-down); null when ok or refused.",
+        ),
     },
 }
 
@@ -356,10 +374,9 @@ def openapi_document() -> dict[str, Any]:
                             "type": "array",
                             "items": {"$ref": "#/components/schemas/AdSet"},
                         },
-                        "nextCursor": {
-                            "type": ["string", "null"],
-                            "description": "Pass as cursor for the next page; null at the end.",
-                        },
+                        "nextCursor": _nullable(
+                            {"type": "string"}, "Pass as cursor for the next page; null at the end."
+                        ),
                         "sources": {
                             "type": "array",
                             "items": {"$ref": "#/components/schemas/Source"},
@@ -367,6 +384,8 @@ def openapi_document() -> dict[str, Any]:
                         },
                     },
                 },
+                "Money": MONEY_SCHEMA,
+                "AgeRange": AGE_RANGE_SCHEMA,
                 "Source": SOURCE_SCHEMA,
                 "Error": ERROR_SCHEMA,
             },
