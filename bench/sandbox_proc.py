@@ -9,7 +9,9 @@ up) by ``"METHOD /path status"`` and ``faults`` (injected) by kind;
 ``POST /_bench/latency?ms=N`` changes the added latency of every platform;
 ``POST /_bench/faults?rate=R&kinds=500,drop&slow_ms=N&regain_minutes=M`` sets the injected
 faults of every platform (``kinds``, ``slow_ms`` and the throttle's ``regain_minutes``
-optional); ``GET /_bench/health`` answers once serving.
+optional); ``POST /_bench/quotas?metered=0`` takes every platform's simulated quota out of
+play (Meta's usage headers read 0 %, so the gateway never slows down for them), ``metered=1``
+brings it back; ``GET /_bench/health`` answers once serving.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class BenchSandboxApp:
                 Route("/_bench/reset", self._reset, methods=["POST"]),
                 Route("/_bench/latency", self._latency, methods=["POST"]),
                 Route("/_bench/faults", self._faults, methods=["POST"]),
+                Route("/_bench/quotas", self._quotas, methods=["POST"]),
             ]
         )
 
@@ -83,6 +86,14 @@ class BenchSandboxApp:
         for control in self.suite.controls.values():
             control.latency_ms = ms
         return JSONResponse({"latency_ms": ms})
+
+    async def _quotas(self, request: Request) -> JSONResponse:
+        metered = request.query_params.get("metered")
+        if metered not in ("0", "1"):
+            return JSONResponse({"error": "metered must be 0 or 1"}, status_code=400)
+        for control in self.suite.controls.values():
+            control.metered = metered == "1"
+        return JSONResponse({"metered": metered == "1"})
 
     async def _faults(self, request: Request) -> JSONResponse:
         params = request.query_params
