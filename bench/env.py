@@ -137,6 +137,7 @@ class Env:
         started = time.monotonic()
         try:
             await wait_ready(child, f"{url}/healthz")
+            await wait_ready(child, f"{url}/readyz")
             self.note(f"gateway ready in {time.monotonic() - started:.1f} s")
         except BaseException:
             child.stop()
@@ -149,6 +150,15 @@ class Env:
         async with httpx.AsyncClient(timeout=5.0) as client:
             r = await client.post(f"{self.sandbox.url}/_bench/latency", params={"ms": str(ms)})
             r.raise_for_status()
+
+    async def set_metered(self, metered: bool) -> None:
+        """Put the sandbox's simulated quotas in play (True) or out of the way (False)."""
+        assert self.sandbox is not None
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            params = {"metered": "1" if metered else "0"}
+            (
+                await client.post(f"{self.sandbox.url}/_bench/quotas", params=params)
+            ).raise_for_status()
 
     async def reset_log(self) -> None:
         assert self.sandbox is not None
