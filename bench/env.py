@@ -73,11 +73,15 @@ class Gateway:
 
 
 class Env:
-    """At most one sandbox process and one gateway process at a time; ``close`` stops both."""
+    """At most one sandbox process and one gateway process at a time; ``close`` stops both.
 
-    def __init__(self, workdir: Path, verbose: bool = True) -> None:
+    ``metered``: whether a sandbox starts with its simulated quotas in play (Meta's usage
+    headers rise with every call and make the gateway space calls out near 100 %)."""
+
+    def __init__(self, workdir: Path, verbose: bool = True, *, metered: bool = True) -> None:
         self.workdir = workdir
         self.verbose = verbose
+        self.metered = metered
         self.sandbox: Sandbox | None = None
         self.gateway: Gateway | None = None
         self._count = 0
@@ -102,6 +106,8 @@ class Env:
         self.note(f"starting sandbox (large accounts {large_adsets}, latency {latency_ms} ms)")
         args = ["bench.sandbox_proc", "--host", HOST, "--port", str(port)]
         args += ["--latency-ms", str(latency_ms), "--large-adsets", str(large_adsets)]
+        if not self.metered:
+            args.append("--unmetered")
         child = Child(
             "sandbox", [*args, "--write-config", str(config)], self._next("sandbox", ".log")
         )

@@ -321,7 +321,7 @@ async def cpu(ctx: Ctx) -> list[Figure]:
     """Gateway CPU per 100-row page, warm and cold, REST, flat and nested GraphQL."""
     await ctx.env.use_sandbox(large_adsets=DEFAULT_LARGE, latency_ms=0)
     gateway = await ctx.env.use_gateway(await ctx.fanout_accounts())
-    n_rest, n_gql = ctx.n(300, 40), ctx.n(100, 15)
+    n_rest, n_gql = ctx.n(300, 100), ctx.n(100, 30)
     async with GatewayClient(gateway.url) as client:
         for _ in range(ctx.n(10, 2)):
             await client.rest(100)
@@ -348,12 +348,12 @@ async def cpu(ctx: Ctx) -> list[Figure]:
         "nested": _graphql_step(README_QUERY),
     }
     pages = 0
-    for _ in range(ctx.n(2, 1)):
+    walks = ctx.n(3, 2)
+    for _ in range(walks):
         for kind, step in steps.items():
             ms, pages = await _cold_walk(ctx, step, expected)
             cold[kind].append(ms)
     rest_cold, flat_cold, nested_cold = (statistics.median(cold[k]) for k in steps)
-    walks = ctx.n(2, 1)
     warm_how = "gateway process utime+stime (/proc), 6 small accounts, latency 0"
     cold_how = (
         f"a fresh gateway over all {len(await ctx.account_sizes())} accounts ({expected} rows) "
@@ -447,7 +447,7 @@ async def capacity(ctx: Ctx) -> list[Figure]:
             ctx, gateway, body=graphql_body(README_QUERY, 100), duration=duration
         )
     finally:
-        await ctx.env.set_metered(True)
+        await ctx.env.set_metered(ctx.env.metered)
     return [
         fig(
             "rps_rest_c8",
@@ -470,6 +470,13 @@ async def quota_bound(ctx: Ctx) -> list[Figure]:
     end are cancelled and counted."""
     await ctx.env.use_sandbox(large_adsets=DEFAULT_LARGE, latency_ms=50)
     await ctx.env.set_metered(True)
+    try:
+        return await _quota_bound(ctx)
+    finally:
+        await ctx.env.set_metered(ctx.env.metered)
+
+
+async def _quota_bound(ctx: Ctx) -> list[Figure]:
     accounts = await ctx.fanout_accounts()
     gateway = await ctx.env.use_gateway(accounts, fresh=True)
     concurrency, duration = 32, float(ctx.n(15, 5))

@@ -1,7 +1,7 @@
 """The sandboxes in a process of the bench's own: ``suite.app`` plus a few ``/_bench`` routes.
 
     python -m bench.sandbox_proc --port 8100 --latency-ms 100 --large-adsets 1200 \
-        --write-config sandbox.toml
+        --write-config sandbox.toml [--unmetered]
 
 ``GET /_bench/log`` gives the upstream requests each platform received since the last
 ``POST /_bench/reset``: ``calls`` counted by ``"METHOD /path"``, ``failed`` (status 400 and
@@ -137,8 +137,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--large-adsets", type=int, default=1200)
     parser.add_argument("--write-config", metavar="FILE")
+    parser.add_argument(
+        "--unmetered", action="store_true", help="start with the simulated quotas out of play"
+    )
     args = parser.parse_args(argv)
     suite = SandboxSuite.build(large_adsets=args.large_adsets, latency_ms=args.latency_ms)
+    for control in suite.controls.values():
+        control.metered = not args.unmetered
     if args.write_config:
         text = suite.config_toml(f"http://{args.host}:{args.port}")
         Path(args.write_config).write_text(text, encoding="utf-8")
