@@ -348,7 +348,7 @@ async def cpu(ctx: Ctx) -> list[Figure]:
         "nested": _graphql_step(README_QUERY),
     }
     pages = 0
-    walks = ctx.n(3, 2)
+    walks = ctx.n(3, 1)
     for _ in range(walks):
         for kind, step in steps.items():
             ms, pages = await _cold_walk(ctx, step, expected)
