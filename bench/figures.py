@@ -33,7 +33,7 @@ from bench.drive import (
     page_query,
 )
 from bench.env import Env, Gateway, UpstreamLog
-from bench.processes import cpu_seconds, status_mb
+from bench.processes import cpu_seconds, settled_cpu_seconds, status_mb
 from bench.report import Bound, Figure, at_least, at_most
 from bench.upstream import MetaAdsets
 from gateway.platforms.base import Platform
@@ -269,10 +269,10 @@ def _breakdown(log: UpstreamLog) -> str:
 
 
 async def _cpu_ms_per_page(pid: int, pages: int, one: Callable[[], Awaitable[None]]) -> float:
-    before = cpu_seconds(pid)
+    before = await settled_cpu_seconds(pid)
     for _ in range(pages):
         await one()
-    return _ms(cpu_seconds(pid) - before) / pages
+    return _ms(await settled_cpu_seconds(pid) - before) / pages
 
 
 Walker = Callable[[GatewayClient, str | None], Awaitable[tuple[int, str | None]]]
@@ -303,14 +303,14 @@ async def _cold_walk(ctx: Ctx, step: Walker, expected: int) -> tuple[float, int]
     async with GatewayClient(gateway.url) as client:
         (await client.http.head(client.rest_path)).raise_for_status()
         (await client.http.post("/graphql", json={"query": "{ __typename }"})).raise_for_status()
-        before = cpu_seconds(gateway.pid)
+        before = await settled_cpu_seconds(gateway.pid)
         rows, pages, cursor = 0, 0, None
         while pages < 10_000:
             got, cursor = await step(client, cursor)
             rows, pages = rows + got, pages + 1
             if cursor is None:
                 break
-        spent = cpu_seconds(gateway.pid) - before
+        spent = await settled_cpu_seconds(gateway.pid) - before
     ctx.env.stop_gateway()
     if rows != expected:
         raise RuntimeError(f"cold walk listed {rows} rows, the project has {expected}")
@@ -354,11 +354,14 @@ async def cpu(ctx: Ctx) -> list[Figure]:
             ms, pages = await _cold_walk(ctx, step, expected)
             cold[kind].append(ms)
     rest_cold, flat_cold, nested_cold = (statistics.median(cold[k]) for k in steps)
-    warm_how = "gateway process utime+stime (/proc), 6 small accounts, latency 0"
+    warm_how = (
+        "gateway process utime+stime (/proc, until it is idle again), 6 small accounts, latency 0"
+    )
     cold_how = (
         f"a fresh gateway over all {len(await ctx.account_sizes())} accounts ({expected} rows) "
         f"walks the whole project, {pages} pages of 100, from its first request: rows and "
-        f"accounts never seen (median of {walks} processes); CPU of the walk / pages"
+        f"accounts never seen (median of {walks} process(es)); CPU of the walk, until the "
+        "process is idle again, / pages"
     )
     return [
         fig("cpu_ms_rest_100_warm", rest_warm, "ms", f"{n_rest} same pages; {warm_how}"),
@@ -728,26 +731,30 @@ FIGURES: dict[str, tuple[str, Bound | None]] = {
 }
 
 
-def _register_peer() -> None:
-    """The ``peer`` group (Hive Gateway over our REST path) lives in ``bench.peer``, which
-    exposes ``async def peer(ctx) -> list[Figure]`` and ``PEER_FIGURES`` (name -> target:
-    a ``Bound``, a number read as an upper bound, or None); it runs after ``shared``."""
-    try:
-        module: Any = importlib.import_module("bench.peer")
-    except ImportError as exc:
-        if exc.name not in ("bench.peer", "bench"):
-            raise
-        return
-    run: Group = module.peer
-    items = list(GROUPS.items())
+def register_peer(module: Any) -> None:
+    """Add the ``peer`` group (Hive Gateway over our REST path) from ``module``, which exposes
+    ``async def peer(ctx) -> list[Figure]`` and ``PEER_FIGURES`` (name -> target: a
+    ``Bound``, a number read as an upper bound, or None); it runs after ``shared``."""
+    items = [(name, group) for name, group in GROUPS.items() if name != "peer"]
     at = [name for name, _ in items].index("shared") + 1
     GROUPS.clear()
-    GROUPS.update([*items[:at], ("peer", run), *items[at:]])
+    GROUPS.update([*items[:at], ("peer", module.peer), *items[at:]])
     for name, target in dict(module.PEER_FIGURES).items():
         if target is None or isinstance(target, Bound):
             FIGURES[name] = ("peer", target)
         else:
             FIGURES[name] = ("peer", at_most(float(target)))
+
+
+def _register_peer() -> None:
+    """``bench.peer``'s group, when that module is there."""
+    try:
+        module = importlib.import_module("bench.peer")
+    except ImportError as exc:
+        if exc.name not in ("bench.peer", "bench"):
+            raise
+        return
+    register_peer(module)
 
 
 _register_peer()
