@@ -107,10 +107,6 @@ async def _median_upstream_ms(ctx: Ctx, limit: int) -> float:
     return _ms(statistics.median(times))
 
 
-def _span(connection_or_items: list[str]) -> int:
-    return len(set(connection_or_items))
-
-
 async def fanout(ctx: Ctx) -> list[Figure]:
     """Warm pages over 3 platforms x 2 small accounts, 100 ms per upstream call."""
     await ctx.env.use_sandbox(large_adsets=DEFAULT_LARGE, latency_ms=FANOUT_LATENCY_MS)
@@ -129,7 +125,7 @@ async def fanout(ctx: Ctx) -> list[Figure]:
         for _ in range(ctx.n(21, 5)):
             seconds, body = await client.rest(100)
             rest.append(seconds)
-            spans.add(_span([item["adAccountId"] for item in body["items"]]))
+            spans.add(len({item["adAccountId"] for item in body["items"]}))
             if len(body["items"]) != 100:
                 raise RuntimeError(f"REST page had {len(body['items'])} rows, not 100")
             flat.append((await client.graphql(REST_FIELDS, 100))[0])
