@@ -482,9 +482,11 @@ async def _quota_bound(ctx: Ctx) -> list[Figure]:
     latencies: list[float] = []
     errors: Counter[str] = Counter()
     async with GatewayClient(gateway.url, connections=concurrency) as client:
-        for _ in range(3):  # warm-up, one at a time
-            await client.rest(100)
+        # Usage first (it takes seconds: a connection kept from the warm-up would sit idle
+        # past the gateway's keep-alive timeout), then the warm-up, one page at a time.
         primed = await _use_meta_quota(ctx, accounts)
+        for _ in range(3):
+            await client.rest(100)
         await ctx.env.reset_log()
         cpu_before = cpu_seconds(gateway.pid)
         started = time.perf_counter()
