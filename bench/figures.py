@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import itertools
+import os
 import statistics
 import time
 from collections import Counter
@@ -426,7 +427,8 @@ def _capacity_note(
         f"{failed} not 200; quotas out of play, latency 0, 6 small accounts, one gateway "
         f"worker; CPU of one core: gateway {gateway:.0%}, sandbox process {sandbox:.0%} "
         f"({per_page:.1f} upstream calls a page), load generator "
-        f"{result.cpu_seconds / result.seconds:.0%} (bench.loadgen, own process); 2 cores"
+        f"{result.cpu_seconds / result.seconds:.0%} (bench.loadgen, own process); "
+        f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
     )
 
 
