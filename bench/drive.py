@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 import httpx
+import orjson
 
 from gateway.sandbox.suite import DEMO_PROJECT_ID, demo_key
 
@@ -19,6 +20,34 @@ REST_FIELDS = """
   createdAt metricsSnapshot7d
 """
 NESTED_FIELDS = "id name campaign { id name } adAccount { id name }"
+
+#: The README's GraphQL example (its nested ``campaign`` and ``adAccount`` included), with the
+#: page size and cursor as variables and without its filter, so that a 100-row page spans
+#: every account in scope.
+README_QUERY = """query ReadmeExample($projectId: ID!, $first: Int!, $after: String) {
+  adSets(projectId: $projectId, first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node {
+      id name platform status platformStatus
+      dailyBudget { amount currency }
+      targetingSummary { geo age { min max } placements }
+      campaign { name objective }
+      adAccount { name currency }
+    } }
+  }
+}"""
+REST_PATH = f"/v1/projects/{DEMO_PROJECT_ID}/ads/adsets"
+
+
+def auth_headers() -> list[tuple[str, str]]:
+    return [("Authorization", f"Bearer {demo_key()}")]
+
+
+def graphql_body(query: str, first: int, after: str | None = None) -> bytes:
+    """The JSON body of a page request (``$projectId``, ``$first``, ``$after``)."""
+    variables = {"projectId": DEMO_PROJECT_ID, "first": first, "after": after}
+    return orjson.dumps({"query": query, "variables": variables})
 
 
 def page_query(fields: str) -> str:
@@ -40,7 +69,7 @@ class GatewayClient:
             timeout=httpx.Timeout(60.0),
             limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
         )
-        self.rest_path = f"/v1/projects/{DEMO_PROJECT_ID}/ads/adsets"
+        self.rest_path = REST_PATH
 
     async def __aenter__(self) -> GatewayClient:
         return self
@@ -64,13 +93,21 @@ class GatewayClient:
     async def graphql(
         self, fields: str, first: int, after: str | None = None
     ) -> tuple[float, dict[str, Any]]:
-        """One ``adSets`` page: (seconds, the connection); GraphQL errors raise."""
-        payload = {
-            "query": page_query(fields),
-            "variables": {"projectId": DEMO_PROJECT_ID, "first": first, "after": after},
-        }
+        """One ``adSets`` page with ``fields`` on each node: (seconds, the connection)."""
+        return await self.query(page_query(fields), first, after)
+
+    async def readme(self, first: int, after: str | None = None) -> tuple[float, dict[str, Any]]:
+        """One page of the README's example query: (seconds, the connection)."""
+        return await self.query(README_QUERY, first, after)
+
+    async def query(
+        self, query: str, first: int, after: str | None = None
+    ) -> tuple[float, dict[str, Any]]:
+        """One ``adSets`` page of ``query``: (seconds, the connection); GraphQL errors raise."""
+        content = graphql_body(query, first, after)
+        headers = {"Content-Type": "application/json"}
         started = time.perf_counter()
-        response = await self.http.post("/graphql", json=payload)
+        response = await self.http.post("/graphql", content=content, headers=headers)
         elapsed = time.perf_counter() - started
         body = response.json()
         if response.status_code != 200 or body.get("errors"):

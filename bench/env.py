@@ -73,11 +73,15 @@ class Gateway:
 
 
 class Env:
-    """At most one sandbox process and one gateway process at a time; ``close`` stops both."""
+    """At most one sandbox process and one gateway process at a time; ``close`` stops both.
 
-    def __init__(self, workdir: Path, verbose: bool = True) -> None:
+    ``metered``: whether a sandbox starts with its simulated quotas in play (Meta's usage
+    headers rise with every call and make the gateway space calls out near 100 %)."""
+
+    def __init__(self, workdir: Path, verbose: bool = True, *, metered: bool = True) -> None:
         self.workdir = workdir
         self.verbose = verbose
+        self.metered = metered
         self.sandbox: Sandbox | None = None
         self.gateway: Gateway | None = None
         self._count = 0
@@ -102,6 +106,8 @@ class Env:
         self.note(f"starting sandbox (large accounts {large_adsets}, latency {latency_ms} ms)")
         args = ["bench.sandbox_proc", "--host", HOST, "--port", str(port)]
         args += ["--latency-ms", str(latency_ms), "--large-adsets", str(large_adsets)]
+        if not self.metered:
+            args.append("--unmetered")
         child = Child(
             "sandbox", [*args, "--write-config", str(config)], self._next("sandbox", ".log")
         )
@@ -137,6 +143,7 @@ class Env:
         started = time.monotonic()
         try:
             await wait_ready(child, f"{url}/healthz")
+            await wait_ready(child, f"{url}/readyz")
             self.note(f"gateway ready in {time.monotonic() - started:.1f} s")
         except BaseException:
             child.stop()
@@ -149,6 +156,15 @@ class Env:
         async with httpx.AsyncClient(timeout=5.0) as client:
             r = await client.post(f"{self.sandbox.url}/_bench/latency", params={"ms": str(ms)})
             r.raise_for_status()
+
+    async def set_metered(self, metered: bool) -> None:
+        """Put the sandbox's simulated quotas in play (True) or out of the way (False)."""
+        assert self.sandbox is not None
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            params = {"metered": "1" if metered else "0"}
+            (
+                await client.post(f"{self.sandbox.url}/_bench/quotas", params=params)
+            ).raise_for_status()
 
     async def reset_log(self) -> None:
         assert self.sandbox is not None

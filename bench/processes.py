@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import os
@@ -9,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -96,3 +98,18 @@ def status_mb(pid: int, key: str) -> float:
         if line.startswith(f"{key}:"):
             return int(line.split()[1]) / 1024
     raise KeyError(key)
+
+
+async def settled_cpu_seconds(pid: int, *, quiet: float = 0.3, within: float = 3.0) -> float:
+    """``cpu_seconds(pid)`` once the process has gone ``quiet`` seconds without using CPU (at
+    most ``within`` seconds from now), so that work it defers past the last answer (a batched
+    write, a timer) is counted with the requests that caused it."""
+    deadline = time.monotonic() + within
+    last = cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        await asyncio.sleep(quiet)
+        now = cpu_seconds(pid)
+        if now == last:
+            return now
+        last = now
+    return last

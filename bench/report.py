@@ -9,6 +9,22 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
+class Bound:
+    """A figure's target: an upper bound, or a lower one when ``at_least`` (throughput)."""
+
+    value: float
+    at_least: bool = False
+
+
+def at_most(value: float) -> Bound:
+    return Bound(value)
+
+
+def at_least(value: float) -> Bound:
+    return Bound(value, at_least=True)
+
+
+@dataclass(frozen=True, slots=True)
 class Figure:
     """One measured number; ``target`` is an upper bound unless ``at_least``."""
 
@@ -25,10 +41,19 @@ class Figure:
             return None
         return self.value >= self.target if self.at_least else self.value <= self.target
 
+    @classmethod
+    def bounded(
+        cls, name: str, value: float, bound: Bound | None, unit: str = "", note: str = ""
+    ) -> Figure:
+        """A figure whose target is ``bound`` (None: no target)."""
+        if bound is None:
+            return cls(name, value, unit, note=note)
+        return cls(name, value, unit, bound.value, bound.at_least, note)
+
     def target_text(self) -> str:
         if self.target is None:
             return "—"
-        return f"{'>=' if self.at_least else '<='} {_num(self.target)}"
+        return f"{'≥' if self.at_least else '≤'} {_num(self.target)}"
 
 
 def _num(value: float) -> str:
@@ -48,7 +73,8 @@ def table(figures: Sequence[Figure]) -> str:
     for f in figures:
         met = {True: "yes", False: "**NO**", None: "—"}[f.met]
         value = f"{_num(f.value)} {f.unit}".strip()
-        rows.append(f"| `{f.name}` | {value} | {f.target_text()} | {met} | {f.note} |")
+        note = f.note.replace("|", "\\|")  # a pipe would end the cell
+        rows.append(f"| `{f.name}` | {value} | {f.target_text()} | {met} | {note} |")
     return "\n".join(rows)
 
 

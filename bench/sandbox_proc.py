@@ -1,7 +1,7 @@
 """The sandboxes in a process of the bench's own: ``suite.app`` plus a few ``/_bench`` routes.
 
     python -m bench.sandbox_proc --port 8100 --latency-ms 100 --large-adsets 1200 \
-        --write-config sandbox.toml
+        --write-config sandbox.toml [--unmetered]
 
 ``GET /_bench/log`` gives the upstream requests each platform received since the last
 ``POST /_bench/reset``: ``calls`` counted by ``"METHOD /path"``, ``failed`` (status 400 and
@@ -9,7 +9,9 @@ up) by ``"METHOD /path status"`` and ``faults`` (injected) by kind;
 ``POST /_bench/latency?ms=N`` changes the added latency of every platform;
 ``POST /_bench/faults?rate=R&kinds=500,drop&slow_ms=N&regain_minutes=M`` sets the injected
 faults of every platform (``kinds``, ``slow_ms`` and the throttle's ``regain_minutes``
-optional); ``GET /_bench/health`` answers once serving.
+optional); ``POST /_bench/quotas?metered=0`` takes every platform's simulated quota out of
+play (Meta's usage headers read 0 %, so the gateway never slows down for them), ``metered=1``
+brings it back; ``GET /_bench/health`` answers once serving.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class BenchSandboxApp:
                 Route("/_bench/reset", self._reset, methods=["POST"]),
                 Route("/_bench/latency", self._latency, methods=["POST"]),
                 Route("/_bench/faults", self._faults, methods=["POST"]),
+                Route("/_bench/quotas", self._quotas, methods=["POST"]),
             ]
         )
 
@@ -83,6 +86,14 @@ class BenchSandboxApp:
         for control in self.suite.controls.values():
             control.latency_ms = ms
         return JSONResponse({"latency_ms": ms})
+
+    async def _quotas(self, request: Request) -> JSONResponse:
+        metered = request.query_params.get("metered")
+        if metered not in ("0", "1"):
+            return JSONResponse({"error": "metered must be 0 or 1"}, status_code=400)
+        for control in self.suite.controls.values():
+            control.metered = metered == "1"
+        return JSONResponse({"metered": metered == "1"})
 
     async def _faults(self, request: Request) -> JSONResponse:
         params = request.query_params
@@ -126,8 +137,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--large-adsets", type=int, default=1200)
     parser.add_argument("--write-config", metavar="FILE")
+    parser.add_argument(
+        "--unmetered", action="store_true", help="start with the simulated quotas out of play"
+    )
     args = parser.parse_args(argv)
     suite = SandboxSuite.build(large_adsets=args.large_adsets, latency_ms=args.latency_ms)
+    for control in suite.controls.values():
+        control.metered = not args.unmetered
     if args.write_config:
         text = suite.config_toml(f"http://{args.host}:{args.port}")
         Path(args.write_config).write_text(text, encoding="utf-8")

@@ -90,6 +90,11 @@ class SandboxControl:
     faults: tuple[FaultKind, ...] = DEFAULT_FAULTS
     slow_ms: float = 2000.0
     throttle_regain_minutes: int = DEFAULT_THROTTLE_REGAIN_MINUTES
+    #: Whether calls count against the platform's simulated quota (Meta meters every call
+    #: and reports it in its usage headers, which make a client slow down near 100 %).
+    #: False takes the quota out of play: calls are not counted, usage reads 0 % and an
+    #: optional hard quota is not enforced; for capacity runs that measure the client.
+    metered: bool = True
     seed: int = 7
     log: RequestLog = field(default_factory=RequestLog)
     _forced: deque[FaultKind] = field(default_factory=deque, repr=False)

@@ -355,6 +355,23 @@ async def test_a_quota_really_throttles_until_the_window_passes() -> None:
         assert (await sandbox.get(ADSETS)).status_code == 200
 
 
+async def test_unmetered_calls_report_no_usage_and_meet_no_quota() -> None:
+    async for sandbox in open_sandbox(quota_per_minute=2):
+        sandbox.control.metered = False
+        answers = [await sandbox.get(ADSETS) for _ in range(4)]
+        assert [a.status_code for a in answers] == [200] * 4
+        for answer in answers:
+            buc = orjson.loads(answer.headers["x-business-use-case-usage"])[LARGE.account_id][0]
+            assert buc["call_count"] == 0
+            assert orjson.loads(answer.headers["x-app-usage"])["call_count"] == 0
+            assert orjson.loads(answer.headers["x-ad-account-usage"])["acc_id_util_pct"] == 0
+        # Metered again, the quota counts from where metering stopped.
+        sandbox.control.metered = True
+        assert (await sandbox.get(ADSETS)).status_code == 200
+        assert (await sandbox.get(ADSETS)).status_code == 200
+        assert (await sandbox.get(ADSETS)).status_code == 400
+
+
 async def test_fault_forms_are_metas_own(sandbox: Sandbox) -> None:
     sandbox.control.fail_next(1, "500")
     sandbox.control.fail_next(1, "throttle")

@@ -66,9 +66,15 @@ class MetaSandbox:
     """Request handling over one seed; ``app`` is the bare Starlette app."""
 
     def __init__(
-        self, seed: MetaSeed, *, quota_per_minute: int | None, clock: Callable[[], float]
+        self,
+        seed: MetaSeed,
+        *,
+        quota_per_minute: int | None,
+        clock: Callable[[], float],
+        control: SandboxControl | None = None,
     ) -> None:
         self.seed = seed
+        self.control = control
         self.users = {a.token: a.user() for a in seed.data}
         self.by_token = {a.token: a for a in seed.data}
         self.by_digits = {a.account_id: a for a in seed.data}
@@ -99,20 +105,27 @@ class MetaSandbox:
             if not _VERSION.fullmatch(request.path_params["version"]):
                 raise bad_param(f"Unknown path components: /{request.path_params['version']}")
             account = self._authenticate(request)
-            self.app_meter.admit("app")
-            if not self.meter.admit(account.account_id):
-                raise self._throttled(account)
+            if self._metered():
+                self.app_meter.admit("app")
+                if not self.meter.admit(account.account_id):
+                    raise self._throttled(account)
             body = orjson.dumps(handler(account))
             return Response(
                 body,
                 media_type="application/json",
-                headers=usage_headers(self.meter, self.app_meter, account),
+                headers=self._usage_headers(account),
             )
         except GraphError as exc:
-            headers = {**usage_headers(self.meter, self.app_meter, account), **exc.headers}
+            headers = {**self._usage_headers(account), **exc.headers}
             return Response(
                 exc.body, status_code=exc.status, media_type="application/json", headers=headers
             )
+
+    def _metered(self) -> bool:
+        return self.control is None or self.control.metered
+
+    def _usage_headers(self, account: AccountData | None) -> dict[str, str]:
+        return usage_headers(self.meter, self.app_meter, account, idle=not self._metered())
 
     def _authenticate(self, request: Request) -> AccountData:
         token = request.query_params.get("access_token")
@@ -268,6 +281,7 @@ def create_app(
     ``quota_per_minute`` really throttles each ad account (code 80004) past that many calls
     in a minute; without it the usage headers still report a rising call count. An injected
     throttle names the called ad account and tells it to wait ``control.throttle_regain_minutes``
-    (five unless changed)."""
-    sandbox = MetaSandbox(seed, quota_per_minute=quota_per_minute, clock=clock)
+    (five unless changed). With ``control.metered`` False, calls are not counted and the usage
+    headers read 0 %."""
+    sandbox = MetaSandbox(seed, quota_per_minute=quota_per_minute, clock=clock, control=control)
     return ControlledApp(sandbox.app, control, fault_forms(seed, control))

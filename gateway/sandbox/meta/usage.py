@@ -65,9 +65,12 @@ class Meter:
         return min(100, math.ceil(calls * 100 / (self.quota or nominal)))
 
 
-def usage_headers(meter: Meter, app_meter: Meter, account: AccountData | None) -> dict[str, str]:
-    """The ``x-app-usage`` header, and the account's own usage headers when it is known."""
-    app_pct = app_meter.pct("app", NOMINAL_APP_CALLS_PER_MINUTE)
+def usage_headers(
+    meter: Meter, app_meter: Meter, account: AccountData | None, *, idle: bool = False
+) -> dict[str, str]:
+    """The ``x-app-usage`` header, and the account's own usage headers when it is known;
+    ``idle``: every figure 0 (calls are not being metered)."""
+    app_pct = 0 if idle else app_meter.pct("app", NOMINAL_APP_CALLS_PER_MINUTE)
     headers = {
         "x-app-usage": orjson.dumps(
             {"call_count": app_pct, "total_cputime": app_pct // 2, "total_time": app_pct // 2}
@@ -75,7 +78,7 @@ def usage_headers(meter: Meter, app_meter: Meter, account: AccountData | None) -
     }
     if account is not None:
         key = account.account_id
-        pct = meter.pct(key, NOMINAL_CALLS_PER_MINUTE)
+        pct = 0 if idle else meter.pct(key, NOMINAL_CALLS_PER_MINUTE)
         left = math.ceil(meter.seconds_left(key))
         headers["x-business-use-case-usage"] = buc_header([key], pct, 0)
         headers["x-ad-account-usage"] = orjson.dumps(
