@@ -9,7 +9,6 @@ is a direct Meta ad-set request of 100 rows to the sandbox at the same added lat
 from __future__ import annotations
 
 import asyncio
-import importlib
 import itertools
 import os
 import statistics
@@ -733,31 +732,14 @@ FIGURES: dict[str, tuple[str, Bound | None]] = {
 
 def register_peer(module: Any) -> None:
     """Add the ``peer`` group (Hive Gateway over our REST path) from ``module``, which exposes
-    ``async def peer(ctx) -> list[Figure]`` and ``PEER_FIGURES`` (name -> target: a
-    ``Bound``, a number read as an upper bound, or None); it runs after ``shared``."""
+    ``async def peer(ctx) -> list[Figure]`` and ``PEER_FIGURES`` (name -> ``Bound`` or None);
+    it runs after ``shared``."""
     items = [(name, group) for name, group in GROUPS.items() if name != "peer"]
     at = [name for name, _ in items].index("shared") + 1
     GROUPS.clear()
     GROUPS.update([*items[:at], ("peer", module.peer), *items[at:]])
     for name, target in dict(module.PEER_FIGURES).items():
-        if target is None or isinstance(target, Bound):
-            FIGURES[name] = ("peer", target)
-        else:
-            FIGURES[name] = ("peer", at_most(float(target)))
-
-
-def _register_peer() -> None:
-    """``bench.peer``'s group, when that module is there."""
-    try:
-        module = importlib.import_module("bench.peer")
-    except ImportError as exc:
-        if exc.name not in ("bench.peer", "bench"):
-            raise
-        return
-    register_peer(module)
-
-
-_register_peer()
+        FIGURES[name] = ("peer", target)
 
 
 def names_of(group: str) -> list[str]:
@@ -767,3 +749,9 @@ def names_of(group: str) -> list[str]:
 def unmeasured(name: str, reason: str) -> Figure:
     """A figure that could not be measured (NaN, null in the JSON)."""
     return Figure.bounded(name, float("nan"), FIGURES[name][1], note=reason)
+
+
+# Imported last: bench.peer builds on this module's Ctx.
+from bench import peer as _peer  # noqa: E402
+
+register_peer(_peer)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-from types import SimpleNamespace
 
-from bench import figures
+from bench import figures, peer
 from bench.report import Figure, at_least, at_most, json_line, table
 
 
@@ -58,23 +57,10 @@ def test_memory_growth_is_per_thousand_rows_between_checkpoints() -> None:
 
 
 def test_the_peer_group_runs_after_shared_with_its_targets() -> None:
-    async def peer(ctx: figures.Ctx) -> list[Figure]:
-        return []
-
-    module = SimpleNamespace(
-        peer=peer,
-        PEER_FIGURES={"peer_rps_ratio": at_least(2.5), "peer_errors": 0, "peer_rss_mb": None},
-    )
-    groups, known = dict(figures.GROUPS), dict(figures.FIGURES)
-    try:
-        figures.register_peer(module)
-        order = list(figures.GROUPS)
-        assert order.index("peer") == order.index("shared") + 1
-        assert figures.FIGURES["peer_rps_ratio"] == ("peer", at_least(2.5))
-        assert figures.FIGURES["peer_errors"] == ("peer", at_most(0))
-        assert figures.unmeasured("peer_rss_mb", "skipped: no node").target is None
-    finally:
-        figures.GROUPS.clear()
-        figures.GROUPS.update(groups)
-        figures.FIGURES.clear()
-        figures.FIGURES.update(known)
+    order = list(figures.GROUPS)
+    assert order.index("peer") == order.index("shared") + 1
+    assert figures.GROUPS["peer"] is peer.peer
+    assert figures.FIGURES["peer_rps_ratio"] == ("peer", at_least(2.5))
+    assert figures.FIGURES["peer_hive_errors_per_page"] == ("peer", at_most(0))
+    assert figures.names_of("peer") == list(peer.PEER_FIGURES)
+    assert figures.unmeasured("peer_hive_rss_mb", "skipped: no node").target is None
