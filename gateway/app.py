@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -53,17 +53,24 @@ log = logging.getLogger("gateway")
 #: The longest start-up waits for the clients' warm-up (token requests) before the instance
 #: says it is ready anyway: what did not finish is met again by the first request.
 WARM_UP_SECONDS = 10.0
+#: Connections opened ahead per configured account (a first page calls each about two or
+#: three times at once: its listing and its details; Apple: two phases and its campaigns),
+#: and at most this many per platform.
+PRECONNECT_PER_ACCOUNT = 3
+PRECONNECT_MAX = 16
 
 
 @dataclass
 class Startup:
     """What start-up prepares so that a first request does not pay for it: the network pools
     (a session each, over the one TLS context, built only if an upstream speaks https) and the
-    clients that warm up (with their configured accounts)."""
+    clients that warm up (with their configured accounts), and the connections worth opening
+    ahead (pool, base URL, how many)."""
 
     tls: SharedTls = field(default_factory=SharedTls)
     pools: list[NetworkUpstream] = field(default_factory=list)
     warm_ups: list[tuple[WarmsUp, tuple[AccountRef, ...]]] = field(default_factory=list)
+    preconnects: list[tuple[NetworkUpstream, str, int]] = field(default_factory=list)
     #: The warm-up running in the background; done once start-up is over.
     warming: asyncio.Task[None] | None = None
 
@@ -114,6 +121,9 @@ def build_clients(
         pool = upstream_pool(timeout, transport, tls=startup.tls, urls=(ps.base_url, ps.token_url))
         if isinstance(pool, NetworkUpstream):
             startup.pools.append(pool)
+            ahead = min(PRECONNECT_MAX, PRECONNECT_PER_ACCOUNT * len(accounts.get(platform, ())))
+            if ahead:
+                startup.preconnects.append((pool, ps.base_url, ahead))
         http: Upstream = pool
         if ps.budget is not None:
             http = BudgetedUpstream(
@@ -258,19 +268,23 @@ async def start_runtime(runtime: Runtime) -> None:
     otherwise pay is done here, once.
 
     The network pools open their sessions, over the one TLS context built in a worker thread
-    when an upstream speaks https (none at all for http:// upstreams). Then the clients warm up
-    in the background (Apple fetches an access token per API user and keeps it fresh), for at
-    most ``WARM_UP_SECONDS``: the server already answers (``/healthz``), and ``/readyz`` says
-    ready once the warm-up is over. A second call does nothing."""
+    when an upstream speaks https (none at all for http:// upstreams). Then, in the background
+    and for at most ``WARM_UP_SECONDS``, the pools open connections to their platforms (a
+    connect only: no request, no quota spent) and the clients warm up (Apple fetches an
+    access token per API user and keeps it fresh). The server already answers (``/healthz``);
+    ``/readyz`` says ready once the warm-up is over. A second call does nothing."""
     startup = runtime.startup
     if startup.warming is not None:
         return
     await asyncio.gather(*(pool.start() for pool in startup.pools))
-    startup.warming = asyncio.create_task(_warm_up(startup.warm_ups))
+    startup.warming = asyncio.create_task(_warm_up(startup))
 
 
-async def _warm_up(warm_ups: Sequence[tuple[WarmsUp, tuple[AccountRef, ...]]]) -> None:
-    tasks = [asyncio.create_task(client.warm_up(accounts)) for client, accounts in warm_ups]
+async def _warm_up(startup: Startup) -> None:
+    tasks: list[asyncio.Task[object]] = [
+        asyncio.create_task(pool.preconnect(url, count)) for pool, url, count in startup.preconnects
+    ]
+    tasks += [asyncio.create_task(client.warm_up(refs)) for client, refs in startup.warm_ups]
     if not tasks:
         return
     _, late = await asyncio.wait(tasks, timeout=WARM_UP_SECONDS)

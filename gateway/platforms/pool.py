@@ -113,6 +113,33 @@ class NetworkUpstream:
                 timeout=self._timeout,
             )
 
+    async def preconnect(self, url: str, count: int) -> int:
+        """Open up to ``count`` connections to ``url``'s origin and leave them idle in the
+        pool, so that the first requests skip the TCP (and TLS) handshakes. A connect only:
+        no request is sent, so no platform counts it against a quota. Connections that cannot
+        be made are left to the requests, which report why; returns how many were opened.
+        Idle connections are closed after ``KEEPALIVE_SECONDS``, as any other."""
+        await self.start()
+        assert self._session is not None  # start() opened it
+        connector = self._session.connector
+        if connector is None or count < 1:
+            return 0
+        origin = URL(url).origin()
+        ssl_param = self._ssl if self._ssl is not None else True  # as requests send it
+        loop = asyncio.get_running_loop()
+
+        async def one() -> aiohttp.connector.Connection | None:
+            request = aiohttp.ClientRequest("GET", origin, loop=loop, ssl=ssl_param)
+            try:
+                return await connector.connect(request, [], self._timeout)
+            except (aiohttp.ClientError, OSError, TimeoutError):
+                return None
+
+        opened = [c for c in await asyncio.gather(*(one() for _ in range(count))) if c]
+        for connection in opened:
+            connection.release()  # idle in the pool, for the next request to the origin
+        return len(opened)
+
     async def exchange(
         self,
         method: str,
