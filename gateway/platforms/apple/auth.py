@@ -146,50 +146,58 @@ class AppleTokenSource:
         self.fetches = 0
 
     async def keep_fresh(self, accounts: Iterable[AccountRef]) -> None:
-        """Fetch a token for each API user of ``accounts`` now (concurrently), then keep
-        renewing it in the background ahead of its expiry until ``aclose``.
+        """Keep a token for each API user of ``accounts``: fetched now (concurrently), then
+        renewed in the background ahead of its expiry until ``aclose``. Returns once each
+        user's first fetch is over; the renewals go on even if the caller stops waiting.
 
         Never raises: an API user whose token cannot be had is left to the requests, which
         report why; one refused for good (bad credentials) is not retried in the background.
         """
-        users: dict[str, AccountRef] = {}
+        firsts: list[asyncio.Future[None]] = []
         for account in accounts:
-            client_id = account.credentials.get("client_id")
-            if client_id and client_id not in self._keepers:
-                users.setdefault(client_id, account)
-
-        async def first(account: AccountRef) -> bool:
             try:
-                await self.token(account)
-            except UpstreamError as exc:
-                log.warning("apple token for account %s: %s", account.external_id, exc.code)
-                return exc.retryable
-            return True
-
-        worth_keeping = await asyncio.gather(*(first(account) for account in users.values()))
-        for (client_id, account), keep in zip(users.items(), worth_keeping, strict=True):
-            if keep and client_id not in self._keepers:
-                self._keepers[client_id] = asyncio.create_task(self._keep_renewed(account))
-
-    async def _keep_renewed(self, account: AccountRef) -> None:
-        creds = AppleCredentials.from_account(account)
-        failures = 0
-        while True:
-            cached = self._tokens.get(creds.client_id)
-            now = self._clock()
-            if cached is not None and now < cached.renew_at:
-                await self._sleep(cached.renew_at - now)
+                creds = AppleCredentials.from_account(account)
+            except UpstreamAuthError:
+                continue  # the requests say which credential is missing
+            if creds.client_id in self._keepers:
                 continue
-            try:
-                await self._renew(creds, account.external_id)
-            except UpstreamError as exc:
-                if not exc.retryable:
-                    log.warning("apple token renewal refused (%s); left to requests", exc.code)
-                    return
-                failures += 1
-                await self._sleep(min(RENEW_RETRY_MAX_S, 2.0 ** (failures - 1)))
-            else:
-                failures = 0
+            first = asyncio.get_running_loop().create_future()
+            task = asyncio.create_task(self._keep_renewed(creds, account.external_id, first))
+            self._keepers[creds.client_id] = task
+            firsts.append(first)
+        if firsts:
+            await asyncio.wait(firsts)
+
+    async def _keep_renewed(
+        self, creds: AppleCredentials, account_id: str, first: asyncio.Future[None]
+    ) -> None:
+        """Renew the user's token whenever it is due, retrying transient failures (waits
+        doubling up to ``RENEW_RETRY_MAX_S``); ``first`` is set after the first attempt."""
+        failures = 0
+        try:
+            while True:
+                cached = self._tokens.get(creds.client_id)
+                now = self._clock()
+                if cached is not None and now < cached.renew_at:
+                    if not first.done():
+                        first.set_result(None)
+                    await self._sleep(cached.renew_at - now)
+                    continue
+                try:
+                    await self._renew(creds, account_id)
+                except UpstreamError as exc:
+                    log.warning("apple token for account %s not renewed: %s", account_id, exc.code)
+                    if not first.done():
+                        first.set_result(None)
+                    if not exc.retryable:
+                        return  # refused: the requests report it
+                    failures += 1
+                    await self._sleep(min(RENEW_RETRY_MAX_S, 2.0 ** (failures - 1)))
+                else:
+                    failures = 0
+        finally:
+            if not first.done():
+                first.cancel()
 
     async def _renew(self, creds: AppleCredentials, account_id: str) -> None:
         """Replace the API user's token unless someone did while we waited for the lock."""
