@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import httpx
@@ -29,8 +30,8 @@ from gateway.observability.requests import RequestObserver
 from gateway.observability.tracing import Tracing
 from gateway.openapi import openapi_document
 from gateway.platforms import registry
-from gateway.platforms.base import AdPlatform, Platform
-from gateway.platforms.pool import upstream_pool
+from gateway.platforms.base import AccountRef, AdPlatform, Platform, WarmsUp
+from gateway.platforms.pool import NetworkUpstream, SharedTls, upstream_pool
 from gateway.platforms.upstream import Upstream
 from gateway.probes import probe_routes
 from gateway.ratelimit import RateLimitMiddleware
@@ -49,6 +50,40 @@ if TYPE_CHECKING:
 log = logging.getLogger("gateway")
 
 
+#: The longest start-up waits for the clients' warm-up (token requests) before the instance
+#: says it is ready anyway: what did not finish is met again by the first request.
+WARM_UP_SECONDS = 10.0
+#: Connections opened ahead per configured account (a first page calls each about two or
+#: three times at once: its listing and its details; Apple: two phases and its campaigns),
+#: and at most this many per platform.
+PRECONNECT_PER_ACCOUNT = 3
+PRECONNECT_MAX = 16
+
+
+@dataclass
+class Startup:
+    """What start-up prepares so that a first request does not pay for it: the network pools
+    (a session each, over the one TLS context, built only if an upstream speaks https) and the
+    clients that warm up (with their configured accounts), and the connections worth opening
+    ahead (pool, base URL, how many)."""
+
+    tls: SharedTls = field(default_factory=SharedTls)
+    pools: list[NetworkUpstream] = field(default_factory=list)
+    warm_ups: list[tuple[WarmsUp, tuple[AccountRef, ...]]] = field(default_factory=list)
+    preconnects: list[tuple[NetworkUpstream, str, int]] = field(default_factory=list)
+    #: The warm-up running in the background; done once start-up is over.
+    warming: asyncio.Task[None] | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.warming is not None and self.warming.done()
+
+    async def over(self) -> None:
+        """Wait until start-up is over (as an orchestrator waits for ``/readyz``)."""
+        assert self.warming is not None, "start_runtime was not called"
+        await asyncio.shield(self.warming)
+
+
 @dataclass
 class Runtime:
     """What the app holds for its lifetime."""
@@ -60,15 +95,20 @@ class Runtime:
     service: ListingService
     authenticator: Authenticator
     coordinator: Coordinator
+    startup: Startup = field(default_factory=Startup)
 
 
 def build_clients(
     settings: Settings,
     transport: httpx.AsyncBaseTransport | None,
     state: ResilienceState,
+    startup: Startup | None = None,
 ) -> tuple[dict[Platform, AdPlatform], list[Upstream]]:
     """One resilient client per platform, built by the platform's factory, each with its own
-    timeouts and connection pool (and its shared call budget, when configured)."""
+    timeouts and connection pool (and its shared call budget, when configured). What the
+    pools and clients prepare at start-up is listed in ``startup``."""
+    startup = startup or Startup()
+    accounts = _accounts_by_platform(settings)
     clients: dict[Platform, AdPlatform] = {}
     pools: list[Upstream] = []
     for platform, ps in settings.platforms.items():
@@ -78,16 +118,33 @@ def build_clients(
             write=ps.read_timeout,
             pool=ps.pool_timeout,
         )
-        http: Upstream = upstream_pool(timeout, transport)
+        pool = upstream_pool(timeout, transport, tls=startup.tls, urls=(ps.base_url, ps.token_url))
+        if isinstance(pool, NetworkUpstream):
+            startup.pools.append(pool)
+            ahead = min(PRECONNECT_MAX, PRECONNECT_PER_ACCOUNT * len(accounts.get(platform, ())))
+            if ahead:
+                startup.preconnects.append((pool, ps.base_url, ahead))
+        http: Upstream = pool
         if ps.budget is not None:
             http = BudgetedUpstream(
                 http, platform=platform, budget=ps.budget, coordinator=state.coordinator
             )
         pools.append(http)
         inner = registry.factory(platform).client(http, ps)
+        if isinstance(inner, WarmsUp) and accounts.get(platform):
+            startup.warm_ups.append((inner, accounts[platform]))
         policy = RetryPolicy(max_attempts=ps.max_attempts, deadline=ps.deadline)
         clients[platform] = ResilientPlatform(inner, policy=policy, state=state)
     return clients, pools
+
+
+def _accounts_by_platform(settings: Settings) -> dict[Platform, tuple[AccountRef, ...]]:
+    """Each platform's configured accounts, once each (projects may share one)."""
+    found: dict[Platform, dict[AccountRef, None]] = {}
+    for project in settings.projects:
+        for account in project.ad_accounts:
+            found.setdefault(account.platform, {})[account] = None
+    return {platform: tuple(refs) for platform, refs in found.items()}
 
 
 def create_app(
@@ -120,7 +177,8 @@ def create_app(
     state = ResilienceState(
         throttles=ThrottleState(max_regain=settings.max_regain_seconds), coordinator=coordinator
     )
-    clients, pools = build_clients(settings, transport, state)
+    startup = Startup()
+    clients, pools = build_clients(settings, transport, state, startup)
     # Size hints are worth a round trip only when another process can use them.
     hints_shared_by = coordinator if settings.redis is not None else None
     service = ListingService(settings, clients, store, coordinator=hints_shared_by)
@@ -131,7 +189,7 @@ def create_app(
         authenticator.add(digest_key(demo_key), Principal(project.id, frozenset({"ads:read"})))
         demo_headers = json.dumps({"Authorization": f"Bearer {demo_key}"})
         demo_variables = json.dumps({"projectId": project.id}, indent=2)
-    runtime = Runtime(settings, store, pools, clients, service, authenticator, coordinator)
+    runtime = Runtime(settings, store, pools, clients, service, authenticator, coordinator, startup)
     graphql = GraphQLEndpoint(
         build_schema(introspection=settings.graphql_introspection),
         service,
@@ -161,6 +219,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         try:
+            await start_runtime(runtime)
             yield
         finally:
             await close_runtime(runtime)
@@ -168,7 +227,7 @@ def create_app(
     app = ModeAwareStarlette(
         routes=[
             Route("/", index),
-            *probe_routes(settings, store),
+            *probe_routes(settings, store, started=lambda: startup.done),
             Route("/graphql", graphql.handle, methods=["GET", "POST"]),
             Route("/v1/projects/{project_id}/ads/adsets", adsets.handle, methods=["GET"]),
             Route("/openapi.json", openapi),
@@ -196,8 +255,52 @@ def create_app(
     return app
 
 
+@contextlib.asynccontextmanager
+async def running(app: Starlette) -> AsyncIterator[None]:
+    """The app's lifespan as a server runs it: start-up (``start_runtime``) on the way in,
+    ``close_runtime`` on the way out. For serving the app in-process (tests, tools)."""
+    async with app.router.lifespan_context(app):
+        yield
+
+
+async def start_runtime(runtime: Runtime) -> None:
+    """Start-up, run by the app's lifespan before it serves: what a first request would
+    otherwise pay is done here, once.
+
+    The network pools open their sessions, over the one TLS context built in a worker thread
+    when an upstream speaks https (none at all for http:// upstreams). Then, in the background
+    and for at most ``WARM_UP_SECONDS``, the pools open connections to their platforms (a
+    connect only: no request, no quota spent) and the clients warm up (Apple fetches an
+    access token per API user and keeps it fresh). The server already answers (``/healthz``);
+    ``/readyz`` says ready once the warm-up is over. A second call does nothing."""
+    startup = runtime.startup
+    if startup.warming is not None:
+        return
+    await asyncio.gather(*(pool.start() for pool in startup.pools))
+    startup.warming = asyncio.create_task(_warm_up(startup))
+
+
+async def _warm_up(startup: Startup) -> None:
+    tasks: list[asyncio.Task[object]] = [
+        asyncio.create_task(pool.preconnect(url, count)) for pool, url, count in startup.preconnects
+    ]
+    tasks += [asyncio.create_task(client.warm_up(refs)) for client, refs in startup.warm_ups]
+    if not tasks:
+        return
+    _, late = await asyncio.wait(tasks, timeout=WARM_UP_SECONDS)
+    for task in late:
+        task.cancel()  # the first requests will fetch what is missing themselves
+    if late:
+        log.warning("start-up: warm-up still running after %gs; left to requests", WARM_UP_SECONDS)
+
+
 async def close_runtime(runtime: Runtime) -> None:
     """Close what the app owns (clients, connection pool, database)."""
+    warming = runtime.startup.warming
+    if warming is not None and not warming.done():
+        warming.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await warming
     for client in runtime.clients.values():
         await client.aclose()
     for http in runtime.http:

@@ -2,12 +2,14 @@
 
 ``/healthz`` answers while the process serves requests and checks nothing else, so a
 restart is never triggered by a dependency being down. ``/readyz`` says whether this
-instance can serve traffic: its configuration is loaded and its store answers.
+instance can serve traffic: its configuration is loaded, its start-up is over (connection
+pools open, clients warmed up: ``app.start_runtime``) and its store answers.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Protocol
 
 from starlette.requests import Request
@@ -26,14 +28,17 @@ class Pingable(Protocol):
     async def ping(self) -> None: ...
 
 
-def probe_routes(settings: Settings, store: Pingable) -> list[Route]:
-    """``/healthz`` and ``/readyz`` over the app's own settings and store."""
+def probe_routes(
+    settings: Settings, store: Pingable, *, started: Callable[[], bool] = lambda: True
+) -> list[Route]:
+    """``/healthz`` and ``/readyz`` over the app's own settings and store; ``started`` says
+    whether start-up is over (``startup`` is ``pending`` until then)."""
 
     async def healthz(_: Request) -> Response:
         return json_response({"status": "ok"})
 
     async def readyz(_: Request) -> Response:
-        checks = {"configuration": "ok", "store": "ok"}
+        checks = {"configuration": "ok", "startup": "ok" if started() else "pending", "store": "ok"}
         try:
             await store.ping()
         except Exception as exc:  # any failure means "not ready", never a 500

@@ -267,6 +267,17 @@ class KnowsAvailability(Protocol):
         ...
 
 
+@runtime_checkable
+class WarmsUp(Protocol):
+    """A client with work worth doing before the first request needs it (Apple: an access
+    token per API user, then kept fresh in the background)."""
+
+    async def warm_up(self, accounts: Sequence[AccountRef]) -> None:
+        """Prepare for ``accounts``. Never raises: what fails is met again, and reported, by
+        the first request that needs it."""
+        ...
+
+
 def knows_availability(client: object) -> TypeGuard[KnowsAvailability]:
     """Whether ``client`` is a ``KnowsAvailability``, for per-call checks: the answer is kept
     per class, as a runtime protocol check costs tens of microseconds."""

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from gateway.app import close_runtime, create_app
+from gateway.app import create_app, running
 from gateway.config import Settings
 from gateway.sandbox.suite import DEMO_PROJECT_ID, SandboxSuite
 
@@ -50,9 +50,15 @@ async def gateway(suite: SandboxSuite) -> AsyncIterator[Gateway]:
     suite.reset()
     settings = suite.settings(key=KEY)
     app = create_app(settings, transport=suite.transport())
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://gateway.test"
-    ) as http:
+    # Started and stopped by its lifespan, as a server runs it.
+    async with (
+        running(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://gateway.test"
+        ) as http,
+    ):
+        await app.state.runtime.startup.over()
+        for control in suite.controls.values():
+            control.log.clear()  # what tests count is what their requests sent
         yield Gateway(http, suite, settings, app)
-    await close_runtime(app.state.runtime)
     suite.reset()

@@ -28,7 +28,7 @@ async def test_readyz_checks_the_store_without_auth(gateway: Gateway) -> None:
     assert ready.status_code == 200
     assert ready.json() == {
         "status": "ready",
-        "checks": {"configuration": "ok", "store": "ok"},
+        "checks": {"configuration": "ok", "startup": "ok", "store": "ok"},
         "projects": 1,
     }
     # when the store can no longer answer

@@ -19,6 +19,7 @@ from gateway.sandbox.apple.keys import private_pem, public_key
 from gateway.sandbox.apple.seed import AppleSeed
 from gateway.sandbox.control import SandboxControl
 from gateway.sandbox.transport import SandboxTransport
+from tests.gated import until
 
 TOKEN_URL = "http://sandbox.test/auth/oauth2/token"
 SEED = build_seed(large_adsets=20)
@@ -208,3 +209,71 @@ async def test_client_secret_is_reused_across_token_refreshes(env: Env) -> None:
 
     assert len(secrets) == 2
     assert secrets[0] == secrets[1]
+
+
+class Sleeps:
+    """An injected sleep: records each wait and returns only when the test wakes the
+    sleepers (after moving the clock itself)."""
+
+    def __init__(self) -> None:
+        self.asked: list[float] = []
+        self._gates: list[asyncio.Event] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.asked.append(seconds)
+        gate = asyncio.Event()
+        self._gates.append(gate)
+        await gate.wait()
+
+    def wake(self) -> None:
+        gates, self._gates = self._gates, []
+        for gate in gates:
+            gate.set()
+
+
+async def test_start_up_fetches_each_users_token_and_renews_it_before_requests_need_to(
+    env: Env,
+) -> None:
+    sleeps = Sleeps()
+    source = AppleTokenSource(env.http, TOKEN_URL, clock=env.clock, sleep=sleeps)
+    large = env.seed.large_account
+    # given start-up kept the tokens of every configured account fresh (two API users)
+    await source.keep_fresh(env.seed.accounts)
+    assert env.control.log.count("/oauth2/token") == 2
+    first = await source.token(large)
+    assert env.control.log.count("/oauth2/token") == 2
+    # each user's renewal waits until a quarter of its 600 s token is left
+    await until(lambda: len(sleeps.asked) == 2)
+    assert sleeps.asked == [450.0, 450.0]
+    # when that time comes, with the token endpoint failing once
+    env.control.fail_next(1, "500")
+    env.clock.now += 450
+    sleeps.wake()
+    await until(lambda: len(sleeps.asked) == 4)
+    # one user renewed (and waits for its new token's time), the failed one tries again in 1 s
+    assert sorted(sleeps.asked[2:]) == [1.0, 450.0]
+    env.clock.now += 1
+    sleeps.wake()
+    await until(lambda: env.control.log.count("/oauth2/token") == 5)
+    # then a request at a time the first token would be past its use finds the new one
+    # there: it does not wait on the token endpoint
+    env.clock.now += 100
+    second = await source.token(large)
+    assert second != first
+    assert env.control.log.count("/oauth2/token") == 5
+    await source.aclose()
+
+
+async def test_start_up_leaves_refused_credentials_to_the_requests(env: Env) -> None:
+    sleeps = Sleeps()
+    source = AppleTokenSource(env.http, TOKEN_URL, clock=env.clock, sleep=sleeps)
+    refused = with_credentials(env.seed.large_account, client_id="SEARCHADS.unknown")
+    # start-up does not fail for an API user the token endpoint refuses
+    await source.keep_fresh([refused])
+    await asyncio.sleep(0.01)
+    # and keeps no background renewal for it: the requests report the refusal
+    assert env.control.log.count("/oauth2/token") == 1
+    assert sleeps.asked == []
+    with pytest.raises(UpstreamAuthError):
+        await source.token(refused)
+    await source.aclose()

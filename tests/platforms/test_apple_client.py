@@ -33,6 +33,7 @@ from gateway.sandbox.apple import build_seed, client_for, create_app, sandbox_st
 from gateway.sandbox.apple.seed import AppleSeed
 from gateway.sandbox.control import FaultKind, SandboxControl
 from gateway.sandbox.transport import SandboxTransport
+from tests.gated import Gated, until
 
 SEED = build_seed()
 LARGE = SEED.large_account
@@ -209,16 +210,77 @@ async def clocked(clock: Clock) -> AsyncIterator[tuple[AppleClient, SandboxContr
         )
 
 
-async def test_campaigns_are_read_again_after_a_minute() -> None:
+async def test_a_cold_page_reads_its_ad_groups_and_campaigns_side_by_side(env: Env) -> None:
+    # given a client with its token but no campaigns yet, and an upstream that takes a while
+    await env.client.tokens.token(LARGE)
+    env.control.latency_ms = 10
+    gated = Gated(SandboxTransport(env.app))
+    client = client_for(TransportUpstream(gated), "http://sandbox.test/apple")
+    await client.tokens.token(LARGE)
+    gated.events.clear()
+    # when a first page is asked for
+    page = await client.list_adsets(LARGE, ALL, start=None, count=30)
+    # then the campaign catalog was read alongside both ad-group phases, not after them
+    assert gated.overlapping("/v1/adgroups/query", "/v1/campaigns/query")
+    assert gated.started("/v1/adgroups/query") == 2
+    assert gated.started("/v1/campaigns/query") == 1
+    assert all(r.targeting.geo for r in page.rows)
+
+
+@asynccontextmanager
+async def gated_clocked(clock: Clock) -> AsyncIterator[tuple[AppleClient, Gated]]:
+    """A client and its sandbox sharing ``clock``, over a ``Gated`` transport."""
+    gated = Gated(SandboxTransport(create_app(SEED, SandboxControl(), clock=clock)))
+    async with TransportUpstream(gated) as http:
+        client = AppleClient(
+            http,
+            base_url="http://sandbox.test",
+            token_url="http://sandbox.test/auth/oauth2/token",
+            clock=clock,
+        )
+        try:
+            yield client, gated
+        finally:
+            await client.aclose()
+
+
+async def test_after_a_minute_campaigns_are_read_again_while_pages_go_on() -> None:
     clock = Clock()
-    async with clocked(clock) as (client, control):
-        await client.list_adsets(LARGE, ALL, start=None, count=30)
+    async with gated_clocked(clock) as (client, gated):
+        first = await client.list_adsets(LARGE, ALL, start=None, count=30)
         clock.now += 59
         await client.list_adsets(LARGE, ALL, start=None, count=30)
-        assert control.log.count("/v1/campaigns/query") == 1
+        assert gated.started("/v1/campaigns/query") == 1
+        # when a page comes after the minute, while the campaign read it starts is held
         clock.now += 2
+        gated.hold("/v1/campaigns/query")
+        asked = asyncio.ensure_future(client.list_adsets(LARGE, ALL, start=None, count=30))
+        await until(asked.done)
+        page = asked.result()
+        # then the page did not wait for it: its rows map with the campaigns read before
+        assert gated.started("/v1/campaigns/query") == 2
+        assert gated.ended("/v1/campaigns/query") == 1
+        assert page.rows == first.rows
+        # and the read completes in the background, for the next pages
+        gated.release("/v1/campaigns/query")
+        await until(lambda: gated.ended("/v1/campaigns/query") == 2)
         await client.list_adsets(LARGE, ALL, start=None, count=30)
-    assert control.log.count("/v1/campaigns/query") == 2
+        assert gated.started("/v1/campaigns/query") == 2
+
+
+async def test_campaigns_read_more_than_a_day_ago_are_read_before_mapping() -> None:
+    clock = Clock()
+    async with gated_clocked(clock) as (client, gated):
+        await client.list_adsets(LARGE, ALL, start=None, count=30)
+        clock.now += 24 * 3600
+        gated.hold("/v1/campaigns/query")
+        page = asyncio.ensure_future(client.list_adsets(LARGE, ALL, start=None, count=30))
+        await until(lambda: gated.ended("/v1/adgroups/query") == 4)
+        await asyncio.sleep(0.01)
+        assert not page.done()  # the ad groups are in; the page waits for its campaigns
+        gated.release("/v1/campaigns/query")
+        assert len((await page).rows) == 30
+    assert gated.started("/v1/campaigns/query") == 2
 
 
 async def test_concurrent_cold_pages_of_one_account_share_one_campaign_query(env: Env) -> None:

@@ -237,3 +237,44 @@ async def test_the_gateway_walks_every_ad_set_over_real_sockets(suite: SandboxSu
         finally:
             await close_runtime(app.state.runtime)
     assert len(ids) == len(set(ids)) == suite.adset_count()
+
+
+async def test_connections_opened_ahead_send_nothing_and_serve_the_first_requests() -> None:
+    accepted: list[int] = []
+    heads: list[str] = []
+
+    async def keep_alive(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(1)
+        while True:
+            try:
+                heads.append(await read_head(reader))
+            except asyncio.IncompleteReadError:
+                return
+            writer.write(answer(b"{}"))
+            await writer.drain()
+
+    async with raw_server(keep_alive) as base:
+        pool = NetworkUpstream(TIMEOUT, uses_tls=False)
+        async with aclosing(pool):
+            # when three connections are opened ahead: the peer accepts them, and hears nothing
+            assert await pool.preconnect(base + "/v25.0", 3) == 3
+            await asyncio.sleep(0.01)
+            assert (len(accepted), heads) == (3, [])
+            # then three requests at once go out on them: no new connection
+            await asyncio.gather(
+                *(
+                    fetch_json(
+                        pool, "GET", f"{base}/{n}", headers={}, platform="x", account_id=None
+                    )
+                    for n in range(3)
+                )
+            )
+            assert (len(accepted), len(heads)) == (3, 3)
+
+
+async def test_connections_that_cannot_be_opened_ahead_are_left_to_the_requests() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with aclosing(NetworkUpstream(TIMEOUT, uses_tls=False)) as pool:
+        assert await pool.preconnect(f"http://127.0.0.1:{port}", 2) == 0

@@ -4,13 +4,20 @@ Both the signed client secret and the access token are cached per ``client_id`` 
 until shortly before they expire. Concurrent callers that find no valid token share one token
 request (a lock per ``client_id``). The API client calls ``invalidate`` on a 401 and asks
 again, which refreshes once.
+
+``keep_fresh`` (the app's start-up) fetches the tokens of the configured API users before any
+request needs them, then renews each in the background ahead of its expiry, so no request
+waits on the token endpoint: a request only fetches a token itself when the background
+renewal could not get one in time (the endpoint down for minutes) or after a 401.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -29,6 +36,8 @@ from gateway.platforms.base import AccountRef, Platform
 from gateway.platforms.http import fetch_json, header_seconds
 from gateway.platforms.payload import PayloadError, as_object, opt_int, opt_str, req_str
 from gateway.platforms.upstream import Reply, Upstream
+
+log = logging.getLogger("gateway.platforms.apple")
 
 PLATFORM = Platform.APPLE_ADS.value
 AUDIENCE = "https://appleid.apple.com"
@@ -88,11 +97,24 @@ def _refresh_margin(lifetime_s: float) -> float:
     return min(60.0, lifetime_s / 10)
 
 
+def _renew_ahead(lifetime_s: float) -> float:
+    """A token kept fresh is renewed in the background this long before it expires: five
+    minutes, or a quarter of short lifetimes. Earlier than ``_refresh_margin``, so requests
+    go on using the current token while the renewal runs, and a renewal that fails has
+    minutes of retries before any request needs the endpoint itself."""
+    return min(300.0, lifetime_s / 4)
+
+
+#: Waits between background renewals that failed transiently: doubled from 1 s up to this.
+RENEW_RETRY_MAX_S = 30.0
+
+
 @dataclass(slots=True)
 class _Cached:
     value: str
     expires_at: float
     margin: float
+    renew_at: float = 0.0
 
     def fresh(self, now: float) -> bool:
         return now < self.expires_at - self.margin
@@ -108,16 +130,91 @@ class AppleTokenSource:
         *,
         clock: Callable[[], float] = time.time,
         secret_lifetime_s: int = SECRET_LIFETIME_S,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._http = http
         self._token_url = token_url
         self._clock = clock
+        self._sleep = sleep
         self._secret_lifetime_s = secret_lifetime_s
         self._secrets: dict[tuple[str, str, str], _Cached] = {}
         self._tokens: dict[str, _Cached] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        #: The background renewal of each API user's token (``keep_fresh``).
+        self._keepers: dict[str, asyncio.Task[None]] = {}
         #: How many token requests were sent (useful to observe sharing).
         self.fetches = 0
+
+    async def keep_fresh(self, accounts: Iterable[AccountRef]) -> None:
+        """Keep a token for each API user of ``accounts``: fetched now (concurrently), then
+        renewed in the background ahead of its expiry until ``aclose``. Returns once each
+        user's first fetch is over; the renewals go on even if the caller stops waiting.
+
+        Never raises: an API user whose token cannot be had is left to the requests, which
+        report why; one refused for good (bad credentials) is not retried in the background.
+        """
+        firsts: list[asyncio.Future[None]] = []
+        for account in accounts:
+            try:
+                creds = AppleCredentials.from_account(account)
+            except UpstreamAuthError:
+                continue  # the requests say which credential is missing
+            if creds.client_id in self._keepers:
+                continue
+            first = asyncio.get_running_loop().create_future()
+            task = asyncio.create_task(self._keep_renewed(creds, account.external_id, first))
+            self._keepers[creds.client_id] = task
+            firsts.append(first)
+        if firsts:
+            await asyncio.wait(firsts)
+
+    async def _keep_renewed(
+        self, creds: AppleCredentials, account_id: str, first: asyncio.Future[None]
+    ) -> None:
+        """Renew the user's token whenever it is due, retrying transient failures (waits
+        doubling up to ``RENEW_RETRY_MAX_S``); ``first`` is set after the first attempt."""
+        failures = 0
+        try:
+            while True:
+                cached = self._tokens.get(creds.client_id)
+                now = self._clock()
+                if cached is not None and now < cached.renew_at:
+                    if not first.done():
+                        first.set_result(None)
+                    await self._sleep(cached.renew_at - now)
+                    continue
+                try:
+                    await self._renew(creds, account_id)
+                except UpstreamError as exc:
+                    log.warning("apple token for account %s not renewed: %s", account_id, exc.code)
+                    if not first.done():
+                        first.set_result(None)
+                    if not exc.retryable:
+                        return  # refused: the requests report it
+                    failures += 1
+                    await self._sleep(min(RENEW_RETRY_MAX_S, 2.0 ** (failures - 1)))
+                else:
+                    failures = 0
+        finally:
+            if not first.done():
+                first.cancel()
+
+    async def _renew(self, creds: AppleCredentials, account_id: str) -> None:
+        """Replace the API user's token unless someone did while we waited for the lock."""
+        async with self._locks.setdefault(creds.client_id, asyncio.Lock()):
+            cached = self._tokens.get(creds.client_id)
+            if cached is not None and self._clock() < cached.renew_at:
+                return
+            self._tokens[creds.client_id] = await self._fetch(creds, account_id)
+
+    async def aclose(self) -> None:
+        """Stop the background renewals."""
+        keepers, self._keepers = list(self._keepers.values()), {}
+        for task in keepers:
+            task.cancel()
+        for task in keepers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def token(self, account: AccountRef) -> str:
         """A valid access token for the account's API user."""
@@ -191,7 +288,13 @@ class AppleTokenSource:
                 account_id=account_id,
             ) from exc
         now = self._clock()
-        return _Cached(access_token, now + expires_in, _refresh_margin(float(expires_in)))
+        lifetime = float(expires_in)
+        return _Cached(
+            access_token,
+            now + expires_in,
+            _refresh_margin(lifetime),
+            renew_at=now + expires_in - _renew_ahead(lifetime),
+        )
 
 
 def _token_error(response: Reply, payload: object, account_id: str) -> UpstreamError:

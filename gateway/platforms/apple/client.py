@@ -2,13 +2,24 @@
 
 A listing walks ``POST /v1/adgroups/query`` in phases (live ad groups, then deleted ones);
 ``phases`` explains why and what its resume tokens carry.
+
+Rows take their geo and placements from their campaigns, which the client reads itself: the
+account's campaign catalog (every campaign, deleted ones included, sorted by id, one page of
+up to 1,000) is read *alongside* the ad groups when the client has none, since an ad-group
+query needs nothing from it and the rows are joined to their campaigns afterwards. A catalog
+older than a minute still maps rows while a new one is read in the background
+(stale-while-revalidate), so an idle account does not wait for it again; past a day it is
+read alongside the ad groups as on a cold start. Campaigns missing from the catalog (created
+since, or past its first 1,000) are read by id.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -42,8 +53,11 @@ CAMPAIGN_BATCH = 200
 ACCOUNT_TTL_S = 15 * 60
 #: Campaign countries and placements (the ad groups' geo and placements) rarely change; a
 #: one-minute cache keeps a warm walk at one upstream call per page, while an edit made in
-#: Apple's UI still shows within a minute.
+#: Apple's UI shows on the pages after the next background read, a minute or so later.
 CAMPAIGN_TTL_S = 60
+#: How old a campaign catalog may be and still map rows while a new one is read (a day: an
+#: idle night does not make the morning's first page wait for it).
+CAMPAIGN_STALE_S = 24 * 3600
 _ID_ASC = [{"field": "id", "order": "ASC"}]
 _ALL_CAMPAIGNS = {"field": "deleted", "operator": "IN", "value": [True, False]}
 
@@ -51,6 +65,14 @@ _ALL_CAMPAIGNS = {"field": "deleted", "operator": "IN", "value": [True, False]}
 AccountKey = tuple[str, str]
 #: The same, and a campaign id of that account.
 CampaignKey = tuple[str, str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Catalog:
+    """An account's campaigns by id as read at ``read_at``."""
+
+    by_id: Mapping[str, CampaignRecord]
+    read_at: float
 
 
 class AppleClient:
@@ -78,9 +100,22 @@ class AppleClient:
         self._campaigns: FetchCache[CampaignKey, CampaignRecord] = FetchCache(
             ttl=CAMPAIGN_TTL_S, timer=clock, maxsize=65_536
         )
+        self._clock = clock
+        self._catalogs: dict[AccountKey, _Catalog] = {}
+        self._catalog_reads: dict[AccountKey, asyncio.Task[_Catalog]] = {}
+
+    async def warm_up(self, accounts: Sequence[AccountRef]) -> None:
+        """Start-up: the API users' access tokens, kept fresh from now on."""
+        await self.tokens.keep_fresh(accounts)
 
     async def aclose(self) -> None:
-        """Nothing to release: the upstream is injected and owned by the caller."""
+        """Stop the background work (token renewals, catalog reads); the upstream is
+        injected and owned by the caller."""
+        await self.tokens.aclose()
+        reads, self._catalog_reads = list(self._catalog_reads.values()), {}
+        for task in reads:
+            task.cancel()
+        await asyncio.gather(*reads, return_exceptions=True)
 
     # -- ad groups ---------------------------------------------------------------------------
 
@@ -97,6 +132,7 @@ class AppleClient:
         phase, offset, totals = parse_token(start, len(phases))
         if phase >= len(phases):
             return AdSetPage(rows=(), resume_points=(None,), total=0 if not phases else None)
+        catalog = self._usable_catalog(account)  # or its read, alongside the ad groups
         prefetched = await self._first_pages(account, phases, count) if start is None else {}
         for index, (_, total) in prefetched.items():
             totals[index] = total
@@ -126,7 +162,10 @@ class AppleClient:
                 phase, offset = phase + 1, 0
                 # The position after the last row of a finished phase is the next phase's start.
                 positions[-1] = (phase, 0) if phase < len(phases) else None
-        records = await self._map_rows(account, raw_rows)
+        if isinstance(catalog, asyncio.Task):
+            # Shielded: the read is shared with concurrent pages, whatever becomes of this one.
+            catalog = await asyncio.shield(catalog)
+        records = await self._map_rows(account, raw_rows, catalog)
 
         def encode(point: tuple[int, int]) -> str:
             return make_token(point[0], point[1], totals)
@@ -157,13 +196,16 @@ class AppleClient:
         return {index: call.result() for index, call in enumerate(calls)}
 
     async def _map_rows(
-        self, account: AccountRef, raw_rows: list[Mapping[str, Any]]
+        self, account: AccountRef, raw_rows: list[Mapping[str, Any]], catalog: _Catalog
     ) -> list[AdSetRecord]:
-        """Rows mapped with their campaigns' geo and placements, read by this client: a warm
-        page finds them in the cache, a cold one reads them within the same listing call."""
+        """Rows mapped with their campaigns' geo and placements, from the account's catalog;
+        a campaign missing from it is read by id within the same listing call."""
         with _malformed(account):
             ids = campaign_ids(raw_rows)
-        found = await self.get_campaigns(account, ids)
+        known = catalog.by_id
+        found = {cid: known[cid] for cid in ids if cid in known}
+        if len(found) < len(ids):
+            found.update(await self.get_campaigns(account, [i for i in ids if i not in found]))
         with _malformed(account):
             return [self._map_row(account.external_id, row, found) for row in raw_rows]
 
@@ -180,6 +222,52 @@ class AppleClient:
         return self._mapped.map(context, row, map_row)
 
     # -- campaigns ---------------------------------------------------------------------------
+
+    def _usable_catalog(self, account: AccountRef) -> _Catalog | asyncio.Task[_Catalog]:
+        """The account's campaign catalog if it may map rows now: a fresh one as it is, a
+        stale one while a new one is read in the background; else (none, or too old) the
+        read of a new one, for the caller to await once its ad groups are in."""
+        catalog = self._catalogs.get(self._key(account))
+        if catalog is None or self._clock() - catalog.read_at >= CAMPAIGN_STALE_S:
+            return self._catalog_read(account)
+        if self._clock() - catalog.read_at >= CAMPAIGN_TTL_S:
+            self._catalog_read(account)  # not awaited: the next pages get it
+        return catalog
+
+    def _catalog_read(self, account: AccountRef) -> asyncio.Task[_Catalog]:
+        """The read of the account's catalog in flight, started if there is none."""
+        key = self._key(account)
+        task = self._catalog_reads.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._read_catalog(account))
+            self._catalog_reads[key] = task
+            task.add_done_callback(lambda done: self._catalog_read_over(key, done))
+        return task
+
+    def _catalog_read_over(self, key: AccountKey, done: asyncio.Task[_Catalog]) -> None:
+        if self._catalog_reads.get(key) is done:
+            del self._catalog_reads[key]
+        if not done.cancelled():
+            # Retrieved here, for a background read nobody awaits: its failure is met again
+            # by the next page that needs the catalog.
+            done.exception()
+
+    async def _read_catalog(self, account: AccountRef) -> _Catalog:
+        """One page of the account's campaigns (deleted ones included), by id."""
+        result, _ = await self._query_page(
+            account, "/v1/campaigns/query", [_ALL_CAMPAIGNS], 0, self._max_page_size
+        )
+        with _malformed(account):
+            records = [map_campaign(row, account.external_id) for row in result]
+        client_id, account_id = key = self._key(account)
+        catalog = _Catalog({r.external_id: r for r in records}, self._clock())
+        self._catalogs[key] = catalog
+        self._remember(client_id, account_id, records)
+        return catalog
+
+    def _remember(self, client_id: str, account_id: str, records: Iterable[CampaignRecord]) -> None:
+        for record in records:
+            self._campaigns.put((client_id, account_id, record.external_id), record)
 
     async def get_campaigns(
         self, account: AccountRef, campaign_ids: Sequence[str]
@@ -207,8 +295,7 @@ class AppleClient:
         """Every campaign of the account, deleted ones included, by id."""
         records = await self._walk_campaigns(account, [_ALL_CAMPAIGNS])
         client_id, account_id = self._key(account)
-        for record in records:
-            self._campaigns.put((client_id, account_id, record.external_id), record)
+        self._remember(client_id, account_id, records)
         return records
 
     async def _walk_campaigns(
