@@ -189,7 +189,7 @@ def create_app(
         lifespan=lifespan,
         mode=SANDBOX_MODE if demo_key is not None else None,
         cors_origins=settings.cors_origins,
-        outer=lambda stack: RequestObserver(stack, metrics, tracing),
+        outer=lambda stack, headers: RequestObserver(stack, metrics, tracing, headers),
     )
     app.state.runtime = runtime
     app.state.metrics = metrics

@@ -12,16 +12,18 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Final
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.middleware import set_headers
 from gateway.observability.context import RequestScope, enter, leave
 from gateway.observability.metrics import UNKNOWN_ROUTE, Metrics
 from gateway.observability.tracing import Tracing, set_attributes
 
 REQUEST_ID_HEADER: Final = "X-Request-ID"
+_REQUEST_ID_NAME: Final = REQUEST_ID_HEADER.lower().encode("latin-1")
 #: A client's id is kept when it is this short and plain (it is echoed in headers and logs).
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 
@@ -49,12 +51,20 @@ def route_template(scope: Scope) -> str:
 
 class RequestObserver:
     """Gives each HTTP request an id (echoed in ``X-Request-ID``), then logs, measures and
-    traces it."""
+    traces it. ``headers`` are set on every response too (before the id), in the same pass:
+    the app's fixed headers (``middleware.ModeAwareStarlette``)."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics, tracing: Tracing) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: Metrics,
+        tracing: Tracing,
+        headers: Sequence[tuple[bytes, bytes]] = (),
+    ) -> None:
         self._app = app
         self._metrics = metrics
         self._tracing = tracing
+        self._headers = tuple(headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -63,12 +73,13 @@ class RequestObserver:
         request = RequestScope(request_id_from(scope), self._metrics, self._tracing)
         status = 500
         started = time.perf_counter()
+        headers = (*self._headers, (_REQUEST_ID_NAME, request.request_id.encode("latin-1")))
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request.request_id
+                set_headers(message, headers)
             await send(message)
 
         token = enter(request)
@@ -95,7 +106,7 @@ class RequestObserver:
         finally:
             leave(token)
         seconds = time.perf_counter() - started
-        self._metrics.server_duration.labels(route, method, str(status)).observe(seconds)
+        self._metrics.observe_server(route, method, status, seconds)
         log.info(
             "%s %s %d",
             method,
