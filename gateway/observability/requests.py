@@ -85,26 +85,16 @@ class RequestObserver:
         token = enter(request)
         method = scope["method"]
         try:
-            with self._tracing.span(f"{method}", "server", {"http.request.method": method}) as span:
+            if self._tracing.enabled:
+                status = await self._traced(scope, receive, send_with_id, request)
+            else:
                 try:
                     await self._app(scope, receive, send_with_id)
                 except Exception:  # logged with its traceback by the 500 handler
                     status = 500
-                route = route_template(scope)
-                if span is not None:
-                    span.update_name(f"{method} {route}")
-                set_attributes(
-                    span,
-                    {
-                        "http.route": route,
-                        "http.response.status_code": status,
-                        "gateway.request_id": request.request_id,
-                        "gateway.project_id": request.project_id,
-                        "gateway.upstream_calls": request.upstream_calls,
-                    },
-                )
         finally:
             leave(token)
+        route = route_template(scope)
         seconds = time.perf_counter() - started
         self._metrics.observe_server(route, method, status, seconds)
         log.info(
@@ -125,3 +115,36 @@ class RequestObserver:
                 "retries": request.retries,
             },
         )
+
+    async def _traced(
+        self, scope: Scope, receive: Receive, send: Send, request: RequestScope
+    ) -> int:
+        """The request inside its server span; the status it was answered with."""
+        status = 500
+        method = scope["method"]
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        with self._tracing.span(f"{method}", "server", {"http.request.method": method}) as span:
+            try:
+                await self._app(scope, receive, send_noting_status)
+            except Exception:  # logged with its traceback by the 500 handler
+                status = 500
+            route = route_template(scope)
+            if span is not None:
+                span.update_name(f"{method} {route}")
+            set_attributes(
+                span,
+                {
+                    "http.route": route,
+                    "http.response.status_code": status,
+                    "gateway.request_id": request.request_id,
+                    "gateway.project_id": request.project_id,
+                    "gateway.upstream_calls": request.upstream_calls,
+                },
+            )
+        return status
