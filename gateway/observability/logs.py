@@ -109,9 +109,11 @@ class RedactingFilter(logging.Filter):
             record.exc_text = self.redact(record.exc_text)
         if record.stack_info:
             record.stack_info = self.redact(record.stack_info)
-        for name, value in list(record.__dict__.items()):
-            if name not in _STANDARD and isinstance(value, str):
-                setattr(record, name, self.redact(value))
+        fields = record.__dict__
+        for name in fields.keys() - _STANDARD:  # the extra fields, found in one C-level pass
+            value = fields[name]
+            if isinstance(value, str):
+                fields[name] = self.redact(value)
         return True
 
 
@@ -125,9 +127,13 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for name, value in record.__dict__.items():
-            if name not in _STANDARD and not name.startswith("_"):
-                line[name] = value
+        fields = record.__dict__
+        if fields.keys() - _STANDARD:  # extra fields, written in the order they were given
+            line.update(
+                (name, value)
+                for name, value in fields.items()
+                if name not in _STANDARD and not name.startswith("_")
+            )
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
