@@ -225,11 +225,13 @@ def create_app(
             await close_runtime(runtime)
 
     app = ModeAwareStarlette(
+        # The API's two routes first: the router tries each route's pattern in turn, and no
+        # two patterns overlap, so the order changes nothing but the cost of a lookup.
         routes=[
+            Route("/v1/projects/{project_id}/ads/adsets", adsets.handle, methods=["GET"]),
+            Route("/graphql", graphql.handle, methods=["GET", "POST"]),
             Route("/", index),
             *probe_routes(settings, store, started=lambda: startup.done),
-            Route("/graphql", graphql.handle, methods=["GET", "POST"]),
-            Route("/v1/projects/{project_id}/ads/adsets", adsets.handle, methods=["GET"]),
             Route("/openapi.json", openapi),
             *graphiql_routes(endpoint="/graphql", static_prefix="/graphiql/static"),
             *docs_routes(openapi_url="/openapi.json", demo_key=demo_key),
@@ -248,7 +250,7 @@ def create_app(
         lifespan=lifespan,
         mode=SANDBOX_MODE if demo_key is not None else None,
         cors_origins=settings.cors_origins,
-        outer=lambda stack: RequestObserver(stack, metrics, tracing),
+        outer=lambda stack, headers: RequestObserver(stack, metrics, tracing, headers),
     )
     app.state.runtime = runtime
     app.state.metrics = metrics

@@ -27,7 +27,7 @@ from gateway.errors import (
     PermissionDeniedError,
     StoreUnavailableError,
 )
-from gateway.observability.context import note_caller
+from gateway.observability.context import current, note_caller
 from gateway.store import KeyRecord, Store
 
 __all__ = [
@@ -91,9 +91,22 @@ class Authenticator:
 
     async def authenticate(self, authorization: str | None) -> Principal:
         """The caller behind a ``Bearer`` header, or AuthenticationError (StoreUnavailableError
-        when issued keys cannot be read). The request's log line names its project and key id."""
+        when issued keys cannot be read). The request's log line names its project and key id.
+
+        Within a request the same header is resolved once: the rate limit and the endpoint
+        both ask, and the second gets the first answer (a refusal is not kept: it is asked
+        again, and answered the same)."""
+        request = current()
+        if (
+            request is not None
+            and request.authenticated is not None
+            and request.authenticated[0] == authorization
+        ):
+            return request.authenticated[1]
         principal = await self._principal(authorization)
         note_caller(principal.project_id, principal.key_id)
+        if request is not None and authorization is not None:
+            request.authenticated = (authorization, principal)
         return principal
 
     async def _principal(self, authorization: str | None) -> Principal:

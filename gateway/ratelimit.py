@@ -15,13 +15,13 @@ import math
 from typing import Any
 
 import orjson
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.auth import Authenticator
 from gateway.config import RateLimits
 from gateway.coordination import BucketGrant, Coordinator
 from gateway.errors import GatewayError
+from gateway.middleware import set_headers
 from gateway.responses import error_body
 from gateway.schema.errors import with_request_id
 
@@ -54,7 +54,7 @@ class RateLimitMiddleware:
         if scope["type"] != "http" or not scope["path"].startswith(LIMITED_PREFIXES):
             await self._app(scope, receive, send)
             return
-        authorization = MutableHeaders(scope=scope).get("authorization")
+        authorization = _authorization(scope)
         if not authorization:
             await self._app(scope, receive, send)
             return
@@ -78,11 +78,11 @@ class RateLimitMiddleware:
             await self._refuse(scope, send, headers, refused.wait)
             return
 
+        raw_headers = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                response_headers = MutableHeaders(scope=message)
-                for name, value in headers.items():
-                    response_headers[name] = value
+                set_headers(message, raw_headers)
             await send(message)
 
         await self._app(scope, receive, send_with_headers)
@@ -111,6 +111,15 @@ class RateLimitMiddleware:
         ]
         await send({"type": "http.response.start", "status": 429, "headers": raw_headers})
         await send({"type": "http.response.body", "body": payload})
+
+
+def _authorization(scope: Scope) -> str | None:
+    """The request's ``Authorization`` header (the first), as Starlette's ``Headers`` reads
+    it; ASGI header names are lower case."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return bytes(value).decode("latin-1")
+    return None
 
 
 def _seconds(value: float) -> int:

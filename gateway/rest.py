@@ -116,7 +116,7 @@ class AdSetsEndpoint:
             project, filters, limit=limit, cursor=cursor, allow_partial=allow_partial
         )
         body: dict[str, Any] = {
-            "items": [self._written.item(item) for item in page.items],
+            "items": self._written.items(page.items),
             "nextCursor": page.next_cursor,
         }
         if allow_partial:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 from typing import Any
 
@@ -134,3 +137,15 @@ def test_any_signed_payload_is_a_valid_position_or_none(payload: Any) -> None:
     body = json.dumps(payload).encode()
     position = decode(seal(SECRET, body))
     assert position is None or _valid(position, 3)
+
+
+@given(secret=st.binary(min_size=16, max_size=80), body=st.binary(max_size=300))
+def test_a_cursor_is_its_body_and_the_first_16_bytes_of_its_hmac_sha256(
+    secret: bytes, body: bytes
+) -> None:
+    signature = hmac.new(secret, body, hashlib.sha256).digest()[:16]
+    expected = ".".join(
+        base64.urlsafe_b64encode(part).rstrip(b"=").decode() for part in (body, signature)
+    )
+    assert seal(secret, body) == expected
+    assert seal(secret, body) == expected  # the keyed HMAC is reused, never changed

@@ -8,10 +8,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 import uvicorn
+import uvloop
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from gateway.app import close_runtime, create_app
 from gateway.sandbox.suite import SandboxSuite
-from gateway.serving import MAX_HEAD_BYTES, server_config
+from gateway.serving import MAX_HEAD_BYTES, server_config, server_options
 
 KEY = "lp_test_key_for_serving"
 HEADER_TIMEOUT = 0.5
@@ -99,3 +101,55 @@ async def test_a_huge_declared_body_is_413_before_it_is_sent(address: tuple[str,
     answer = await exchange(address, head + b"{" * 1024)
     assert answer.startswith(b"HTTP/1.1 413")
     assert b"payload_too_large" in answer
+
+
+def test_the_server_parses_with_httptools_on_uvloop() -> None:
+    config = server_config(object(), host="127.0.0.1", port=0)
+    config.load()
+    assert issubclass(config.http_protocol_class, HttpToolsProtocol)
+    assert server_options()["http"] is not None
+    factory = config.get_loop_factory()
+    assert factory is not None
+    loop = factory()
+    try:
+        assert isinstance(loop, uvloop.Loop)
+    finally:
+        loop.close()
+
+
+async def test_an_oversized_head_in_many_reads_is_400(address: tuple[str, int]) -> None:
+    reader, writer = await asyncio.open_connection(*address)
+    try:
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: t\r\n")
+        for i in range(MAX_HEAD_BYTES // 1024 + 2):
+            writer.write(b"X-%d: " % i + b"a" * 1024 + b"\r\n")
+            await writer.drain()
+            await asyncio.sleep(0.005)
+        writer.write(b"\r\n")
+        answer = await asyncio.wait_for(reader.read(65536), 5.0)
+    except ConnectionError:
+        answer = b"HTTP/1.1 400 (connection closed on the head)"
+    finally:
+        writer.close()
+    assert answer.startswith(b"HTTP/1.1 400")
+
+
+async def test_a_second_request_on_a_connection_is_bounded_too(address: tuple[str, int]) -> None:
+    reader, writer = await asyncio.open_connection(*address)
+    try:
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        first = await asyncio.wait_for(reader.readuntil(b'{"status":"ok"}'), 5.0)
+        pad = b"a" * (MAX_HEAD_BYTES + 1)
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Pad: " + pad + b"\r\n\r\n")
+        second = await asyncio.wait_for(reader.read(65536), 5.0)
+    finally:
+        writer.close()
+    assert first.startswith(b"HTTP/1.1 200")
+    assert second.startswith(b"HTTP/1.1 400")
+
+
+async def test_a_head_just_under_the_bound_is_served(address: tuple[str, int]) -> None:
+    head = b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Pad: \r\n\r\n"
+    pad = b"a" * (MAX_HEAD_BYTES - len(head))
+    answer = await exchange(address, head.replace(b"X-Pad: ", b"X-Pad: " + pad))
+    assert answer.startswith(b"HTTP/1.1 200")

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import msgspec
+
 from gateway.cursors import Position, encode_cursor
 from gateway.errors import InvalidInputError, RateLimitedError, UpstreamError
 from gateway.ids import IdKind, derive_id
@@ -88,9 +90,12 @@ class ScopedAccount:
     ref: AccountRef
 
 
-@dataclass(frozen=True, slots=True)
-class AdSetItem:
-    """One row of the merged list, with its public IDs."""
+class AdSetItem(msgspec.Struct, frozen=True, gc=False):
+    """One row of the merged list, with its public IDs.
+
+    A frozen struct, like the record it holds (``platforms.base.Record``): a page builds one
+    per row, and a frozen dataclass took about six times as long to build. It holds
+    strings and a record only, so it is never part of a reference cycle (``gc=False``)."""
 
     adset_id: str
     campaign_id: str

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from gateway.auth import Principal
     from gateway.observability.metrics import Metrics
     from gateway.observability.tracing import Tracing
 
@@ -30,6 +31,9 @@ class RequestScope:
     operation: str | None = None
     upstream_calls: int = 0
     retries: int = 0
+    #: The ``Authorization`` header this request authenticated with, and who it named: the
+    #: rate limit authenticates before the endpoint does, and the endpoint reuses this.
+    authenticated: tuple[str, Principal] | None = None
 
 
 _current: ContextVar[RequestScope | None] = ContextVar("gateway_request", default=None)

@@ -16,7 +16,7 @@ def upstream_call(platform: str, outcome: str, seconds: float) -> None:
     if scope is None:
         return
     scope.upstream_calls += 1
-    scope.metrics.client_duration.labels(platform, outcome).observe(seconds)
+    scope.metrics.observe_client(platform, outcome, seconds)
 
 
 def retry(platform: str, account_id: str, attempt: int, wait: float, reason: str) -> None:

@@ -72,6 +72,28 @@ class Metrics:
         #: Whether shared state (Redis) is unreachable now; None when none is configured.
         self.shared_state_degraded: Callable[[], bool] | None = None
         self.registry.register(_StateCollector(self))
+        # Each label set's child, found once: ``labels()`` validates, locks and builds a tuple
+        # on every call, a few microseconds per request and per upstream call.
+        self._server_children: dict[tuple[str, str, int], Histogram] = {}
+        self._client_children: dict[tuple[str, str], Histogram] = {}
+
+    def observe_server(self, route: str, method: str, status: int, seconds: float) -> None:
+        """One request served: ``http_server_request_duration_seconds``."""
+        key = (route, method, status)
+        child = self._server_children.get(key)
+        if child is None:
+            child = self.server_duration.labels(route, method, str(status))
+            self._server_children[key] = child
+        child.observe(seconds)
+
+    def observe_client(self, platform: str, outcome: str, seconds: float) -> None:
+        """One upstream call ended: ``http_client_request_duration_seconds``."""
+        key = (platform, outcome)
+        child = self._client_children.get(key)
+        if child is None:
+            child = self.client_duration.labels(platform, outcome)
+            self._client_children[key] = child
+        child.observe(seconds)
 
     def throttled(self, scope: tuple[str, str], seconds: float) -> None:
         until = self._clock() + seconds

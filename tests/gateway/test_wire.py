@@ -46,3 +46,13 @@ def test_times_are_written_in_utc_to_the_second_whatever_was_asked_before() -> N
     assert format_time(datetime(2026, 4, 1, 0, 30, tzinfo=pacific)) == "2026-04-01T07:30:00Z"
     assert format_time(datetime(2026, 4, 1, 0, 30)) == "2026-04-01T00:30:00Z"  # naive: UTC
     assert format_time(None) is None
+
+
+def test_items_writes_each_item_as_item_does() -> None:
+    records = [make_record(Platform.META_ADS, "act_1", n) for n in range(3)]
+    page = [make_item(record, ACCOUNT_ID) for record in records]
+    items = WrittenItems(capacity=2)
+    first = dumps(items.items(page))
+    again = dumps(items.items(page))
+    assert first == again == dumps([adset_json(item) for item in page])
+    assert len(items) == 2

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from gateway.observability.logs import REDACTED, build_handler
+from gateway.observability.logs import REDACTED, Redactor, build_handler
 from gateway.platforms.base import Platform
 from gateway.resilience.breaker import CircuitBreakers
 from tests.gateway.conftest import ADSETS, AUTH, KEY, PROJECT, Gateway
@@ -188,3 +188,18 @@ async def test_requests_without_a_caller_are_logged_too(
     assert (second["status"], second["key_id"]) == (401, None)
     assert "wrong-key-123456" not in logs.text
     assert AUTH["Authorization"] not in logs.text
+
+
+def test_a_redactor_answers_the_same_for_texts_it_has_seen() -> None:
+    redact = Redactor(["configured-secret-value"])
+    texts = [
+        "GET /v1/projects/{project_id}/ads/adsets",
+        "Bearer lp_live_abcdef123456",
+        "uses configured-secret-value here",
+        "token mentioned, nothing to hide",
+    ]
+    first = [redact(text) for text in texts]
+    assert first == [redact(text) for text in texts]
+    assert first[0] == texts[0] and first[3] == texts[3]
+    assert "lp_live_abcdef123456" not in first[1]
+    assert "configured-secret-value" not in first[2]
