@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import functools
 import gc
 import os
 import time
@@ -531,7 +532,7 @@ async def run_floor(pages: list[FloorPage], rounds: int, sampler: Sampler) -> No
     settle_heap()
     for _ in range(rounds):
         for p in pages:
-            await sampler.sample(lambda p=p: _floor(p))  # type: ignore[misc]
+            await sampler.sample(functools.partial(_floor, p))
 
 
 # --- command line ------------------------------------------------------------------------

@@ -43,7 +43,7 @@ from typing import Any
 import orjson
 
 from bench import configs
-from bench.pages import KINDS, Project, Spec, api, walk
+from bench.pages import DRAIN_SECONDS, KINDS, Project, Spec, api, walk
 from gateway.auth import digest_key
 from gateway.platforms.base import Platform
 
@@ -553,7 +553,7 @@ def table(rows: Sequence[Measured]) -> str:
         if r.other_threads_ms >= 0.005:
             note += f"; {r.other_threads_ms:.2f} ms of it on other threads"
         if r.lingering:
-            note += f"; {r.lingering} tasks still running {5:g} s after their page"
+            note += f"; {r.lingering} tasks still running {DRAIN_SECONDS:g} s after their page"
         lines.append(
             f"| {r.kind} | {r.cpu_ms:.2f} | {x_cpu} | {instr} | {x_instr} | {count} | {note} |"
         )

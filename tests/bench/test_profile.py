@@ -3,6 +3,7 @@ pages, and the ASGI driver against the real app over the in-process sandboxes.""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bench import profile
+from bench import pages, profile
 from bench.pages import (
     KINDS,
     README_NESTED,
@@ -207,6 +208,8 @@ def test_table_divides_by_the_floor() -> None:
     assert "| rest-cold | 4.00 | 8.0 | 30.0 M | 15.0 | 10 / 4 |" in text
     assert "3.0 answers, 90 KB a page" in text
     assert "1.00 ms of it on other threads" in text
+    rows[1].lingering = 2
+    assert "2 tasks still running 5 s after their page" in profile.table(rows)
 
 
 def test_the_nested_kind_selects_what_the_readme_example_does() -> None:
@@ -299,3 +302,30 @@ async def test_a_short_page_is_partial(suite: SandboxSuite) -> None:
             read_page(KINDS["rest-cold"], short)
     finally:
         await driver.stop()
+
+
+async def test_a_sample_waits_for_the_tasks_its_page_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pages, "DRAIN_SECONDS", 0.2)
+    finished: list[str] = []
+    forever = asyncio.Event()
+
+    async def write_behind() -> None:
+        await asyncio.sleep(0.01)
+        finished.append("written")
+
+    async def work() -> str:
+        asyncio.get_running_loop().create_task(write_behind())
+        return "page"
+
+    sampler = pages.Sampler()
+    assert await sampler.sample(work) == "page"
+    assert finished == ["written"]  # inside the sample, so its CPU was counted
+    assert sampler.lingering == 0 and len(sampler.cpu) == len(sampler.main_thread) == 1
+
+    async def stuck() -> str:
+        asyncio.get_running_loop().create_task(forever.wait())
+        return "page"
+
+    await sampler.sample(stuck)
+    assert sampler.lingering == 1
+    forever.set()
