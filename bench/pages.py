@@ -545,18 +545,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--cprofile", type=Path, help="write a cProfile of the samples here")
-    parser.add_argument(
-        "--clock",
-        choices=["cpu", "wall"],
-        default="cpu",
-        help="the profile's clock: this thread's CPU time (waits for the GIL, the sockets and "
-        "the scheduler cost nothing) or the wall clock (the profiler's overhead is lower)",
-    )
     args = parser.parse_args(argv)
     spec = Spec.read(args.spec)
-    profiler = None
-    if args.cprofile:
-        profiler = cProfile.Profile(time.thread_time) if args.clock == "cpu" else cProfile.Profile()
+    profiler = cProfile.Profile() if args.cprofile else None
     sampler = Sampler(profiler=profiler)
     extra: dict[str, Any] = {}
     if args.kind == "floor":

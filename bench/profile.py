@@ -160,21 +160,6 @@ class Entry:
     function: Function
     own: float
     callers: dict[Function, float]
-    calls: int = 0
-
-    @property
-    def idle(self) -> bool:
-        return self.function[0] == "~" and IDLE in self.function[2]
-
-
-def overhead_per_call(entries: Sequence[Entry], unprofiled: float) -> float:
-    """cProfile's own cost per call, estimated as what the profiled run spent beyond
-    ``unprofiled`` (the same pages' main-thread CPU without the profiler), spread over every
-    call: each event takes about the same time whatever the function."""
-    work = [e for e in entries if not e.idle]
-    calls = sum(e.calls for e in work)
-    extra = sum(e.own for e in work) - unprofiled
-    return max(0.0, extra / calls) if calls else 0.0
 
 
 @dataclass(frozen=True)
@@ -185,26 +170,20 @@ class Grouped:
     buckets: dict[str, float]
     idle: float
     top: list[tuple[float, str, str]]  # (own seconds, bucket, "file:line(function)")
-    per_call: float = 0.0  # the profiler's cost taken off each call
-    calls: int = 0
 
     @property
     def total(self) -> float:
         return sum(self.buckets.values())
 
 
-def group(
-    entries: Iterable[Entry], other_threads: float = 0.0, top: int = 15, per_call: float = 0.0
-) -> Grouped:
+def group(entries: Iterable[Entry], other_threads: float = 0.0, top: int = 15) -> Grouped:
     """Own times summed by bucket, plus the CPU of the other threads (which cProfile does not
     see), and the ``top`` functions. A C function named in no bucket (``isinstance``,
     ``dict.get``) is the work of whoever called it: its time goes to its callers' buckets in
-    the shares cProfile recorded per caller. ``per_call`` seconds (the profiler's own cost)
-    are taken off each call of each function, down to zero."""
+    the shares cProfile recorded per caller."""
     sums: dict[str, float] = {}
     functions: list[tuple[float, str, str]] = []
     idle = 0.0
-    calls = 0
 
     def add(name: str, seconds: float) -> None:
         sums[name] = sums.get(name, 0.0) + seconds
@@ -212,26 +191,23 @@ def group(
     for entry in entries:
         filename, line, function = entry.function
         where = _where(filename, line, function)
-        if entry.idle:
+        if filename == "~" and IDLE in function:
             idle += entry.own
             continue
-        calls += entry.calls
-        own = max(0.0, entry.own - per_call * entry.calls)
         name = bucket(filename, function)
         if name == OTHER and filename == "~" and entry.callers:
             shared = sum(entry.callers.values())
             for caller, seconds in entry.callers.items():
-                part = own * seconds / shared if shared > 0 else own / len(entry.callers)
+                part = entry.own * seconds / shared if shared > 0 else 0.0
                 add(bucket(caller[0], caller[2]), part)
-            functions.append((own, "its callers'", where))
+            functions.append((entry.own, "its callers'", where))
             continue
-        add(name, own)
-        functions.append((own, name, where))
+        add(name, entry.own)
+        functions.append((entry.own, name, where))
     if other_threads > 0:
         add(OTHER_THREADS, other_threads)
     functions.sort(key=lambda f: f[0], reverse=True)
-    ordered = dict(sorted(sums.items(), key=lambda kv: -kv[1]))
-    return Grouped(ordered, idle, functions[:top], per_call, calls)
+    return Grouped(dict(sorted(sums.items(), key=lambda kv: -kv[1])), idle, functions[:top])
 
 
 def _where(filename: str, line: int, function: str) -> str:
@@ -252,21 +228,17 @@ def stats_entries(path: Path) -> list[Entry]:
     """The functions of a cProfile dump with their own time and callers."""
     raw: Mapping[Function, tuple[Any, ...]] = pstats.Stats(str(path)).stats  # type: ignore[attr-defined]
     return [
-        Entry(key, float(value[2]), {c: float(t[2]) for c, t in value[4].items()}, int(value[1]))
+        Entry(key, float(value[2]), {c: float(t[2]) for c, t in value[4].items()})
         for key, value in raw.items()
     ]
 
 
-def grouped_text(
-    kind: str, grouped: Grouped, samples: int, unprofiled_ms: float | None, clock: str = "cpu"
-) -> str:
+def grouped_text(kind: str, grouped: Grouped, samples: int, unprofiled_ms: float | None) -> str:
     """A grouped profile as Markdown: buckets, then the top functions, in ms per page."""
     total = grouped.total or 1.0
     lines = [
-        f"### Profile of `{kind}` ({samples} pages; cProfile own time on "
-        + ("the main thread's CPU clock" if clock == "cpu" else "the wall clock")
-        + ", the event loop's wait for sockets left out; other threads from the process's "
-        "CPU time)",
+        f"### Profile of `{kind}` ({samples} pages; cProfile own time on the wall clock, the "
+        "event loop's wait for sockets left out; other threads from the process's CPU time)",
         "",
         "| bucket | ms/page | share |",
         "|---|---:|---:|",
@@ -274,17 +246,8 @@ def grouped_text(
     for name, seconds in grouped.buckets.items():
         lines.append(f"| {name} | {seconds * 1000 / samples:.2f} | {seconds / total:.1%} |")
     profiled = grouped.total * 1000 / samples
-    label = "total under the profiler"
-    if grouped.per_call:
-        label = "total, the profiler's cost taken off"
-    lines += [f"| **{label}** | {profiled:.2f} | 100% |", ""]
-    if grouped.per_call:
-        lines.append(
-            f"cProfile's own cost, estimated at {grouped.per_call * 1e6:.2f} µs a call "
-            f"({grouped.calls / samples:,.0f} calls a page) from the run without it, is taken "
-            "off each function's own time in proportion to its calls."
-        )
-    lines.append(f"The event loop waited {grouped.idle * 1000 / samples:.2f} ms/page for sockets.")
+    lines.append(f"| **total under the profiler** | {profiled:.2f} | 100% |")
+    lines += ["", f"The event loop waited {grouped.idle * 1000 / samples:.2f} ms/page for sockets."]
     if unprofiled_ms is not None:
         lines[-1] += f" Without the profiler the same kind measured {unprofiled_ms:.2f} ms/page."
     lines += [
@@ -493,7 +456,6 @@ class Runner:
         samples: int,
         *,
         cprofile: Path | None = None,
-        clock: str = "cpu",
         callgrind: Path | None = None,
     ) -> dict[str, Any]:
         self._count += 1
@@ -502,7 +464,7 @@ class Runner:
         argv = [sys.executable, "-m", "bench.pages", "--spec", str(self.spec_path)]
         argv += ["--kind", kind, "--samples", str(samples), "--out", str(out)]
         if cprofile is not None:
-            argv += ["--cprofile", str(cprofile), "--clock", clock]
+            argv += ["--cprofile", str(cprofile)]
         if callgrind is not None:
             callgrind.mkdir(parents=True, exist_ok=True)
             argv = [
@@ -627,13 +589,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--profile", nargs="+", choices=[k for k in ORDER if k != "floor"], default=[],
         metavar="KIND", help="print a grouped cProfile of these kinds",
     )  # fmt: skip
-    parser.add_argument(
-        "--profile-clock",
-        choices=["cpu", "wall"],
-        default="cpu",
-        help="cpu: the thread's CPU time, blind to waits for the GIL and the scheduler (on a "
-        "busy machine); wall: less overhead per call",
-    )
     parser.add_argument("--large-adsets", type=int, default=1200, help="the sandbox's seed")
     parser.add_argument("--keep", type=Path, help="keep the work files in this folder")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
@@ -668,26 +623,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             profiles = []
             for kind in args.profile:
                 stats = workdir / f"{kind}.prof"
-                n = samples(kind, args.warm, args.cold)
-                result = runner.run(kind, n, cprofile=stats, clock=args.profile_clock)
+                result = runner.run(kind, samples(kind, args.warm, args.cold), cprofile=stats)
                 measured = summarize(result)
-                plain = next((r for r in rows if r.kind == kind), None)
+                plain = next((r.cpu_ms for r in rows if r.kind == kind), None)
                 other = measured.other_threads_ms / 1000 * measured.samples
-                entries = stats_entries(stats)
-                per_call = 0.0
-                if plain is not None:
-                    main_ms = plain.cpu_ms - plain.other_threads_ms
-                    per_call = overhead_per_call(entries, main_ms / 1000 * measured.samples)
-                grouped = group(entries, other, per_call=per_call)
-                profiles.append(
-                    grouped_text(
-                        kind,
-                        grouped,
-                        measured.samples,
-                        None if plain is None else plain.cpu_ms,
-                        args.profile_clock,
-                    )
-                )
+                grouped = group(stats_entries(stats), other)
+                profiles.append(grouped_text(kind, grouped, measured.samples, plain))
         finally:
             sandbox.stop()
     print(
