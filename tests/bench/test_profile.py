@@ -93,6 +93,9 @@ def test_group_gives_unnamed_c_functions_to_their_callers_and_leaves_idle_out() 
     text = profile.grouped_text("rest-cold", grouped, samples=2, unprofiled_ms=1.5)
     assert "| mapping | 3000.00 | 68.6% |" in text
     assert "waited 25000.00 ms/page" in text
+    assert "the wall clock" in text and "(×2916.7 in all)" in text
+    cpu = profile.grouped_text("rest-cold", grouped, samples=2, unprofiled_ms=None, clock="cpu")
+    assert "CPU clock" in cpu and "in all" not in cpu
 
 
 # --- callgrind ----------------------------------------------------------------------------
