@@ -17,9 +17,11 @@ CPU ms is the worker's process time (every thread) per sample, averaged. With
 ``--instructions`` each kind runs again under ``valgrind --tool=callgrind`` with fewer
 samples; the worker marks each sample's start and end, callgrind dumps its counts at each
 mark, and the instructions per page are the average over the samples (startup, app building
-and priming excluded). With ``--profile KIND`` that kind runs once more under cProfile (timed by
-thread CPU) and its own time is summed into the buckets of ``BUCKETS`` by the frames' module
-paths, with the top functions. Fixed counts; stops by itself.
+and priming excluded). With ``--profile KIND`` that kind runs once more under cProfile (on the
+wall clock, or the thread's CPU clock with ``--profile-clock cpu``) and its own time is summed
+into the buckets of ``BUCKETS`` by the frames' module paths (a C function no bucket names, such
+as ``isinstance``, counts for its callers), with the top functions. Fixed counts; stops by
+itself.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from typing import Any
 import orjson
 
 from bench import configs
-from bench.pages import DRAIN_SECONDS, KINDS, Project, Spec, api, walk
+from bench.pages import DRAIN_SECONDS, KINDS, PAGE_ROWS, Project, Spec, api, walk
 from gateway.auth import digest_key
 from gateway.platforms.base import Platform
 
@@ -593,7 +595,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--instructions", action="store_true", help="also count instructions (callgrind)"
     )
     parser.add_argument("--warm-instr", type=int, default=5, help="warm samples under valgrind")
-    parser.add_argument("--cold-instr", type=int, default=3, help="cold samples under valgrind")
+    parser.add_argument("--cold-instr", type=int, default=4, help="cold samples under valgrind")
     parser.add_argument(
         "--profile", nargs="+", choices=[k for k in ORDER if k != "floor"], default=[],
         metavar="KIND", help="print a grouped cProfile of these kinds",
@@ -652,7 +654,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             sandbox.stop()
     print(
-        f"## Pages of {100} rows, {_revision()}: the gateway in-process through ASGI (no "
+        f"## Pages of {PAGE_ROWS} rows, {_revision()}: the gateway in-process through ASGI (no "
         "uvicorn), the sandboxes in another process on loopback"
     )
     print()
