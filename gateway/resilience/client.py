@@ -33,6 +33,7 @@ from gateway.platforms.base import (
     CampaignRecord,
     Platform,
     ReportsUsage,
+    warms_campaigns,
 )
 from gateway.resilience.backoff import RetryBudget, RetryPolicy
 from gateway.resilience.breaker import CircuitBreakers
@@ -74,7 +75,8 @@ class CallStats:
 class ResilientPlatform:
     """Wraps a platform client with retries, throttling, breakers and a deadline.
 
-    Also a ``KnowsAvailability``: the listing asks it which accounts would fail fast now."""
+    Also a ``KnowsAvailability``: the listing asks it which accounts would fail fast now; and
+    a ``WarmsCampaigns``, passing the inner client's on (a no-op for one that keeps none)."""
 
     def __init__(
         self,
@@ -136,6 +138,16 @@ class ResilientPlatform:
 
     async def list_campaigns(self, account: AccountRef) -> list[CampaignRecord]:
         return await self._call(account, lambda: self.inner.list_campaigns(account))
+
+    def campaigns_warm(self, account: AccountRef) -> bool:
+        """True also when the inner client keeps no campaigns: there is nothing to warm."""
+        inner = self.inner
+        return not warms_campaigns(inner) or inner.campaigns_warm(account)
+
+    async def warm_campaigns(self, account: AccountRef) -> None:
+        inner = self.inner
+        if warms_campaigns(inner) and not inner.campaigns_warm(account):
+            await self._call(account, lambda: inner.warm_campaigns(account))
 
     async def get_account(self, account: AccountRef) -> AdAccountInfo:
         return await self._call(account, lambda: self.inner.get_account(account))
