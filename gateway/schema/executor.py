@@ -7,6 +7,13 @@ the value directly; fields with resolvers, and anything unexpected (a null where
 forbids one, a failed coercion), go through graphql-core's normal path, which also reports the
 error properly.
 
+A field with a resolver can be plain too, when its value is usually known before execution
+(a page's campaigns, read with the page): ``plain(attr)`` in its metadata names the attribute
+that holds the value. The executor takes the attribute as the field's value unless it holds an
+``Unresolved`` (not read ahead, or read and failed); then the resolver runs, and it must give
+the attribute's value whenever the attribute has one (graphql-core's own execution only ever
+calls the resolver).
+
 It overrides graphql-core's ``ExecutionContext.execute_fields`` and ``execute_field`` and reads
 the schema's graphql-core form, so graphql-core is pinned to the minor version these were
 written for (pyproject.toml); ``tests/gateway/test_executor.py`` compares its results with
@@ -21,7 +28,7 @@ import asyncio
 import enum
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import strawberry
@@ -42,6 +49,30 @@ from graphql.pyutils import Path
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.base import StrawberryObjectDefinition
+
+#: Field metadata key: the attribute that holds a resolver-backed plain field's value.
+PLAIN_ATTR = "gateway.plain_attr"
+
+
+def plain(attr: str) -> dict[str, str]:
+    """Field metadata that makes a field with a resolver plain, its value read from ``attr``
+    (``strawberry.field(metadata=plain("_campaign"))``)."""
+    return {PLAIN_ATTR: attr}
+
+
+class Unresolved:
+    """What the attribute behind a resolver-backed plain field holds when it has no value for
+    the executor to take: the field's resolver runs instead, and it loads the value, or raises
+    ``error`` (the failure met when the value was read ahead) when there is one."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException | None = None) -> None:
+        self.error = error
+
+
+#: Not read ahead: the resolver loads the value.
+NOT_LOADED = Unresolved()
 
 
 class Kind(enum.Enum):
@@ -66,6 +97,8 @@ class PlainField:
     fits: Callable[[Any], bool] | None = None
     #: Enum leaves: Python value -> GraphQL name.
     names: Mapping[Any, str] | None = None
+    #: The field has a resolver, run when the attribute holds an ``Unresolved``.
+    resolved: bool = False
 
 
 PlainFields = Mapping[str, Mapping[str, PlainField]]
@@ -140,7 +173,7 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
                 elif type(value) is spec.exact and (spec.fits is None or spec.fits(value)):
                     results[response_name] = value
                     continue
-                else:
+                elif not (spec.resolved and isinstance(value, Unresolved)):
                     try:
                         results[response_name] = self._leaf(spec, value)
                         continue
@@ -176,7 +209,7 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
                 if value is None:
                     if spec.nullable:
                         return None
-                else:
+                elif not (spec.resolved and isinstance(value, Unresolved)):
                     try:
                         return self._complete(
                             spec, value, field_details_list, path, position_context
@@ -258,7 +291,8 @@ def refuse_field_hooks(schema: strawberry.Schema) -> None:
 
 
 def plain_fields(schema: strawberry.Schema) -> dict[str, dict[str, PlainField]]:
-    """Every resolver-less field of every object type, by GraphQL type and field name."""
+    """Every resolver-less field of every object type, and every field whose metadata names
+    its attribute (``plain``), by GraphQL type and field name."""
     table: dict[str, dict[str, PlainField]] = {}
     for name, graphql_type in schema._schema.type_map.items():
         if name.startswith("__") or not isinstance(graphql_type, GraphQLObjectType):
@@ -268,14 +302,19 @@ def plain_fields(schema: strawberry.Schema) -> dict[str, dict[str, PlainField]]:
             continue
         fields: dict[str, PlainField] = {}
         for field in definition.fields:
-            if field.base_resolver is not None or field.extensions or field.permission_classes:
+            attr = field.metadata.get(PLAIN_ATTR) if field.metadata else None
+            if field.extensions or field.permission_classes:
+                continue
+            if field.base_resolver is not None and attr is None:
                 continue
             graphql_name = schema.config.name_converter.get_graphql_name(field)
             graphql_field = graphql_type.fields.get(graphql_name)
             if graphql_field is None:
                 continue  # private attributes are not part of the schema
-            spec = _classify(field.python_name, graphql_field.type)
+            spec = _classify(attr or field.python_name, graphql_field.type)
             if spec is not None:
+                if attr is not None:
+                    spec = replace(spec, resolved=True)
                 fields[graphql_name] = spec
         if fields:
             table[name] = fields

@@ -1,4 +1,10 @@
-"""GraphQL object types. Built from domain objects; nested objects load through dataloaders."""
+"""GraphQL object types, built from domain objects.
+
+A page's nested objects (each row's campaign and ad account) are read with the page and built
+once per page (``PageObjects``), then served as plain fields; where they were not read ahead
+(``node``, a project's accounts) the fields' resolvers load them through the request's
+dataloaders.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +17,11 @@ from strawberry.scalars import JSON
 from gateway.ids import IdKind, derive_id
 from gateway.listing.types import AdSetItem
 from gateway.platforms import base
+from gateway.schema.executor import NOT_LOADED, Unresolved, plain
 from gateway.wire import format_time
 
 if TYPE_CHECKING:
+    from gateway.loaders import AccountOutcome, CampaignOutcome, RequestLoaders
     from gateway.schema.context import GraphQLContext
 
 PlatformEnum = strawberry.enum(
@@ -91,23 +99,61 @@ class AdAccount(Node):
     name: str = strawberry.field(description="The account's name in the gateway configuration.")
     platform: base.Platform = strawberry.field(description="The account's platform.")
 
-    @strawberry.field(description="The account's currency (ISO 4217), from the platform.")
+    @strawberry.field(
+        description="The account's currency (ISO 4217), from the platform.",
+        metadata=plain("_currency"),
+    )
     async def currency(self, info: strawberry.Info[GraphQLContext, None]) -> str | None:
+        value = self._currency
+        if not isinstance(value, Unresolved):
+            return value
+        if value.error is not None:
+            raise value.error
         found = await info.context.account_info(self.platform, self.external_id)
         return None if found is None else found.currency
 
-    @strawberry.field(description="The account's time zone (IANA name), from the platform.")
+    @strawberry.field(
+        description="The account's time zone (IANA name), from the platform.",
+        metadata=plain("_timezone"),
+    )
     async def timezone(self, info: strawberry.Info[GraphQLContext, None]) -> str | None:
+        value = self._timezone
+        if not isinstance(value, Unresolved):
+            return value
+        if value.error is not None:
+            raise value.error
         found = await info.context.account_info(self.platform, self.external_id)
         return None if found is None else found.timezone
 
+    #: What the platform says, when read ahead (else ``NOT_LOADED``, or the read's failure).
+    _currency: strawberry.Private[str | Unresolved | None] = NOT_LOADED
+    _timezone: strawberry.Private[str | Unresolved | None] = NOT_LOADED
+
     @classmethod
-    def of(cls, account: base.AccountRef, public_id: str) -> AdAccount:
+    def of(
+        cls,
+        account: base.AccountRef,
+        public_id: str,
+        details: AccountOutcome | Unresolved = NOT_LOADED,
+    ) -> AdAccount:
+        """The account; ``details`` is what ``get_account`` gave for it, if it was read."""
+        currency: str | Unresolved | None
+        timezone: str | Unresolved | None
+        if isinstance(details, base.AdAccountInfo):
+            currency, timezone = details.currency, details.timezone
+        elif isinstance(details, BaseException):
+            currency = timezone = Unresolved(details)
+        elif details is None:
+            currency = timezone = None
+        else:
+            currency = timezone = details
         return cls(
             id=strawberry.ID(public_id),
             external_id=account.external_id,
             name=account.name,
             platform=account.platform,
+            _currency=currency,
+            _timezone=timezone,
         )
 
 
@@ -121,9 +167,14 @@ class Campaign(Node):
     ad_account_id: strawberry.ID = strawberry.field(description="ID of the owning ad account.")
 
     @classmethod
-    def of(cls, record: base.CampaignRecord, ad_account_id: str) -> Campaign:
+    def of(
+        cls, record: base.CampaignRecord, ad_account_id: str, *, public_id: str | None = None
+    ) -> Campaign:
+        """The campaign; ``public_id`` is its ID when already derived (a listed row's)."""
+        if public_id is None:
+            public_id = derive_id(IdKind.CAMPAIGN, record.platform, record.external_id)
         return cls(
-            id=strawberry.ID(derive_id(IdKind.CAMPAIGN, record.platform, record.external_id)),
+            id=strawberry.ID(public_id),
             external_id=record.external_id,
             name=record.name,
             platform=record.platform,
@@ -164,23 +215,37 @@ class AdSet(Node):
         name="metricsSnapshot7d", description="Reserved for a future rollup; always {} today."
     )
 
-    @strawberry.field(description="The parent campaign (loaded in one batch per ad account).")
+    @strawberry.field(
+        description="The parent campaign (loaded in one batch per ad account).",
+        metadata=plain("_campaign"),
+    )
     async def campaign(self, info: strawberry.Info[GraphQLContext, None]) -> Campaign | None:
+        value = self._campaign
+        if not isinstance(value, Unresolved):
+            return value
+        if value.error is not None:
+            raise value.error
         record = await info.context.campaign(
             self.platform, self._account_external_id, self._campaign_external_id
         )
         return None if record is None else Campaign.of(record, self.ad_account_id)
 
-    @strawberry.field(description="The owning ad account.")
+    @strawberry.field(description="The owning ad account.", metadata=plain("_ad_account"))
     def ad_account(self, info: strawberry.Info[GraphQLContext, None]) -> AdAccount | None:
+        value = self._ad_account
+        if not isinstance(value, Unresolved):
+            return value
         account = info.context.account_ref(self.platform, self._account_external_id)
         return None if account is None else AdAccount.of(account, self.ad_account_id)
 
     _account_external_id: strawberry.Private[str]
     _campaign_external_id: strawberry.Private[str]
+    #: The campaign and account objects, when built with the page (``PageObjects``).
+    _campaign: strawberry.Private[Campaign | Unresolved | None] = NOT_LOADED
+    _ad_account: strawberry.Private[AdAccount | Unresolved | None] = NOT_LOADED
 
     @classmethod
-    def of(cls, item: AdSetItem) -> AdSet:
+    def of(cls, item: AdSetItem, nested: PageObjects | None = None) -> AdSet:
         r = item.record
         t = r.targeting
         adset_id = strawberry.ID(item.adset_id)
@@ -210,4 +275,56 @@ class AdSet(Node):
             metrics_snapshot_7d=JSON({}),
             _account_external_id=r.account_external_id,
             _campaign_external_id=r.campaign_external_id,
+            _campaign=NOT_LOADED if nested is None else nested.campaign(item),
+            _ad_account=NOT_LOADED if nested is None else nested.account(item),
         )
+
+
+class PageObjects:
+    """The campaigns and ad accounts of one page's rows, each built once and shared by the rows
+    that name it, from what the request's loaders read with the page (``PagePrefetch``)."""
+
+    def __init__(self, loaders: RequestLoaders) -> None:
+        self._loaders = loaders
+        self._campaigns: dict[tuple[str, str], Campaign | Unresolved | None] = {}
+        self._accounts: dict[str, AdAccount | None] = {}
+
+    def campaign(self, item: AdSetItem) -> Campaign | Unresolved | None:
+        key = (item.ad_account_id, item.campaign_id)
+        found = self._campaigns.get(key, NOT_LOADED)
+        if found is NOT_LOADED:
+            r = item.record
+            outcome = self._loaders.campaigns_read.get(
+                (r.platform, r.account_external_id, r.campaign_external_id), NOT_LOADED
+            )
+            found = self._campaigns[key] = _campaign_of(item, outcome)
+        return found
+
+    def account(self, item: AdSetItem) -> AdAccount | None:
+        key = item.ad_account_id
+        try:
+            return self._accounts[key]
+        except KeyError:
+            pass
+        r = item.record
+        ref = self._loaders.account_ref(r.platform, r.account_external_id)
+        found = self._accounts[key] = (
+            None
+            if ref is None
+            else AdAccount.of(
+                ref,
+                key,
+                self._loaders.accounts_read.get((ref.platform, ref.external_id), NOT_LOADED),
+            )
+        )
+        return found
+
+
+def _campaign_of(
+    item: AdSetItem, outcome: CampaignOutcome | Unresolved
+) -> Campaign | Unresolved | None:
+    if isinstance(outcome, base.CampaignRecord):
+        return Campaign.of(outcome, item.ad_account_id, public_id=item.campaign_id)
+    if isinstance(outcome, BaseException):
+        return Unresolved(outcome)
+    return outcome
