@@ -74,13 +74,23 @@ class RequestLoaders:
             raise
         return result
 
-    async def read_campaigns(self, wanted: Mapping[AccountKey, Sequence[str]]) -> None:
+    async def read_campaigns(
+        self,
+        wanted: Mapping[AccountKey, Sequence[str]],
+        failed: Mapping[AccountKey, BaseException],
+    ) -> None:
         """Read the named campaigns of each account (one ``get_campaigns`` per account, all at
-        once) into ``campaigns_read``, and prime the campaign loader with those found."""
+        once) into ``campaigns_read``, and prime the campaign loader with those found. The
+        campaigns of an account in ``failed`` are not asked for again: its error is theirs."""
         groups = list(wanted.items())
-        results = await asyncio.gather(
-            *(self._campaigns_of(key, ids) for key, ids in groups), return_exceptions=True
-        )
+
+        async def of(key: AccountKey, ids: Sequence[str]) -> dict[str, CampaignRecord]:
+            error = failed.get(key)
+            if error is not None:
+                raise error
+            return await self._campaigns_of(key, ids)
+
+        results = await asyncio.gather(*(of(k, ids) for k, ids in groups), return_exceptions=True)
         read = self.campaigns_read
         for ((platform, account_id), ids), result in zip(groups, results, strict=True):
             for campaign_id in ids:
@@ -135,10 +145,11 @@ class PagePrefetch:
     ``WarmsCampaigns``; Apple's listing reads its rows' campaigns itself) and the account's
     details. ``finish(items)`` then reads the page's campaigns and accounts through the
     request's loaders, which find them read already: a campaign the early read did not bring
-    (a failed read, an account with more campaigns than one call returns) is read by ID, as
-    it would have been without it, so results and errors are the same, only sooner. Reads for
-    accounts that hold no row of the page are cancelled; ``cancel`` stops them all (a failed
-    listing), so none outlives the request.
+    (an account with more campaigns than one call returns, or created since) is read by ID, as
+    it would have been without it. When the early read fails, its error stands for the
+    account's campaigns, as a failed read by ID did. Reads for accounts that hold no row of the
+    page are cancelled; ``cancel`` stops them all (a failed listing), so none outlives the
+    request.
     """
 
     def __init__(
@@ -184,12 +195,20 @@ class PagePrefetch:
                 task.cancel()
         reads = []
         if self._campaigns:
-            warming = [task for key, task in self._warming.items() if key in wanted]
+            warming = {key: task for key, task in self._warming.items() if key in wanted}
             if warming:
-                # A failed early read is no answer: the campaigns are read by ID below, which
-                # meets (and reports) the failure as a page without early reads would.
-                await asyncio.wait(warming)
-            reads.append(self._loaders.read_campaigns({k: list(v) for k, v in wanted.items()}))
+                await asyncio.wait(warming.values())
+            # An account whose campaigns could not be read ahead (after the retries of that
+            # call) is not asked again by ID: that would double the failing calls, and the
+            # breaker would open on the account's listings too. Its error is its campaigns'.
+            failed = {
+                key: error
+                for key, task in warming.items()
+                if not task.cancelled() and (error := task.exception()) is not None
+            }
+            reads.append(
+                self._loaders.read_campaigns({k: list(v) for k, v in wanted.items()}, failed)
+            )
         if self._accounts:
             reads.append(self._read_accounts(list(wanted)))
         await asyncio.gather(*reads)
