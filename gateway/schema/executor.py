@@ -103,6 +103,14 @@ class PlainField:
 
 PlainFields = Mapping[str, Mapping[str, PlainField]]
 Plan = tuple[tuple[str, PlainField | None, Any], ...]
+#: A selection made of plain fields only, all the way down: (response name, plain field and
+#: the program of its selection, if an object) per field; ``__typename`` is (name, None, the
+#: type's name).
+Program = tuple[tuple[str, PlainField | None, Any], ...]
+
+
+class _Bail(Exception):
+    """A plain-only selection met a value it cannot take as it is."""
 
 
 class FieldHookError(RuntimeError):
@@ -129,6 +137,98 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         # out the same grouped field set for every row of a list; the set is kept alive here
         # so that its id cannot be reused while this execution runs.
         self._plans: dict[tuple[str, int], tuple[Any, Plan | None]] = {}
+        # The same, for the programs of plain-only selections.
+        self._programs: dict[tuple[str, int], tuple[Any, Program | None]] = {}
+
+    def _program(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> Program | None:
+        """How to build the result of ``grouped_field_set`` on ``parent_type`` in one pass,
+        when every field of it and below is plain (else None)."""
+        key = (parent_type.name, id(grouped_field_set))
+        cached = self._programs.get(key)
+        if cached is not None and cached[0] is grouped_field_set:
+            return cached[1]
+        program = self._compile(parent_type, grouped_field_set)
+        self._programs[key] = (grouped_field_set, program)
+        return program
+
+    def _compile(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> Program | None:
+        table = self.plain.get(parent_type.name)
+        if table is None:
+            return None
+        steps: list[tuple[str, PlainField | None, Any]] = []
+        for name, details in grouped_field_set.items():
+            field_name = details[0].node.name.value
+            if field_name == "__typename":
+                steps.append((name, None, parent_type.name))
+                continue
+            spec = table.get(field_name)
+            if spec is None:
+                return None
+            sub: Program | None = None
+            if spec.kind is Kind.OBJECT or spec.kind is Kind.OBJECT_LIST:
+                sub = self._sub_program(spec, details)
+                if sub is None:
+                    return None
+            steps.append((name, spec, sub))
+        return tuple(steps)
+
+    def _sub_program(self, spec: PlainField, details: Any) -> Program | None:
+        """The program of an object field's selection (None if it has other fields, or a
+        ``@defer``)."""
+        grouped_field_set, new_defer_usages, *_ = self.collect_subfields(spec.named_type, details)
+        if new_defer_usages:
+            return None
+        return self._program(spec.named_type, grouped_field_set)
+
+    def _run(self, program: Program, source: Any) -> dict[str, Any]:
+        """The result of ``program`` on ``source``; ``_Bail`` (or any exception) when a value
+        is not one a plain field can take as it is: a null where the schema forbids one, an
+        ``Unresolved``, a value that needs coercion and fails it. The caller then executes that
+        object the normal way, which reports errors with their paths."""
+        out: dict[str, Any] = {}
+        for name, step, sub in program:
+            if step is None:
+                out[name] = sub  # __typename
+                continue
+            value = getattr(source, step.attr, None)
+            if value is None:
+                if not step.nullable:
+                    raise _Bail
+                out[name] = None
+                continue
+            kind = step.kind
+            if kind is Kind.LEAF:
+                if type(value) is step.exact and (step.fits is None or step.fits(value)):
+                    out[name] = value
+                    continue
+                names = step.names
+                if names is not None and value in names:
+                    out[name] = names[value]
+                elif isinstance(value, Unresolved):
+                    raise _Bail
+                else:
+                    out[name] = self._leaf(step, value)
+            elif isinstance(value, Unresolved):
+                raise _Bail
+            elif kind is Kind.OBJECT:
+                out[name] = self._run(sub, value)
+            elif kind is Kind.OBJECT_LIST:
+                out[name] = [self._run(sub, item) for item in value]
+            else:
+                exact, fits = step.exact, step.fits
+                items = list(value)
+                for item in items:
+                    if type(item) is not exact or (fits is not None and not fits(item)):
+                        items = [self._leaf(step, item) for item in value]
+                        break
+                out[name] = items
+        return out
+
+    def _try_run(self, program: Program, source: Any) -> dict[str, Any] | None:
+        try:
+            return self._run(program, source)
+        except Exception:
+            return None
 
     def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> Plan | None:
         """(response name, plain field or None, field details) of each selected field; None
@@ -236,17 +336,25 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
             return self._leaf(spec, value)
         if spec.kind is Kind.LEAF_LIST:
             return [self._leaf(spec, item) for item in value]
+        program = self._sub_program(spec, details)
         if spec.kind is Kind.OBJECT:
+            done = None if program is None else self._try_run(program, value)
+            if done is not None:
+                return done
             return self.collect_and_execute_subfields(
                 spec.named_type, details, path, value, position_context
             )
-        results = [
-            self.collect_and_execute_subfields(
-                spec.named_type, details, path.add_key(index), item, position_context
-            )
-            for index, item in enumerate(value)
-        ]
-        if not any(self.is_awaitable(r) for r in results):
+        results: list[Any] = []
+        pending = False
+        for index, item in enumerate(value):
+            result: Any = None if program is None else self._try_run(program, item)
+            if result is None:
+                result = self.collect_and_execute_subfields(
+                    spec.named_type, details, path.add_key(index), item, position_context
+                )
+                pending = pending or self.is_awaitable(result)
+            results.append(result)
+        if not pending:
             return results
         return _gather_list(results, self.is_awaitable)
 

@@ -14,16 +14,19 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 import pytest
 import strawberry
 from graphql import DirectiveLocation
 from strawberry.extensions import SchemaExtension
-from strawberry.types import ExecutionResult
+from strawberry.types import ExecutionResult, get_object_definition
 
 from gateway.auth import Principal
+from gateway.platforms import base
 from gateway.schema import build_schema
 from gateway.schema.context import GraphQLContext
 from gateway.schema.executor import NOT_LOADED, FieldHookError, Unresolved, executor_class, plain
+from gateway.schema.types import AgeRange, Money, TargetingSummary
 from tests.gateway.conftest import PROJECT, Gateway
 
 GATEWAY_QUERY = """
@@ -85,6 +88,17 @@ async def test_fast_execution_matches_graphql_core_to_the_key_order(
     assert first["__typename"] == "AdSet"
     assert ("dailyBudget" in first) is not skip_budget
     assert first["again"] == first["status"]
+
+
+@pytest.mark.parametrize(
+    ("graphql_type", "record"),
+    [(Money, base.Money), (AgeRange, base.AgeRange), (TargetingSummary, base.TargetingSummary)],
+)
+def test_records_served_as_they_are_have_the_graphql_types_fields(
+    graphql_type: type, record: type[msgspec.Struct]
+) -> None:
+    definition = get_object_definition(graphql_type, strict=True)
+    assert [f.python_name for f in definition.fields] == list(record.__struct_fields__)
 
 
 # -- a schema built to break ---------------------------------------------------------------
