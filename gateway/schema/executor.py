@@ -27,11 +27,12 @@ from __future__ import annotations
 import asyncio
 import enum
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import strawberry
+from cachetools import LRUCache
 from graphql import (
     GRAPHQL_MAX_INT,
     GRAPHQL_MIN_INT,
@@ -124,12 +125,14 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
     is built: the plain-field table is the subclass's."""
 
     plain: ClassVar[PlainFields] = {}
+    builders: ClassVar[_Builders]
 
     @classmethod
     def prepare(cls, schema: strawberry.Schema) -> None:
         """Refuse ``schema`` if it has field hooks (``FieldHookError``); else take its table."""
         refuse_field_hooks(schema)
         cls.plain = plain_fields(schema)
+        cls.builders = _Builders()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -180,55 +183,9 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
             return None
         return self._program(spec.named_type, grouped_field_set)
 
-    def _run(self, program: Program, source: Any) -> dict[str, Any]:
-        """The result of ``program`` on ``source``; ``_Bail`` (or any exception) when a value
-        is not one a plain field can take as it is: a null where the schema forbids one, an
-        ``Unresolved``, a value that needs coercion and fails it. The caller then executes that
-        object the normal way, which reports errors with their paths."""
-        out: dict[str, Any] = {}
-        for name, step, sub in program:
-            if step is None:
-                out[name] = sub  # __typename
-                continue
-            value = getattr(source, step.attr, None)
-            if value is None:
-                if not step.nullable:
-                    raise _Bail
-                out[name] = None
-                continue
-            kind = step.kind
-            if kind is Kind.LEAF:
-                if type(value) is step.exact and (step.fits is None or step.fits(value)):
-                    out[name] = value
-                    continue
-                names = step.names
-                if names is not None and value in names:
-                    out[name] = names[value]
-                elif isinstance(value, Unresolved):
-                    raise _Bail
-                else:
-                    out[name] = self._leaf(step, value)
-            elif isinstance(value, Unresolved):
-                raise _Bail
-            elif kind is Kind.OBJECT:
-                out[name] = self._run(sub, value)
-            elif kind is Kind.OBJECT_LIST:
-                out[name] = [self._run(sub, item) for item in value]
-            else:
-                exact, fits = step.exact, step.fits
-                items = list(value)
-                for item in items:
-                    if type(item) is not exact or (fits is not None and not fits(item)):
-                        items = [self._leaf(step, item) for item in value]
-                        break
-                out[name] = items
-        return out
-
-    def _try_run(self, program: Program, source: Any) -> dict[str, Any] | None:
-        try:
-            return self._run(program, source)
-        except Exception:
-            return None
+    def _builder(self, program: Program) -> Builder:
+        """``program`` as a function (made once per shape of selection, see ``_Builders``)."""
+        return self.builders.get(program)
 
     def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> Plan | None:
         """(response name, plain field or None, field details) of each selected field; None
@@ -321,13 +278,7 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         )
 
     def _leaf(self, spec: PlainField, value: Any) -> Any:
-        if type(value) is spec.exact and (spec.fits is None or spec.fits(value)):
-            return value
-        if spec.names is not None:
-            name = spec.names.get(value)
-            if name is not None:
-                return name
-        return self.complete_leaf_value(spec.named_type, value)
+        return _leaf_value(spec, value)
 
     def _complete(
         self, spec: PlainField, value: Any, details: Any, path: Path, position_context: Any
@@ -337,8 +288,9 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         if spec.kind is Kind.LEAF_LIST:
             return [self._leaf(spec, item) for item in value]
         program = self._sub_program(spec, details)
+        build = None if program is None else self._builder(program)
         if spec.kind is Kind.OBJECT:
-            done = None if program is None else self._try_run(program, value)
+            done = None if build is None else _built(build, value)
             if done is not None:
                 return done
             return self.collect_and_execute_subfields(
@@ -347,7 +299,7 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         results: list[Any] = []
         pending = False
         for index, item in enumerate(value):
-            result: Any = None if program is None else self._try_run(program, item)
+            result: Any = None if build is None else _built(build, item)
             if result is None:
                 result = self.collect_and_execute_subfields(
                     spec.named_type, details, path.add_key(index), item, position_context
@@ -357,6 +309,134 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         if not pending:
             return results
         return _gather_list(results, self.is_awaitable)
+
+
+def _leaf_value(spec: PlainField, value: Any) -> Any:
+    """A leaf's output value, as graphql-core's completion gives it (raises as it does)."""
+    if type(value) is spec.exact and (spec.fits is None or spec.fits(value)):
+        return value
+    if spec.names is not None:
+        name = spec.names.get(value)
+        if name is not None:
+            return name
+    return StrawberryGraphQLCoreExecutionContext.complete_leaf_value(spec.named_type, value)
+
+
+def _leaf_list(spec: PlainField, values: Any) -> list[Any]:
+    items = list(values)
+    exact, fits = spec.exact, spec.fits
+    for item in items:
+        if type(item) is not exact or (fits is not None and not fits(item)):
+            return [_leaf_value(spec, item) for item in values]
+    return items
+
+
+#: Builds the result of a plain-only selection on one object; raises (``_Bail`` or another
+#: exception) when a value is not one a plain field can take as it is: a null where the
+#: schema forbids one, an ``Unresolved``, a value whose coercion fails. The caller then
+#: executes that object the normal way, which reports errors with their paths.
+Builder = Callable[[Any], dict[str, Any]]
+
+
+def _built(build: Builder, source: Any) -> dict[str, Any] | None:
+    try:
+        return build(source)
+    except Exception:
+        return None
+
+
+class _Builders:
+    """Plain-only selections made into Python functions, one per shape of selection (the
+    fields, their attributes and what each holds), kept for the schema's lifetime: a page
+    runs one function call per row instead of a loop over field descriptions per object.
+    Bounded, as clients choose the shapes."""
+
+    def __init__(self, maxsize: int = 512) -> None:
+        self._made: LRUCache[Hashable, Builder] = LRUCache(maxsize=maxsize)
+
+    def get(self, program: Program) -> Builder:
+        key = _shape(program)
+        build = self._made.get(key)
+        if build is None:
+            build = self._made[key] = _make_builder(program)
+        return build
+
+
+def _shape(program: Program) -> Hashable:
+    # PlainFields live as long as the schema's executor class, so their ids are stable keys.
+    return tuple(
+        (name, id(spec), sub if spec is None else None if sub is None else _shape(sub))
+        for name, spec, sub in program
+    )
+
+
+def _make_builder(program: Program) -> Builder:
+    """Python source for ``program``, compiled: one block per field, objects inlined, lists of
+    objects through a function of their own."""
+    constants: dict[str, Any] = {
+        "_Bail": _Bail,
+        "_Unresolved": Unresolved,
+        "_leaf": _leaf_value,
+        "_leaf_list": _leaf_list,
+    }
+
+    def constant(value: Any) -> str:
+        name = f"_c{len(constants)}"
+        constants[name] = value
+        return name
+
+    def emit(program: Program, src: str, out: str, depth: int, lines: list[str]) -> None:
+        pad = "    " * depth
+        value = f"v{depth}"
+        for name, spec, sub in program:
+            key = constant(name)
+            if spec is None:
+                lines.append(f"{pad}{out}[{key}] = {constant(sub)}")
+                continue
+            lines.append(f"{pad}{value} = getattr({src}, {constant(spec.attr)}, None)")
+            lines.append(f"{pad}if {value} is None:")
+            if spec.nullable:
+                lines.append(f"{pad}    {out}[{key}] = None")
+            else:
+                lines.append(f"{pad}    raise _Bail")
+            if spec.kind is Kind.LEAF:
+                if spec.exact is not None:
+                    check = f"type({value}) is {constant(spec.exact)}"
+                    if spec.fits is not None:
+                        check += f" and {constant(spec.fits)}({value})"
+                    lines.append(f"{pad}elif {check}:")
+                    lines.append(f"{pad}    {out}[{key}] = {value}")
+                if spec.names is not None:
+                    names = constant(spec.names)
+                    lines.append(f"{pad}elif {value} in {names}:")
+                    lines.append(f"{pad}    {out}[{key}] = {names}[{value}]")
+                lines.append(f"{pad}elif isinstance({value}, _Unresolved):")
+                lines.append(f"{pad}    raise _Bail")
+                lines.append(f"{pad}else:")
+                lines.append(f"{pad}    {out}[{key}] = _leaf({constant(spec)}, {value})")
+                continue
+            lines.append(f"{pad}elif isinstance({value}, _Unresolved):")
+            lines.append(f"{pad}    raise _Bail")
+            lines.append(f"{pad}else:")
+            if spec.kind is Kind.LEAF_LIST:
+                lines.append(f"{pad}    {out}[{key}] = _leaf_list({constant(spec)}, {value})")
+            elif spec.kind is Kind.OBJECT_LIST:
+                item = constant(_make_builder(sub))
+                lines.append(f"{pad}    {out}[{key}] = [{item}(i) for i in {value}]")
+            else:
+                inner, inner_out = f"s{depth + 1}", f"o{depth + 1}"
+                lines.append(f"{pad}    {inner} = {value}")
+                lines.append(f"{pad}    {inner_out} = {{}}")
+                emit(sub, inner, inner_out, depth + 1, lines)
+                lines.append(f"{pad}    {out}[{key}] = {inner_out}")
+
+    lines = ["def build(s0):", "    o0 = {}"]
+    emit(program, "s0", "o0", 1, lines)
+    lines.append("    return o0")
+    namespace = dict(constants)
+    exec(compile("\n".join(lines), "<plain selection>", "exec"), namespace)  # noqa: S102
+    build: Builder = namespace["build"]
+    return build
 
 
 async def _gather_dict(results: dict[str, Any], names: list[str]) -> dict[str, Any]:
