@@ -282,6 +282,12 @@ class WarmsCampaigns(Protocol):
         """Read the account's campaigns into that cache, unless they are warm already."""
         ...
 
+    def cached_campaigns(
+        self, account: AccountRef, campaign_ids: Sequence[str]
+    ) -> dict[str, CampaignRecord]:
+        """Those of the named campaigns the cache holds now (no call, nothing awaited)."""
+        ...
+
 
 def warms_campaigns(client: object) -> TypeGuard[WarmsCampaigns]:
     """Whether ``client`` is a ``WarmsCampaigns`` (the answer kept per class)."""

@@ -144,6 +144,12 @@ class ResilientPlatform:
         inner = self.inner
         return not warms_campaigns(inner) or inner.campaigns_warm(account)
 
+    def cached_campaigns(
+        self, account: AccountRef, campaign_ids: Sequence[str]
+    ) -> dict[str, CampaignRecord]:
+        inner = self.inner
+        return inner.cached_campaigns(account, campaign_ids) if warms_campaigns(inner) else {}
+
     async def warm_campaigns(self, account: AccountRef) -> None:
         inner = self.inner
         if warms_campaigns(inner) and not inner.campaigns_warm(account):

@@ -364,12 +364,14 @@ async def test_warmed_campaigns_are_served_without_a_call_for_a_minute(env: Env)
     found = await env.client.get_campaigns(env.large, ids)
     assert list(found) == ids
     assert found == {c.external_id: c for c in await env.client.list_campaigns(env.large)}
+    assert env.client.cached_campaigns(env.large, [*ids, "999"]) == found
     before = len(env.recorder.requests)
     await env.client.warm_campaigns(env.large)
     assert campaign_reads(env, before) == []
     # and a minute later they are read again, by ID when named
     env.clock[0] += 60
     assert not env.client.campaigns_warm(env.large)
+    assert env.client.cached_campaigns(env.large, ids) == {}
     before = len(env.recorder.requests)
     again = await env.client.get_campaigns(env.large, ids[:3])
     assert list(again) == ids[:3]

@@ -420,6 +420,7 @@ async def test_warmed_campaigns_are_served_without_a_call_for_a_minute(
     found = await client.get_campaigns(large, ids)
     assert list(found) == ids
     assert campaign_reads(control) == ["all"]
+    assert client.cached_campaigns(large, ids) == found
     # and a minute later they are read again, by ID when named
     now[0] += 60
     assert not client.campaigns_warm(large)

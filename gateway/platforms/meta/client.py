@@ -249,6 +249,15 @@ class MetaClient:
 
         await self._warm.get(account.external_id, fetch)
 
+    def cached_campaigns(
+        self, account: AccountRef, campaign_ids: Sequence[str]
+    ) -> dict[str, CampaignRecord]:
+        """Those of the named campaigns read within the last minute (no call)."""
+        fresh = self._campaigns.fresh
+        account_id = account.external_id
+        found = {cid: fresh((account_id, cid)) for cid in campaign_ids}
+        return {cid: record for cid, record in found.items() if record is not None}
+
     def _keep(self, account: AccountRef, records: Sequence[CampaignRecord]) -> None:
         for record in records:
             self._campaigns.put((account.external_id, record.external_id), record)
