@@ -9,6 +9,7 @@ key order and errors (message, path, locations) must be the same.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import math
 from collections.abc import Callable
@@ -22,11 +23,12 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult, get_object_definition
 
 from gateway.auth import Principal
+from gateway.listing.types import ListFilters, PageSize
 from gateway.platforms import base
 from gateway.schema import build_schema
 from gateway.schema.context import GraphQLContext
 from gateway.schema.executor import NOT_LOADED, FieldHookError, Unresolved, executor_class, plain
-from gateway.schema.types import AgeRange, Money, TargetingSummary
+from gateway.schema.types import AdSet, AgeRange, Money, PageObjects, TargetingSummary
 from tests.gateway.conftest import PROJECT, Gateway
 
 GATEWAY_QUERY = """
@@ -99,6 +101,19 @@ def test_records_served_as_they_are_have_the_graphql_types_fields(
 ) -> None:
     definition = get_object_definition(graphql_type, strict=True)
     assert [f.python_name for f in definition.fields] == list(record.__struct_fields__)
+
+
+async def test_adset_of_builds_what_init_builds(gateway: Gateway) -> None:
+    service = gateway.app.state.runtime.service
+    project = service.settings.project(PROJECT)
+    assert project is not None
+    page = await service.list_adsets(project, ListFilters(), limit=PageSize(50))
+    objects = PageObjects(service.loaders(PROJECT))
+    for item in page.items:
+        built = AdSet.of(item, objects)
+        fields = {f.name: getattr(built, f.name) for f in dataclasses.fields(AdSet) if f.init}
+        assert set(vars(built)) == set(fields)
+        assert AdSet(**fields) == built
 
 
 # -- a schema built to break ---------------------------------------------------------------
