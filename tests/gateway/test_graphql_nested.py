@@ -157,7 +157,7 @@ def listing_of(call: Call) -> Call:
 async def test_campaigns_are_read_while_the_listing_is_in_flight(nested: Nested) -> None:
     # given upstream calls that take a while, and a gateway that has read nothing yet
     for platform in (Platform.META_ADS, Platform.TIKTOK_ADS):
-        nested.suite.controls[platform].latency_ms = 30
+        nested.suite.controls[platform].latency_ms = 150
     # when a page asks for its rows' campaigns
     body = await nested.page(first=200, filter=MIXED)
     assert "errors" not in body, body
