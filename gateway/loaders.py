@@ -22,6 +22,7 @@ from gateway.platforms.base import (
     AdPlatform,
     CampaignRecord,
     Platform,
+    caches_accounts,
     warms_campaigns,
 )
 
@@ -173,6 +174,7 @@ class PagePrefetch:
         self._started: set[AccountKey] = set()
         self._warming: dict[AccountKey, asyncio.Future[None]] = {}
         self._details: dict[AccountKey, asyncio.Future[AdAccountInfo | None]] = {}
+        self._known: dict[AccountKey, AdAccountInfo] = {}
 
     def start(self, account: AccountRef) -> None:
         key = (account.platform, account.external_id)
@@ -183,7 +185,11 @@ class PagePrefetch:
         if self._campaigns and warms_campaigns(client) and not client.campaigns_warm(account):
             self._warming[key] = _background(client.warm_campaigns(account))
         if self._accounts:
-            self._details[key] = _background(self._loaders.account(key))
+            cached = client.cached_account(account) if caches_accounts(client) else None
+            if cached is not None:
+                self._known[key] = cached  # no read to make, nor a task to run
+            else:
+                self._details[key] = _background(self._loaders.account(key))
 
     async def finish(self, items: Sequence[AdSetItem]) -> None:
         """Read the campaigns and account details of ``items`` (into the loaders'
@@ -224,8 +230,17 @@ class PagePrefetch:
             early = self._details.get(key)
             return await (early if early is not None else self._loaders.account(key))
 
-        results = await asyncio.gather(*(one(k) for k in keys), return_exceptions=True)
-        self._loaders.accounts_read.update(zip(keys, results, strict=True))
+        read = self._loaders.accounts_read
+        reading = []
+        for key in keys:
+            known = self._known.get(key)
+            if known is not None:
+                read[key] = known
+            else:
+                reading.append(key)
+        if reading:
+            results = await asyncio.gather(*(one(k) for k in reading), return_exceptions=True)
+            read.update(zip(reading, results, strict=True))
 
     def cancel(self) -> None:
         """Stop the early reads still running."""

@@ -289,6 +289,20 @@ class WarmsCampaigns(Protocol):
         ...
 
 
+@runtime_checkable
+class CachesAccounts(Protocol):
+    """A client that keeps what ``get_account`` read for a while (every platform's)."""
+
+    def cached_account(self, account: AccountRef) -> AdAccountInfo | None:
+        """What ``get_account`` would answer from its cache now, or None (no call made)."""
+        ...
+
+
+def caches_accounts(client: object) -> TypeGuard[CachesAccounts]:
+    """Whether ``client`` is a ``CachesAccounts`` (the answer kept per class)."""
+    return _implements(client, CachesAccounts)
+
+
 def warms_campaigns(client: object) -> TypeGuard[WarmsCampaigns]:
     """Whether ``client`` is a ``WarmsCampaigns`` (the answer kept per class)."""
     return _implements(client, WarmsCampaigns)

@@ -33,6 +33,7 @@ from gateway.platforms.base import (
     CampaignRecord,
     Platform,
     ReportsUsage,
+    caches_accounts,
     warms_campaigns,
 )
 from gateway.resilience.backoff import RetryBudget, RetryPolicy
@@ -157,6 +158,10 @@ class ResilientPlatform:
 
     async def get_account(self, account: AccountRef) -> AdAccountInfo:
         return await self._call(account, lambda: self.inner.get_account(account))
+
+    def cached_account(self, account: AccountRef) -> AdAccountInfo | None:
+        inner = self.inner
+        return inner.cached_account(account) if caches_accounts(inner) else None
 
     async def aclose(self) -> None:
         await self.inner.aclose()

@@ -220,7 +220,9 @@ async def test_a_cold_client_fetches_the_account_alongside_then_one_call_per_pag
 
 
 async def test_account_info_is_cached_for_fifteen_minutes(env: Env) -> None:
+    assert env.client.cached_account(env.large) is None
     info = await env.client.get_account(env.large)
+    assert env.client.cached_account(env.large) == info
     assert (info.currency, info.timezone, info.name) == (
         "USD",
         "America/Los_Angeles",
@@ -230,6 +232,7 @@ async def test_account_info_is_cached_for_fifteen_minutes(env: Env) -> None:
     await env.client.get_account(env.large)
     assert env.control.log.count("/act_", method="GET") == 1
     env.clock[0] += 2
+    assert env.client.cached_account(env.large) is None
     await env.client.get_account(env.large)
     assert env.control.log.count("/act_", method="GET") == 2
 

@@ -363,6 +363,7 @@ async def test_get_account_is_cached_for_fifteen_minutes(
     now[0] += 899
     await client.get_account(large)
     assert control.log.count("/advertiser/info/") == 1
+    assert client.cached_account(large) == info
     now[0] += 2
     await client.get_account(large)
 

@@ -109,6 +109,10 @@ class MetaClient:
 
     # -- accounts -------------------------------------------------------------------------
 
+    def cached_account(self, account: AccountRef) -> AdAccountInfo | None:
+        """What ``get_account`` has cached for the account, if anything (no call)."""
+        return self._accounts.fresh(account.external_id)
+
     async def get_account(self, account: AccountRef) -> AdAccountInfo:
         """Name, currency and timezone of the ad account, cached for 15 minutes."""
 

@@ -108,6 +108,10 @@ class TikTokClient:
 
     # -- accounts -------------------------------------------------------------------------
 
+    def cached_account(self, account: AccountRef) -> AdAccountInfo | None:
+        """What ``get_account`` has cached for the account, if anything (no call)."""
+        return self._accounts.fresh(account.external_id)
+
     async def get_account(self, account: AccountRef) -> AdAccountInfo:
         """Name, currency and timezone of the advertiser, cached for 15 minutes."""
         return await self._accounts.get(account.external_id, lambda: self._read_account(account))
