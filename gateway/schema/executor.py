@@ -5,7 +5,10 @@ value completion); a 100-row page has thousands of fields, nearly all of them pl
 of our own dataclass-like types. For those fields this executor reads the attribute and completes
 the value directly; fields with resolvers, and anything unexpected (a null where the schema
 forbids one, a failed coercion), go through graphql-core's normal path, which also reports the
-error properly.
+error properly. An object whose selection is made of plain fields all the way down (a row
+with its budgets, targeting, campaign and account) is built by one function compiled for that
+shape of selection (``_Builders``), without a Path or graphql-core's completion per object;
+when a value there is not one it can take as it is, that object goes the normal way.
 
 A field with a resolver can be plain too, when its value is usually known before execution
 (a page's campaigns, read with the page): ``plain(attr)`` in its metadata names the attribute
