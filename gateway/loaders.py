@@ -1,4 +1,5 @@
-"""Per-request dataloaders: campaigns and ad accounts, batched per ad account.
+"""Per-request dataloaders: campaigns and ad accounts, batched per ad account; and what a
+listed page's nested fields show, read alongside its listing.
 
 Built inside the running event loop for each request (aiodataloader captures the loop) and
 dropped with it. A key whose load failed is cleared at once, so a transient upstream failure is
@@ -9,15 +10,29 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Coroutine, Mapping, Sequence
+from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
 
-from gateway.platforms.base import AccountRef, AdAccountInfo, AdPlatform, CampaignRecord, Platform
+from gateway.listing.types import AdSetItem
+from gateway.platforms.base import (
+    AccountRef,
+    AdAccountInfo,
+    AdPlatform,
+    CampaignRecord,
+    Platform,
+    caches_accounts,
+    warms_campaigns,
+)
 
 CampaignKey = tuple[Platform, str, str]  # platform, account external id, campaign external id
 AccountKey = tuple[Platform, str]
+#: What reading a campaign or an account gave: the record, None (the platform has no such
+#: object), or the error the read failed with.
+CampaignOutcome = CampaignRecord | None | BaseException
+AccountOutcome = AdAccountInfo | None | BaseException
+T = TypeVar("T")
 
 
 class RequestLoaders:
@@ -30,10 +45,17 @@ class RequestLoaders:
         self._accounts = {(a.platform, a.external_id): a for a in accounts}
         self._campaigns = DataLoader(self._batch_campaigns)
         self._account_info = DataLoader(self._batch_accounts)
+        #: What ``PagePrefetch.finish`` read for listed pages, failures included.
+        self.campaigns_read: dict[CampaignKey, CampaignOutcome] = {}
+        self.accounts_read: dict[AccountKey, AccountOutcome] = {}
 
     def account_ref(self, platform: Platform, external_id: str) -> AccountRef | None:
         """The configured account, if the request may see it."""
         return self._accounts.get((platform, external_id))
+
+    def prefetch(self, *, campaigns: bool, accounts: bool) -> PagePrefetch:
+        """A reader of a page's ``campaigns`` and ``accounts`` (their details), or both."""
+        return PagePrefetch(self, self._clients, campaigns=campaigns, accounts=accounts)
 
     async def campaign(self, key: CampaignKey) -> CampaignRecord | None:
         """One campaign, batched with every other campaign asked for in this tick."""
@@ -53,6 +75,33 @@ class RequestLoaders:
             raise
         return result
 
+    async def read_campaigns(
+        self,
+        wanted: Mapping[AccountKey, Sequence[str]],
+        failed: Mapping[AccountKey, BaseException],
+    ) -> None:
+        """Read the named campaigns of each account (one ``get_campaigns`` per account, all at
+        once) into ``campaigns_read``, and prime the campaign loader with those found. The
+        campaigns of an account in ``failed`` are not asked for again: its error is theirs."""
+        groups = list(wanted.items())
+
+        async def of(key: AccountKey, ids: Sequence[str]) -> dict[str, CampaignRecord]:
+            error = failed.get(key)
+            if error is not None:
+                raise error
+            return await self._campaigns_of(key, ids)
+
+        results = await asyncio.gather(*(of(k, ids) for k, ids in groups), return_exceptions=True)
+        read = self.campaigns_read
+        for ((platform, account_id), ids), result in zip(groups, results, strict=True):
+            for campaign_id in ids:
+                key = (platform, account_id, campaign_id)
+                if isinstance(result, BaseException):
+                    read[key] = result
+                else:
+                    read[key] = found = result.get(campaign_id)
+                    self._campaigns.prime(key, found)
+
     async def _batch_campaigns(self, keys: Sequence[CampaignKey]) -> list[Any]:
         by_account: dict[AccountKey, list[str]] = defaultdict(list)
         for platform, account_id, campaign_id in keys:
@@ -71,11 +120,17 @@ class RequestLoaders:
             out.append(group if isinstance(group, BaseException) else group.get(campaign_id))
         return out
 
-    async def _campaigns_of(self, key: AccountKey, ids: list[str]) -> dict[str, CampaignRecord]:
+    async def _campaigns_of(self, key: AccountKey, ids: Sequence[str]) -> dict[str, CampaignRecord]:
         account = self._accounts.get(key)
         if account is None:
             return {}
-        return await self._clients[account.platform].get_campaigns(account, ids)
+        client = self._clients[account.platform]
+        if warms_campaigns(client):
+            # Served from the client's cache when all are there: no resilient call to make.
+            cached = client.cached_campaigns(account, ids)
+            if len(cached) == len(ids):
+                return cached
+        return await client.get_campaigns(account, ids)
 
     async def _batch_accounts(self, keys: Sequence[AccountKey]) -> list[Any]:
         async def one(key: AccountKey) -> AdAccountInfo | None:
@@ -86,3 +141,123 @@ class RequestLoaders:
 
         results = await asyncio.gather(*(one(k) for k in keys), return_exceptions=True)
         return list(results)
+
+
+class PagePrefetch:
+    """Reads what a listed page's nested fields show (its rows' campaigns, their accounts'
+    details) at the same time as the listing, rather than after it.
+
+    ``start(account)`` is the listing's ``alongside``: as the walk asks an account for rows,
+    it starts reading the account's campaigns into its client's cache (clients that
+    ``WarmsCampaigns``; Apple's listing reads its rows' campaigns itself) and the account's
+    details. ``finish(items)`` then reads the page's campaigns and accounts through the
+    request's loaders, which find them read already: a campaign the early read did not bring
+    (an account with more campaigns than one call returns, or created since) is read by ID, as
+    it would have been without it. When the early read fails, its error stands for the
+    account's campaigns, as a failed read by ID did. Reads for accounts that hold no row of the
+    page are cancelled; ``cancel`` stops them all (a failed listing), so none outlives the
+    request.
+    """
+
+    def __init__(
+        self,
+        loaders: RequestLoaders,
+        clients: Mapping[Platform, AdPlatform],
+        *,
+        campaigns: bool,
+        accounts: bool,
+    ) -> None:
+        self._loaders = loaders
+        self._clients = clients
+        self._campaigns = campaigns
+        self._accounts = accounts
+        self._started: set[AccountKey] = set()
+        self._warming: dict[AccountKey, asyncio.Future[None]] = {}
+        self._details: dict[AccountKey, asyncio.Future[AdAccountInfo | None]] = {}
+        self._known: dict[AccountKey, AdAccountInfo] = {}
+
+    def start(self, account: AccountRef) -> None:
+        key = (account.platform, account.external_id)
+        if key in self._started:
+            return
+        self._started.add(key)
+        client = self._clients[account.platform]
+        if self._campaigns and warms_campaigns(client) and not client.campaigns_warm(account):
+            self._warming[key] = _background(client.warm_campaigns(account))
+        if self._accounts:
+            cached = client.cached_account(account) if caches_accounts(client) else None
+            if cached is not None:
+                self._known[key] = cached  # no read to make, nor a task to run
+            else:
+                self._details[key] = _background(self._loaders.account(key))
+
+    async def finish(self, items: Sequence[AdSetItem]) -> None:
+        """Read the campaigns and account details of ``items`` (into the loaders'
+        ``campaigns_read`` and ``accounts_read``), once the early reads are in."""
+        wanted: dict[AccountKey, dict[str, None]] = {}
+        for item in items:
+            r = item.record
+            key = (r.platform, r.account_external_id)
+            ids = wanted.get(key)
+            if ids is None:
+                ids = wanted[key] = {}
+            ids[r.campaign_external_id] = None
+        for key, task in self._early():
+            if key not in wanted:
+                task.cancel()
+        reads = []
+        if self._campaigns:
+            warming = {key: task for key, task in self._warming.items() if key in wanted}
+            if warming:
+                await asyncio.wait(warming.values())
+            # An account whose campaigns could not be read ahead (after the retries of that
+            # call) is not asked again by ID: that would double the failing calls, and the
+            # breaker would open on the account's listings too. Its error is its campaigns'.
+            failed = {
+                key: error
+                for key, task in warming.items()
+                if not task.cancelled() and (error := task.exception()) is not None
+            }
+            reads.append(
+                self._loaders.read_campaigns({k: list(v) for k, v in wanted.items()}, failed)
+            )
+        if self._accounts:
+            reads.append(self._read_accounts(list(wanted)))
+        await asyncio.gather(*reads)
+
+    async def _read_accounts(self, keys: Sequence[AccountKey]) -> None:
+        async def one(key: AccountKey) -> AdAccountInfo | None:
+            early = self._details.get(key)
+            return await (early if early is not None else self._loaders.account(key))
+
+        read = self._loaders.accounts_read
+        reading = []
+        for key in keys:
+            known = self._known.get(key)
+            if known is not None:
+                read[key] = known
+            else:
+                reading.append(key)
+        if reading:
+            results = await asyncio.gather(*(one(k) for k in reading), return_exceptions=True)
+            read.update(zip(reading, results, strict=True))
+
+    def cancel(self) -> None:
+        """Stop the early reads still running."""
+        for _, task in self._early():
+            task.cancel()
+
+    def _early(self) -> list[tuple[AccountKey, asyncio.Future[Any]]]:
+        return [*self._warming.items(), *self._details.items()]
+
+
+def _background(read: Coroutine[Any, Any, T]) -> asyncio.Future[T]:
+    task = asyncio.ensure_future(read)
+    task.add_done_callback(_retrieve)
+    return task
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """Mark a read's failure as seen: ``finish`` meets it again, or it no longer matters."""
+    if not task.cancelled():
+        task.exception()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from gateway.auth import Principal, authorize
 from gateway.config import ProjectConfig, Settings
@@ -28,7 +28,16 @@ from gateway.listing.types import (
 )
 from gateway.listing.walk import PageWalk
 from gateway.loaders import RequestLoaders
-from gateway.platforms.base import AccountRef, AdPlatform, AdSetQuery, Platform
+from gateway.platforms.base import (
+    AccountRef,
+    AdAccountInfo,
+    AdPlatform,
+    AdSetPage,
+    AdSetQuery,
+    CampaignRecord,
+    Platform,
+    knows_availability,
+)
 from gateway.platforms.tokens import is_resume_token
 from gateway.store import IdTarget, Store
 
@@ -106,6 +115,7 @@ class ListingService:
         cursor: str | None = None,
         allow_partial: bool = False,
         want_total: bool = False,
+        alongside: Callable[[AccountRef], None] | None = None,
     ) -> ListingPage:
         """One page of the ad sets of ``project`` (as ``project_for`` gave it) matching
         ``filters``.
@@ -113,7 +123,9 @@ class ListingService:
         A failing account raises ``SourcesFailedError`` unless ``allow_partial``: then the page
         holds the other accounts' rows, ``sources`` says what failed, and the cursor comes back
         for the skipped accounts. ``total_count`` is filled in only with ``want_total``: it may
-        cost a call to accounts that hold no row of the page.
+        cost a call to accounts that hold no row of the page. ``alongside(account)`` is called
+        as the walk asks an account for rows, before its answer: the caller starts there what
+        it will need for those rows, at the same time (GraphQL's nested campaigns).
         """
         if limit is None:
             limit = PageSize(PageSize.DEFAULT)
@@ -134,7 +146,7 @@ class ListingService:
         )
         query = AdSetQuery(campaign_external_id=campaign_ext, statuses=filters.statuses)
         walk = PageWalk(
-            self._clients,
+            self._clients if alongside is None else _announcing(self._clients, alongside),
             accounts,
             query,
             limit,
@@ -250,3 +262,42 @@ class ListingService:
             if start is None:
                 return None
         return None
+
+
+def _announcing(
+    clients: Mapping[Platform, AdPlatform], announce: Callable[[AccountRef], None]
+) -> dict[Platform, AdPlatform]:
+    return {platform: _Announcing(client, announce) for platform, client in clients.items()}
+
+
+class _Announcing:
+    """A client that calls ``announce(account)`` as each listing starts; all else passes."""
+
+    def __init__(self, inner: AdPlatform, announce: Callable[[AccountRef], None]) -> None:
+        self.inner = inner
+        self.platform = inner.platform
+        self._announce = announce
+
+    async def list_adsets(
+        self, account: AccountRef, query: AdSetQuery, *, start: str | None, count: int
+    ) -> AdSetPage:
+        self._announce(account)
+        return await self.inner.list_adsets(account, query, start=start, count=count)
+
+    def unavailable(self, account: AccountRef) -> UpstreamError | None:
+        inner = self.inner
+        return inner.unavailable(account) if knows_availability(inner) else None
+
+    async def get_campaigns(
+        self, account: AccountRef, campaign_ids: Sequence[str]
+    ) -> dict[str, CampaignRecord]:
+        return await self.inner.get_campaigns(account, campaign_ids)
+
+    async def list_campaigns(self, account: AccountRef) -> list[CampaignRecord]:
+        return await self.inner.list_campaigns(account)
+
+    async def get_account(self, account: AccountRef) -> AdAccountInfo:
+        return await self.inner.get_account(account)
+
+    async def aclose(self) -> None:
+        """Nothing to release: the inner client is the service's."""

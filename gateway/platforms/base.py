@@ -278,6 +278,47 @@ class WarmsUp(Protocol):
         ...
 
 
+@runtime_checkable
+class WarmsCampaigns(Protocol):
+    """A client whose ``get_campaigns`` reads through a cache that can be filled ahead with
+    the account's campaigns, before their IDs are known (Meta, TikTok): a page's campaigns are
+    then read at the same time as its ad sets rather than after them."""
+
+    def campaigns_warm(self, account: AccountRef) -> bool:
+        """Whether the account's campaigns were read recently enough to be served from the
+        cache (then ``warm_campaigns`` would not call the platform)."""
+        ...
+
+    async def warm_campaigns(self, account: AccountRef) -> None:
+        """Read the account's campaigns into that cache, unless they are warm already."""
+        ...
+
+    def cached_campaigns(
+        self, account: AccountRef, campaign_ids: Sequence[str]
+    ) -> dict[str, CampaignRecord]:
+        """Those of the named campaigns the cache holds now (no call, nothing awaited)."""
+        ...
+
+
+@runtime_checkable
+class CachesAccounts(Protocol):
+    """A client that keeps what ``get_account`` read for a while (every platform's)."""
+
+    def cached_account(self, account: AccountRef) -> AdAccountInfo | None:
+        """What ``get_account`` would answer from its cache now, or None (no call made)."""
+        ...
+
+
+def caches_accounts(client: object) -> TypeGuard[CachesAccounts]:
+    """Whether ``client`` is a ``CachesAccounts`` (the answer kept per class)."""
+    return _implements(client, CachesAccounts)
+
+
+def warms_campaigns(client: object) -> TypeGuard[WarmsCampaigns]:
+    """Whether ``client`` is a ``WarmsCampaigns`` (the answer kept per class)."""
+    return _implements(client, WarmsCampaigns)
+
+
 def knows_availability(client: object) -> TypeGuard[KnowsAvailability]:
     """Whether ``client`` is a ``KnowsAvailability``, for per-call checks: the answer is kept
     per class, as a runtime protocol check costs tens of microseconds."""

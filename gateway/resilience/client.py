@@ -33,6 +33,8 @@ from gateway.platforms.base import (
     CampaignRecord,
     Platform,
     ReportsUsage,
+    caches_accounts,
+    warms_campaigns,
 )
 from gateway.resilience.backoff import RetryBudget, RetryPolicy
 from gateway.resilience.breaker import CircuitBreakers
@@ -74,7 +76,8 @@ class CallStats:
 class ResilientPlatform:
     """Wraps a platform client with retries, throttling, breakers and a deadline.
 
-    Also a ``KnowsAvailability``: the listing asks it which accounts would fail fast now."""
+    Also a ``KnowsAvailability``: the listing asks it which accounts would fail fast now; and
+    a ``WarmsCampaigns``, passing the inner client's on (a no-op for one that keeps none)."""
 
     def __init__(
         self,
@@ -137,8 +140,28 @@ class ResilientPlatform:
     async def list_campaigns(self, account: AccountRef) -> list[CampaignRecord]:
         return await self._call(account, lambda: self.inner.list_campaigns(account))
 
+    def campaigns_warm(self, account: AccountRef) -> bool:
+        """True also when the inner client keeps no campaigns: there is nothing to warm."""
+        inner = self.inner
+        return not warms_campaigns(inner) or inner.campaigns_warm(account)
+
+    def cached_campaigns(
+        self, account: AccountRef, campaign_ids: Sequence[str]
+    ) -> dict[str, CampaignRecord]:
+        inner = self.inner
+        return inner.cached_campaigns(account, campaign_ids) if warms_campaigns(inner) else {}
+
+    async def warm_campaigns(self, account: AccountRef) -> None:
+        inner = self.inner
+        if warms_campaigns(inner) and not inner.campaigns_warm(account):
+            await self._call(account, lambda: inner.warm_campaigns(account))
+
     async def get_account(self, account: AccountRef) -> AdAccountInfo:
         return await self._call(account, lambda: self.inner.get_account(account))
+
+    def cached_account(self, account: AccountRef) -> AdAccountInfo | None:
+        inner = self.inner
+        return inner.cached_account(account) if caches_accounts(inner) else None
 
     async def aclose(self) -> None:
         await self.inner.aclose()

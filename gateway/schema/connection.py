@@ -12,7 +12,7 @@ from gateway.ids import IdKind, check_id
 from gateway.listing import types
 from gateway.listing.types import ListFilters, ListingPage, SourceStatus
 from gateway.platforms import base
-from gateway.schema.types import AdSet
+from gateway.schema.types import AdSet, PageObjects
 
 
 @strawberry.type(description="Relay page information.")
@@ -87,9 +87,11 @@ class AdSetConnection:
     )
 
     @classmethod
-    def of(cls, page: ListingPage) -> AdSetConnection:
+    def of(cls, page: ListingPage, nested: PageObjects | None = None) -> AdSetConnection:
+        """The page as a connection; ``nested`` holds its rows' campaigns and accounts when
+        they were read with it."""
         edges = [
-            AdSetEdge(node=AdSet.of(item), _page=page, _index=i)
+            AdSetEdge(node=AdSet.of(item, nested), _page=page, _index=i)
             for i, item in enumerate(page.items)
         ]
         return cls(

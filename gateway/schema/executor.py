@@ -5,7 +5,17 @@ value completion); a 100-row page has thousands of fields, nearly all of them pl
 of our own dataclass-like types. For those fields this executor reads the attribute and completes
 the value directly; fields with resolvers, and anything unexpected (a null where the schema
 forbids one, a failed coercion), go through graphql-core's normal path, which also reports the
-error properly.
+error properly. An object whose selection is made of plain fields all the way down (a row
+with its budgets, targeting, campaign and account) is built by one function compiled for that
+shape of selection (``_Builders``), without a Path or graphql-core's completion per object;
+when a value there is not one it can take as it is, that object goes the normal way.
+
+A field with a resolver can be plain too, when its value is usually known before execution
+(a page's campaigns, read with the page): ``plain(attr)`` in its metadata names the attribute
+that holds the value. The executor takes the attribute as the field's value unless it holds an
+``Unresolved`` (not read ahead, or read and failed); then the resolver runs, and it must give
+the attribute's value whenever the attribute has one (graphql-core's own execution only ever
+calls the resolver).
 
 It overrides graphql-core's ``ExecutionContext.execute_fields`` and ``execute_field`` and reads
 the schema's graphql-core form, so graphql-core is pinned to the minor version these were
@@ -20,11 +30,12 @@ from __future__ import annotations
 import asyncio
 import enum
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import strawberry
+from cachetools import LRUCache
 from graphql import (
     GRAPHQL_MAX_INT,
     GRAPHQL_MIN_INT,
@@ -42,6 +53,30 @@ from graphql.pyutils import Path
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.base import StrawberryObjectDefinition
+
+#: Field metadata key: the attribute that holds a resolver-backed plain field's value.
+PLAIN_ATTR = "gateway.plain_attr"
+
+
+def plain(attr: str) -> dict[str, str]:
+    """Field metadata that makes a field with a resolver plain, its value read from ``attr``
+    (``strawberry.field(metadata=plain("_campaign"))``)."""
+    return {PLAIN_ATTR: attr}
+
+
+class Unresolved:
+    """What the attribute behind a resolver-backed plain field holds when it has no value for
+    the executor to take: the field's resolver runs instead, and it loads the value, or raises
+    ``error`` (the failure met when the value was read ahead) when there is one."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException | None = None) -> None:
+        self.error = error
+
+
+#: Not read ahead: the resolver loads the value.
+NOT_LOADED = Unresolved()
 
 
 class Kind(enum.Enum):
@@ -66,10 +101,20 @@ class PlainField:
     fits: Callable[[Any], bool] | None = None
     #: Enum leaves: Python value -> GraphQL name.
     names: Mapping[Any, str] | None = None
+    #: The field has a resolver, run when the attribute holds an ``Unresolved``.
+    resolved: bool = False
 
 
 PlainFields = Mapping[str, Mapping[str, PlainField]]
 Plan = tuple[tuple[str, PlainField | None, Any], ...]
+#: A selection made of plain fields only, all the way down: (response name, plain field and
+#: the program of its selection, if an object) per field; ``__typename`` is (name, None, the
+#: type's name).
+Program = tuple[tuple[str, PlainField | None, Any], ...]
+
+
+class _Bail(Exception):
+    """A plain-only selection met a value it cannot take as it is."""
 
 
 class FieldHookError(RuntimeError):
@@ -83,12 +128,14 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
     is built: the plain-field table is the subclass's."""
 
     plain: ClassVar[PlainFields] = {}
+    builders: ClassVar[_Builders]
 
     @classmethod
     def prepare(cls, schema: strawberry.Schema) -> None:
         """Refuse ``schema`` if it has field hooks (``FieldHookError``); else take its table."""
         refuse_field_hooks(schema)
         cls.plain = plain_fields(schema)
+        cls.builders = _Builders()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -96,6 +143,52 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         # out the same grouped field set for every row of a list; the set is kept alive here
         # so that its id cannot be reused while this execution runs.
         self._plans: dict[tuple[str, int], tuple[Any, Plan | None]] = {}
+        # The same, for the programs of plain-only selections.
+        self._programs: dict[tuple[str, int], tuple[Any, Program | None]] = {}
+
+    def _program(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> Program | None:
+        """How to build the result of ``grouped_field_set`` on ``parent_type`` in one pass,
+        when every field of it and below is plain (else None)."""
+        key = (parent_type.name, id(grouped_field_set))
+        cached = self._programs.get(key)
+        if cached is not None and cached[0] is grouped_field_set:
+            return cached[1]
+        program = self._compile(parent_type, grouped_field_set)
+        self._programs[key] = (grouped_field_set, program)
+        return program
+
+    def _compile(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> Program | None:
+        table = self.plain.get(parent_type.name)
+        if table is None:
+            return None
+        steps: list[tuple[str, PlainField | None, Any]] = []
+        for name, details in grouped_field_set.items():
+            field_name = details[0].node.name.value
+            if field_name == "__typename":
+                steps.append((name, None, parent_type.name))
+                continue
+            spec = table.get(field_name)
+            if spec is None:
+                return None
+            sub: Program | None = None
+            if spec.kind is Kind.OBJECT or spec.kind is Kind.OBJECT_LIST:
+                sub = self._sub_program(spec, details)
+                if sub is None:
+                    return None
+            steps.append((name, spec, sub))
+        return tuple(steps)
+
+    def _sub_program(self, spec: PlainField, details: Any) -> Program | None:
+        """The program of an object field's selection (None if it has other fields, or a
+        ``@defer``)."""
+        grouped_field_set, new_defer_usages, *_ = self.collect_subfields(spec.named_type, details)
+        if new_defer_usages:
+            return None
+        return self._program(spec.named_type, grouped_field_set)
+
+    def _builder(self, program: Program) -> Builder:
+        """``program`` as a function (made once per shape of selection, see ``_Builders``)."""
+        return self.builders.get(program)
 
     def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> Plan | None:
         """(response name, plain field or None, field details) of each selected field; None
@@ -140,7 +233,7 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
                 elif type(value) is spec.exact and (spec.fits is None or spec.fits(value)):
                     results[response_name] = value
                     continue
-                else:
+                elif not (spec.resolved and isinstance(value, Unresolved)):
                     try:
                         results[response_name] = self._leaf(spec, value)
                         continue
@@ -176,7 +269,7 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
                 if value is None:
                     if spec.nullable:
                         return None
-                else:
+                elif not (spec.resolved and isinstance(value, Unresolved)):
                     try:
                         return self._complete(
                             spec, value, field_details_list, path, position_context
@@ -188,13 +281,7 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         )
 
     def _leaf(self, spec: PlainField, value: Any) -> Any:
-        if type(value) is spec.exact and (spec.fits is None or spec.fits(value)):
-            return value
-        if spec.names is not None:
-            name = spec.names.get(value)
-            if name is not None:
-                return name
-        return self.complete_leaf_value(spec.named_type, value)
+        return _leaf_value(spec, value)
 
     def _complete(
         self, spec: PlainField, value: Any, details: Any, path: Path, position_context: Any
@@ -203,19 +290,156 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
             return self._leaf(spec, value)
         if spec.kind is Kind.LEAF_LIST:
             return [self._leaf(spec, item) for item in value]
+        program = self._sub_program(spec, details)
+        build = None if program is None else self._builder(program)
         if spec.kind is Kind.OBJECT:
+            done = None if build is None else _built(build, value)
+            if done is not None:
+                return done
             return self.collect_and_execute_subfields(
                 spec.named_type, details, path, value, position_context
             )
-        results = [
-            self.collect_and_execute_subfields(
-                spec.named_type, details, path.add_key(index), item, position_context
-            )
-            for index, item in enumerate(value)
-        ]
-        if not any(self.is_awaitable(r) for r in results):
+        results: list[Any] = []
+        pending = False
+        for index, item in enumerate(value):
+            result: Any = None if build is None else _built(build, item)
+            if result is None:
+                result = self.collect_and_execute_subfields(
+                    spec.named_type, details, path.add_key(index), item, position_context
+                )
+                pending = pending or self.is_awaitable(result)
+            results.append(result)
+        if not pending:
             return results
         return _gather_list(results, self.is_awaitable)
+
+
+def _leaf_value(spec: PlainField, value: Any) -> Any:
+    """A leaf's output value, as graphql-core's completion gives it (raises as it does)."""
+    if type(value) is spec.exact and (spec.fits is None or spec.fits(value)):
+        return value
+    if spec.names is not None:
+        name = spec.names.get(value)
+        if name is not None:
+            return name
+    return StrawberryGraphQLCoreExecutionContext.complete_leaf_value(spec.named_type, value)
+
+
+def _leaf_list(spec: PlainField, values: Any) -> list[Any]:
+    items = list(values)
+    exact, fits = spec.exact, spec.fits
+    for item in items:
+        if type(item) is not exact or (fits is not None and not fits(item)):
+            return [_leaf_value(spec, item) for item in values]
+    return items
+
+
+#: Builds the result of a plain-only selection on one object; raises (``_Bail`` or another
+#: exception) when a value is not one a plain field can take as it is: a null where the
+#: schema forbids one, an ``Unresolved``, a value whose coercion fails. The caller then
+#: executes that object the normal way, which reports errors with their paths.
+Builder = Callable[[Any], dict[str, Any]]
+
+
+def _built(build: Builder, source: Any) -> dict[str, Any] | None:
+    try:
+        return build(source)
+    except Exception:
+        return None
+
+
+class _Builders:
+    """Plain-only selections made into Python functions, one per shape of selection (the
+    fields, their attributes and what each holds), kept for the schema's lifetime: a page
+    runs one function call per row instead of a loop over field descriptions per object.
+    Bounded, as clients choose the shapes."""
+
+    def __init__(self, maxsize: int = 512) -> None:
+        self._made: LRUCache[Hashable, Builder] = LRUCache(maxsize=maxsize)
+
+    def get(self, program: Program) -> Builder:
+        key = _shape(program)
+        build = self._made.get(key)
+        if build is None:
+            build = self._made[key] = _make_builder(program)
+        return build
+
+
+def _shape(program: Program) -> Hashable:
+    # PlainFields live as long as the schema's executor class, so their ids are stable keys.
+    return tuple(
+        (name, id(spec), sub if spec is None else None if sub is None else _shape(sub))
+        for name, spec, sub in program
+    )
+
+
+def _make_builder(program: Program) -> Builder:
+    """Python source for ``program``, compiled: one block per field, objects inlined, lists of
+    objects through a function of their own."""
+    constants: dict[str, Any] = {
+        "_Bail": _Bail,
+        "_Unresolved": Unresolved,
+        "_leaf": _leaf_value,
+        "_leaf_list": _leaf_list,
+    }
+
+    def constant(value: Any) -> str:
+        name = f"_c{len(constants)}"
+        constants[name] = value
+        return name
+
+    def emit(program: Program, src: str, out: str, depth: int, lines: list[str]) -> None:
+        pad = "    " * depth
+        value = f"v{depth}"
+        for name, spec, sub in program:
+            key = constant(name)
+            if spec is None:
+                lines.append(f"{pad}{out}[{key}] = {constant(sub)}")
+                continue
+            lines.append(f"{pad}{value} = getattr({src}, {constant(spec.attr)}, None)")
+            lines.append(f"{pad}if {value} is None:")
+            if spec.nullable:
+                lines.append(f"{pad}    {out}[{key}] = None")
+            else:
+                lines.append(f"{pad}    raise _Bail")
+            if spec.kind is Kind.LEAF:
+                if spec.exact is not None:
+                    check = f"type({value}) is {constant(spec.exact)}"
+                    if spec.fits is not None:
+                        check += f" and {constant(spec.fits)}({value})"
+                    lines.append(f"{pad}elif {check}:")
+                    lines.append(f"{pad}    {out}[{key}] = {value}")
+                if spec.names is not None:
+                    names = constant(spec.names)
+                    lines.append(f"{pad}elif {value} in {names}:")
+                    lines.append(f"{pad}    {out}[{key}] = {names}[{value}]")
+                lines.append(f"{pad}elif isinstance({value}, _Unresolved):")
+                lines.append(f"{pad}    raise _Bail")
+                lines.append(f"{pad}else:")
+                lines.append(f"{pad}    {out}[{key}] = _leaf({constant(spec)}, {value})")
+                continue
+            lines.append(f"{pad}elif isinstance({value}, _Unresolved):")
+            lines.append(f"{pad}    raise _Bail")
+            lines.append(f"{pad}else:")
+            if spec.kind is Kind.LEAF_LIST:
+                lines.append(f"{pad}    {out}[{key}] = _leaf_list({constant(spec)}, {value})")
+            elif spec.kind is Kind.OBJECT_LIST:
+                item = constant(_make_builder(sub))
+                lines.append(f"{pad}    {out}[{key}] = [{item}(i) for i in {value}]")
+            else:
+                inner, inner_out = f"s{depth + 1}", f"o{depth + 1}"
+                lines.append(f"{pad}    {inner} = {value}")
+                lines.append(f"{pad}    {inner_out} = {{}}")
+                emit(sub, inner, inner_out, depth + 1, lines)
+                lines.append(f"{pad}    {out}[{key}] = {inner_out}")
+
+    lines = ["def build(s0):", "    o0 = {}"]
+    emit(program, "s0", "o0", 1, lines)
+    lines.append("    return o0")
+    namespace = dict(constants)
+    exec(compile("\n".join(lines), "<plain selection>", "exec"), namespace)  # noqa: S102
+    build: Builder = namespace["build"]
+    return build
 
 
 async def _gather_dict(results: dict[str, Any], names: list[str]) -> dict[str, Any]:
@@ -258,7 +482,8 @@ def refuse_field_hooks(schema: strawberry.Schema) -> None:
 
 
 def plain_fields(schema: strawberry.Schema) -> dict[str, dict[str, PlainField]]:
-    """Every resolver-less field of every object type, by GraphQL type and field name."""
+    """Every resolver-less field of every object type, and every field whose metadata names
+    its attribute (``plain``), by GraphQL type and field name."""
     table: dict[str, dict[str, PlainField]] = {}
     for name, graphql_type in schema._schema.type_map.items():
         if name.startswith("__") or not isinstance(graphql_type, GraphQLObjectType):
@@ -268,14 +493,19 @@ def plain_fields(schema: strawberry.Schema) -> dict[str, dict[str, PlainField]]:
             continue
         fields: dict[str, PlainField] = {}
         for field in definition.fields:
-            if field.base_resolver is not None or field.extensions or field.permission_classes:
+            attr = field.metadata.get(PLAIN_ATTR) if field.metadata else None
+            if field.extensions or field.permission_classes:
+                continue
+            if field.base_resolver is not None and attr is None:
                 continue
             graphql_name = schema.config.name_converter.get_graphql_name(field)
             graphql_field = graphql_type.fields.get(graphql_name)
             if graphql_field is None:
                 continue  # private attributes are not part of the schema
-            spec = _classify(field.python_name, graphql_field.type)
+            spec = _classify(attr or field.python_name, graphql_field.type)
             if spec is not None:
+                if attr is not None:
+                    spec = replace(spec, resolved=True)
                 fields[graphql_name] = spec
         if fields:
             table[name] = fields

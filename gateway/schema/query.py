@@ -14,7 +14,7 @@ from gateway.listing.types import ListFilters, PageSize
 from gateway.platforms.base import Platform
 from gateway.schema.connection import AdSetConnection, AdSetFilter
 from gateway.schema.context import GraphQLContext
-from gateway.schema.types import AdAccount, AdSet, Campaign, Node
+from gateway.schema.types import AdAccount, AdSet, Campaign, Node, PageObjects
 
 Info = strawberry.Info[GraphQLContext, None]
 
@@ -26,29 +26,53 @@ async def _list(
     ctx.budget.spend()
     project = ctx.service.project_for(ctx.principal, project_id)
     filters = filter.to_filters() if filter is not None else ListFilters()
-    page = await ctx.service.list_adsets(
-        project,
-        filters,
-        limit=PageSize.of(first, param="first"),
-        cursor=after,
-        allow_partial=True,
-        want_total=_selects(info.selected_fields, "totalCount"),
-    )
+    fields = info.selected_fields
+    node = _selected(_selected(fields, "edges"), "node")
+    campaigns = bool(_selected(node, "campaign"))
+    accounts = bool(_selected(_selected(node, "adAccount"), "currency", "timezone"))
+    nested = ctx.loaders.prefetch(campaigns=campaigns, accounts=accounts)
+    try:
+        page = await ctx.service.list_adsets(
+            project,
+            filters,
+            limit=PageSize.of(first, param="first"),
+            cursor=after,
+            allow_partial=True,
+            want_total=bool(_selected(fields, "totalCount")),
+            alongside=nested.start if campaigns or accounts else None,
+        )
+        if campaigns or accounts:
+            await nested.finish(page.items)
+    finally:
+        nested.cancel()
     ctx.report_sources(page.sources, list(info.path.as_list()))
-    return AdSetConnection.of(page)
+    return AdSetConnection.of(page, PageObjects(ctx.loaders))
 
 
-def _selects(fields: Iterable[Selection], name: str) -> bool:
-    """Whether a field named ``name`` is selected directly under ``fields`` (through
-    fragments too): ``totalCount`` is only worth its upstream calls when asked for."""
+def _selected(fields: Iterable[Selection], *names: str) -> list[SelectedField]:
+    """The fields named ``names`` selected directly under ``fields`` (through fragments too,
+    less those ``@skip`` or ``@include`` leave out): ``totalCount`` is only worth its upstream
+    calls, and nested campaigns and account details their early reads, when asked for."""
+    out: list[SelectedField] = []
     for field in fields:
         for child in field.selections:
+            if not _included(child):
+                continue
             if isinstance(child, SelectedField):
-                if child.name == name:
-                    return True
-            elif _selects([child], name):
-                return True
-    return False
+                if child.name in names:
+                    out.append(child)
+            else:
+                out += _selected([child], *names)
+    return out
+
+
+def _included(selection: Selection) -> bool:
+    directives = selection.directives
+    if not directives:
+        return True
+    skip = directives.get("skip")
+    include = directives.get("include")
+    return not (skip and skip.get("if")) and not (include and not include.get("if"))
 
 
 _FIRST = PageSize.describe()

@@ -9,21 +9,26 @@ key order and errors (message, path, locations) must be the same.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import math
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 import pytest
 import strawberry
 from graphql import DirectiveLocation
 from strawberry.extensions import SchemaExtension
-from strawberry.types import ExecutionResult
+from strawberry.types import ExecutionResult, get_object_definition
 
 from gateway.auth import Principal
+from gateway.listing.types import ListFilters, PageSize
+from gateway.platforms import base
 from gateway.schema import build_schema
 from gateway.schema.context import GraphQLContext
-from gateway.schema.executor import FieldHookError, executor_class
+from gateway.schema.executor import NOT_LOADED, FieldHookError, Unresolved, executor_class, plain
+from gateway.schema.types import AdSet, AgeRange, Money, PageObjects, TargetingSummary
 from tests.gateway.conftest import PROJECT, Gateway
 
 GATEWAY_QUERY = """
@@ -87,6 +92,30 @@ async def test_fast_execution_matches_graphql_core_to_the_key_order(
     assert first["again"] == first["status"]
 
 
+@pytest.mark.parametrize(
+    ("graphql_type", "record"),
+    [(Money, base.Money), (AgeRange, base.AgeRange), (TargetingSummary, base.TargetingSummary)],
+)
+def test_records_served_as_they_are_have_the_graphql_types_fields(
+    graphql_type: type, record: type[msgspec.Struct]
+) -> None:
+    definition = get_object_definition(graphql_type, strict=True)
+    assert [f.python_name for f in definition.fields] == list(record.__struct_fields__)
+
+
+async def test_adset_of_builds_what_init_builds(gateway: Gateway) -> None:
+    service = gateway.app.state.runtime.service
+    project = service.settings.project(PROJECT)
+    assert project is not None
+    page = await service.list_adsets(project, ListFilters(), limit=PageSize(50))
+    objects = PageObjects(service.loaders(PROJECT))
+    for item in page.items:
+        built = AdSet.of(item, objects)
+        fields = {f.name: getattr(built, f.name) for f in dataclasses.fields(AdSet) if f.init}
+        assert set(vars(built)) == set(fields)
+        assert AdSet(**fields) == built
+
+
 # -- a schema built to break ---------------------------------------------------------------
 
 
@@ -129,6 +158,35 @@ class Row:
     async def later(self) -> Leaf | None:
         return self.spare
 
+    # Resolver-backed plain fields: the attribute when it holds a value, else the resolver.
+    # (strawberry.field with arguments is an untyped decorator, as in gateway.schema)
+    @strawberry.field(metadata=plain("_pal"))  # type: ignore[untyped-decorator]
+    async def pal(self) -> Leaf | None:
+        RESOLVED.append(f"pal {self.id}")
+        value = self._pal
+        if not isinstance(value, Unresolved):
+            return value
+        if value.error is not None:
+            raise value.error
+        return Leaf(name=f"loaded {self.id}", size=None)
+
+    @strawberry.field(metadata=plain("_tint"))  # type: ignore[untyped-decorator]
+    def tint(self) -> str:
+        RESOLVED.append(f"tint {self.id}")
+        value = self._tint
+        if not isinstance(value, Unresolved):
+            return value  # type: ignore[return-value]  # None on purpose in one row
+        if value.error is not None:
+            raise value.error
+        return f"loaded {self.id}"
+
+    _pal: strawberry.Private[Leaf | Unresolved | None] = NOT_LOADED
+    _tint: strawberry.Private[str | Unresolved | None] = NOT_LOADED
+
+
+#: Resolver calls of the resolver-backed plain fields.
+RESOLVED: list[str] = []
+
 
 def row(ident: str, **changes: Any) -> Row:
     """A valid row with ``changes``, which need not respect the schema."""
@@ -169,6 +227,14 @@ ROWS: dict[str, Row] = {
     "smallest-int": row("smallest-int", count=-(2**31)),
     "int-as-string": row("int-as-string", name=42, id=7, count=True),
     "bad-leaf-list": row("bad-leaf-list", leaves=[Leaf(name="ok", size="big")]),  # type: ignore[arg-type]
+    "read-ahead": row("read-ahead", _pal=Leaf(name="ahead", size=3), _tint="ahead"),
+    "failed-ahead": row(
+        "failed-ahead",
+        _pal=Unresolved(ValueError("pal read failed")),
+        _tint=Unresolved(ValueError("tint read failed")),
+    ),
+    "null-ahead": row("null-ahead", _pal=None, _tint=None),
+    "bad-ahead": row("bad-ahead", _pal=Leaf(name=None, size=1), _tint=7),  # type: ignore[arg-type]
 }
 
 
@@ -224,6 +290,10 @@ CORPUS: dict[str, tuple[str, dict[str, Any]]] = {
     "resolver errors, nullable and not": (
         '{ rows(keys: ["good", "bad-enum"]) { id boom } one: row(key: "good") { id hardBoom } }',
         {},
+    ),
+    "resolver-backed plain fields: read ahead, not loaded, failed, null, wrong": (
+        "query($keys: [String!]!) { rows(keys: $keys) { id tint pal { name size } } }",
+        {"keys": ["read-ahead", "good", "failed-ahead", "null-ahead", "bad-ahead"]},
     ),
     "async resolver next to plain fields": (
         '{ rows(keys: ["good", "null-leaf"]) { name later { name size } spare { name } } }',
@@ -317,6 +387,23 @@ async def test_fast_and_reference_execution_agree(document: str, variables: dict
     reference = await REFERENCE.execute(document, variable_values=variables)
     assert outcome(fast) == outcome(reference)
     assert key_orders(fast.data) == key_orders(reference.data)
+
+
+async def test_a_value_read_ahead_skips_the_resolver() -> None:
+    document = '{ rows(keys: ["read-ahead", "good"]) { tint pal { name } } }'
+    RESOLVED.clear()
+    fast = await FAST.execute(document)
+    assert RESOLVED == ["tint good", "pal good"]  # the resolver ran only where nothing was read
+    RESOLVED.clear()
+    reference = await REFERENCE.execute(document)
+    assert sorted(RESOLVED) == ["pal good", "pal read-ahead", "tint good", "tint read-ahead"]
+    assert outcome(fast) == outcome(reference)
+    assert fast.data == {
+        "rows": [
+            {"tint": "ahead", "pal": {"name": "ahead"}},
+            {"tint": "loaded good", "pal": {"name": "loaded good"}},
+        ]
+    }
 
 
 def test_the_corpus_reaches_every_kind_of_failure() -> None:

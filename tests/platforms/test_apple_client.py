@@ -534,10 +534,13 @@ async def test_list_campaigns_walks_all_including_deleted(env: Env) -> None:
 async def test_get_account_is_cached_for_fifteen_minutes() -> None:
     clock = Clock()
     async with clocked(clock) as (client, control):
+        assert client.cached_account(SMALL) is None
         info = await client.get_account(SMALL)
         clock.now += 14 * 60
         assert await client.get_account(SMALL) == info
+        assert client.cached_account(SMALL) == info
         clock.now += 2 * 60
+        assert client.cached_account(SMALL) is None
         await client.get_account(SMALL)
 
     assert (info.name, info.currency, info.timezone) == (

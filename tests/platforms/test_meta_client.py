@@ -220,7 +220,9 @@ async def test_a_cold_client_fetches_the_account_alongside_then_one_call_per_pag
 
 
 async def test_account_info_is_cached_for_fifteen_minutes(env: Env) -> None:
+    assert env.client.cached_account(env.large) is None
     info = await env.client.get_account(env.large)
+    assert env.client.cached_account(env.large) == info
     assert (info.currency, info.timezone, info.name) == (
         "USD",
         "America/Los_Angeles",
@@ -230,6 +232,7 @@ async def test_account_info_is_cached_for_fifteen_minutes(env: Env) -> None:
     await env.client.get_account(env.large)
     assert env.control.log.count("/act_", method="GET") == 1
     env.clock[0] += 2
+    assert env.client.cached_account(env.large) is None
     await env.client.get_account(env.large)
     assert env.control.log.count("/act_", method="GET") == 2
 
@@ -339,6 +342,82 @@ async def test_list_campaigns_includes_deleted_and_archived(env: Env) -> None:
     assert [c.external_id for c in campaigns] == expected
     assert {"DELETED", "ARCHIVED", "PAUSED", "ACTIVE"} <= {c.platform_status for c in campaigns}
     assert any(c.daily_budget is not None for c in campaigns)
+
+
+def campaign_reads(env: Env, before: int = 0) -> list[str]:
+    """``edge`` (an account's campaigns) or ``ids`` (by ID) for each campaign read since
+    request ``before``."""
+    out = []
+    for request in env.recorder.requests[before:]:
+        if request.url.path.endswith("/campaigns"):
+            out.append("edge")
+        elif "ids" in parse_qs(request.url.query.decode()):
+            out.append("ids")
+    return out
+
+
+async def test_warmed_campaigns_are_served_without_a_call_for_a_minute(env: Env) -> None:
+    ids = [c["id"] for c in seed().account(env.large.external_id).campaigns]
+    assert not env.client.campaigns_warm(env.large)
+    # when the account's campaigns are read ahead, twice at once
+    await asyncio.gather(*(env.client.warm_campaigns(env.large) for _ in range(2)))
+    # then that was one call, and every campaign is served from it
+    assert campaign_reads(env) == ["edge"]
+    assert env.client.campaigns_warm(env.large)
+    found = await env.client.get_campaigns(env.large, ids)
+    assert list(found) == ids
+    assert found == {c.external_id: c for c in await env.client.list_campaigns(env.large)}
+    assert env.client.cached_campaigns(env.large, [*ids, "999"]) == found
+    before = len(env.recorder.requests)
+    await env.client.warm_campaigns(env.large)
+    assert campaign_reads(env, before) == []
+    # and a minute later they are read again, by ID when named
+    env.clock[0] += 60
+    assert not env.client.campaigns_warm(env.large)
+    assert env.client.cached_campaigns(env.large, ids) == {}
+    before = len(env.recorder.requests)
+    again = await env.client.get_campaigns(env.large, ids[:3])
+    assert list(again) == ids[:3]
+    assert campaign_reads(env, before) == ["ids"]
+
+
+async def test_campaigns_read_by_id_are_served_from_memory_too(env: Env) -> None:
+    ids = [c["id"] for c in seed().account(env.large.external_id).campaigns[:4]]
+    first = await env.client.get_campaigns(env.large, ids[:2])
+    before = len(env.recorder.requests)
+    second = await env.client.get_campaigns(env.large, ids)
+    assert list(second) == ids
+    assert {k: second[k] for k in first} == first
+    # only the two not read before are asked for
+    assert campaign_reads(env, before) == ["ids"]
+    asked = parse_qs(env.recorder.requests[-1].url.query.decode())["ids"][0].split(",")
+    assert sorted(asked) == sorted(ids[2:])
+
+
+async def test_campaigns_past_the_first_call_of_a_warm_are_read_by_id(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given an account with more campaigns than one call of its campaigns edge returns
+    monkeypatch.setattr("gateway.platforms.meta.client.MAX_LIMIT", 10)
+    ids = [c["id"] for c in seed().account(env.large.external_id).campaigns]
+    assert len(ids) > 10
+    await env.client.warm_campaigns(env.large)
+    assert campaign_reads(env) == ["edge"]
+    # then the others are still found, read by ID
+    found = await env.client.get_campaigns(env.large, ids)
+    assert list(found) == ids
+    assert campaign_reads(env) == ["edge", "ids"]
+    asked = parse_qs(env.recorder.requests[-1].url.query.decode())["ids"][0].split(",")
+    assert len(asked) == len(ids) - 10
+
+
+async def test_a_failed_warm_is_not_remembered(env: Env) -> None:
+    env.control.fail_next(1, "500")
+    with pytest.raises(UpstreamUnavailableError):
+        await env.client.warm_campaigns(env.large)
+    assert not env.client.campaigns_warm(env.large)
+    await env.client.warm_campaigns(env.large)
+    assert env.client.campaigns_warm(env.large)
 
 
 # -- failures -------------------------------------------------------------------------------

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Collection, Iterator
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 import httpx
 import orjson
@@ -362,6 +363,7 @@ async def test_get_account_is_cached_for_fifteen_minutes(
     now[0] += 899
     await client.get_account(large)
     assert control.log.count("/advertiser/info/") == 1
+    assert client.cached_account(large) == info
     now[0] += 2
     await client.get_account(large)
 
@@ -393,6 +395,67 @@ async def test_list_campaigns_walks_all_deleted_included(
     cbo = next(c for c in raw if c.get("budget_optimize_on"))
     mapped = next(c for c in records if c.external_id == cbo["campaign_id"])
     assert mapped.daily_budget is not None and mapped.daily_budget.currency == "USD"
+
+
+def campaign_reads(control: SandboxControl) -> list[str]:
+    """``all`` (an advertiser's campaigns) or ``ids`` (by ID) for each campaign read."""
+    return [
+        "ids" if "campaign_ids" in unquote(e.query) else "all"
+        for e in control.log.entries
+        if e.path.endswith("/campaign/get/")
+    ]
+
+
+async def test_warmed_campaigns_are_served_without_a_call_for_a_minute(
+    http: TransportUpstream, large: AccountRef, seed: TikTokSeed, control: SandboxControl
+) -> None:
+    now = [1000.0]
+    client = TikTokClient(http, base_url=BASE, clock=lambda: now[0])
+    ids = [c["campaign_id"] for c in seed.advertisers[large.external_id].campaigns]
+    assert not client.campaigns_warm(large)
+    # when the advertiser's campaigns are read ahead, twice at once
+    await asyncio.gather(*(client.warm_campaigns(large) for _ in range(2)))
+    # then that was one call, and every campaign is served from it
+    assert campaign_reads(control) == ["all"]
+    assert client.campaigns_warm(large)
+    found = await client.get_campaigns(large, ids)
+    assert list(found) == ids
+    assert campaign_reads(control) == ["all"]
+    assert client.cached_campaigns(large, ids) == found
+    # and a minute later they are read again, by ID when named
+    now[0] += 60
+    assert not client.campaigns_warm(large)
+    assert list(await client.get_campaigns(large, ids[:2])) == ids[:2]
+    assert campaign_reads(control) == ["all", "ids"]
+
+
+async def test_campaigns_past_the_first_call_of_a_warm_are_read_by_id(
+    client: TikTokClient,
+    large: AccountRef,
+    seed: TikTokSeed,
+    control: SandboxControl,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given an advertiser with more campaigns than one call returns
+    monkeypatch.setattr("gateway.platforms.tiktok.client.MAX_PAGE_SIZE", 5)
+    ids = [c["campaign_id"] for c in seed.advertisers[large.external_id].campaigns]
+    assert len(ids) > 5
+    await client.warm_campaigns(large)
+    # then the others are still found, read by ID
+    found = await client.get_campaigns(large, ids)
+    assert list(found) == ids
+    assert campaign_reads(control) == ["all", "ids"]
+
+
+async def test_a_failed_warm_is_not_remembered(
+    client: TikTokClient, large: AccountRef, control: SandboxControl
+) -> None:
+    control.fail_next(1, "500")
+    with pytest.raises(UpstreamError):
+        await client.warm_campaigns(large)
+    assert not client.campaigns_warm(large)
+    await client.warm_campaigns(large)
+    assert client.campaigns_warm(large)
 
 
 async def test_malformed_rows_become_malformed_response_error(large: AccountRef) -> None:

@@ -317,6 +317,10 @@ class AppleClient:
 
     # -- ad account --------------------------------------------------------------------------
 
+    def cached_account(self, account: AccountRef) -> AdAccountInfo | None:
+        """What ``get_account`` has cached for the account, if anything (no call)."""
+        return self._accounts.fresh(self._key(account))
+
     async def get_account(self, account: AccountRef) -> AdAccountInfo:
         """``GET /v1/ad-accounts/{id}``: name, currency, timezone (cached 15 minutes)."""
 

@@ -1,0 +1,265 @@
+"""GraphQL's nested ``campaign`` and ``adAccount`` of a listed page: read at the same time as
+the listing, the same answers and errors as fields loaded one by one, and no call more than
+needed."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+
+from gateway.app import close_runtime, create_app
+from gateway.platforms.base import Platform
+from gateway.resilience.backoff import RetryPolicy
+from gateway.sandbox.meta.errors import error_body
+from gateway.sandbox.suite import SandboxSuite
+from tests.gateway.conftest import AUTH, KEY, PROJECT
+
+NESTED = """
+query Nested($projectId: ID!, $first: Int, $after: String, $filter: AdSetFilter) {
+  adSets(projectId: $projectId, first: $first, after: $after, filter: $filter) {
+    pageInfo { endCursor }
+    edges { node {
+      id platform
+      campaign { id externalId name platformStatus objective adAccountId }
+      adAccount { id externalId name platform currency timezone }
+    } }
+  }
+}
+"""
+
+#: A page of Meta and TikTok rows (the large Meta account comes first, and fills an
+#: unfiltered page on its own).
+MIXED = {"status": ["ARCHIVED"]}
+
+FLAT = """
+query Flat($projectId: ID!, $first: Int, $after: String, $filter: AdSetFilter) {
+  adSets(projectId: $projectId, first: $first, after: $after, filter: $filter) {
+    pageInfo { endCursor }
+    edges { node { id platform adAccount { id name } } }
+  }
+}
+"""
+
+BY_NODE = """
+query ByNode($id: ID!) {
+  node(id: $id) {
+    ... on AdSet {
+      campaign { id externalId name platformStatus objective adAccountId }
+      adAccount { id externalId name platform currency timezone }
+    }
+    ... on Campaign { id externalId name platformStatus objective adAccountId }
+  }
+}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One upstream request: what it reads (``meta campaigns``, ``tiktok adsets``, ...) and
+    of which account."""
+
+    what: str
+    account: str
+
+
+def call_of(request: httpx.Request) -> Call:
+    path = request.url.path
+    query = {k: v[0] for k, v in parse_qs(request.url.query.decode()).items()}
+    if path.startswith("/meta/"):
+        parts = path.split("/")[3:]  # after /meta/<version>/
+        if parts == [""]:
+            return Call("meta campaigns by id", "")
+        kind = parts[1] if len(parts) > 1 else "account"
+        return Call(f"meta {kind}", parts[0])
+    if path.startswith("/tiktok/"):
+        kind = path.rstrip("/").rsplit("/", 2)[-2]
+        account = query.get("advertiser_id") or query.get("advertiser_ids", "")
+        if kind == "campaign" and "campaign_ids" in query.get("filtering", ""):
+            kind = "campaign by id"
+        return Call(f"tiktok {kind}", account.strip('[]"'))
+    account = request.headers.get("x-ap-context", "").removeprefix("adAccountId=")
+    return Call(f"apple {path.rsplit('/', 2)[-2]}", account)
+
+
+class Watch(httpx.AsyncBaseTransport):
+    """Records each upstream request as it starts and as it ends; answers Meta's campaign
+    reads with Meta's own 500 while ``fail_meta_campaigns`` is set."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.events: list[tuple[str, Call]] = []
+        self.fail_meta_campaigns = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        call = call_of(request)
+        self.events.append(("start", call))
+        try:
+            if self.fail_meta_campaigns and call.what.startswith("meta campaigns"):
+                body = error_body(1, "An unknown error occurred", subcode=99, transient=True)
+                return httpx.Response(500, content=body, headers={"content-type": "text/json"})
+            return await self.inner.handle_async_request(request)
+        finally:
+            self.events.append(("end", call))
+
+    def calls(self) -> list[Call]:
+        return [call for event, call in self.events if event == "start"]
+
+    def index(self, event: str, call: Call) -> int:
+        return self.events.index((event, call))
+
+    def clear(self) -> None:
+        self.events.clear()
+
+
+@dataclass
+class Nested:
+    http: httpx.AsyncClient
+    suite: SandboxSuite
+    watch: Watch
+    reads: list[Call] = field(default_factory=list)
+
+    async def page(self, document: str = NESTED, **variables: Any) -> dict[str, Any]:
+        response = await self.http.post(
+            "/graphql",
+            json={"query": document, "variables": {"projectId": PROJECT, **variables}},
+            headers=AUTH,
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+
+@pytest.fixture
+async def nested(suite: SandboxSuite) -> AsyncIterator[Nested]:
+    suite.reset()
+    watch = Watch(suite.transport())
+    app = create_app(suite.settings(key=KEY), transport=watch)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://gateway.test"
+    ) as http:
+        yield Nested(http, suite, watch)
+    await close_runtime(app.state.runtime)
+    suite.reset()
+
+
+def listing_of(call: Call) -> Call:
+    """The listing request of the account a campaign read is for."""
+    what = {"meta campaigns": "meta adsets", "tiktok campaign": "tiktok adgroup"}[call.what]
+    return Call(what, call.account)
+
+
+async def test_campaigns_are_read_while_the_listing_is_in_flight(nested: Nested) -> None:
+    # given upstream calls that take a while, and a gateway that has read nothing yet
+    for platform in (Platform.META_ADS, Platform.TIKTOK_ADS):
+        nested.suite.controls[platform].latency_ms = 150
+    # when a page asks for its rows' campaigns
+    body = await nested.page(first=200, filter=MIXED)
+    assert "errors" not in body, body
+    platforms = {e["node"]["platform"] for e in body["data"]["adSets"]["edges"]}
+    assert {"META_ADS", "TIKTOK_ADS"} <= platforms
+    # then each account's campaigns were asked for before its ad sets had arrived
+    campaign_reads = [
+        c for c in nested.watch.calls() if c.what in ("meta campaigns", "tiktok campaign")
+    ]
+    assert {c.what for c in campaign_reads} == {"meta campaigns", "tiktok campaign"}
+    for read in campaign_reads:
+        assert nested.watch.index("start", read) < nested.watch.index("end", listing_of(read))
+    # and no campaign had to be read again by ID
+    assert not [c for c in nested.watch.calls() if "by id" in c.what]
+
+
+async def test_nested_objects_are_those_loaded_one_by_one(nested: Nested) -> None:
+    nodes = []
+    for platform in Platform:
+        body = await nested.page(first=200, filter={"platforms": [platform.name]})
+        assert "errors" not in body, body
+        nodes += [e["node"] for e in body["data"]["adSets"]["edges"]]
+    one_per_campaign = {n["campaign"]["id"]: n for n in nodes}
+    assert len(one_per_campaign) > 10
+    by_platform: dict[str, list[dict[str, Any]]] = {}
+    for node in one_per_campaign.values():
+        by_platform.setdefault(node["platform"], []).append(node)
+    assert set(by_platform) == {"META_ADS", "TIKTOK_ADS", "APPLE_ADS"}
+    for sample in by_platform.values():
+        for node in sample[:3]:
+            # the ad set's own node resolves its campaign and account through the loaders
+            alone = (await nested.page(BY_NODE, id=node["id"]))["data"]["node"]
+            assert alone == {"campaign": node["campaign"], "adAccount": node["adAccount"]}
+            campaign = (await nested.page(BY_NODE, id=node["campaign"]["id"]))["data"]["node"]
+            assert campaign == node["campaign"]
+    assert all(n["adAccount"]["currency"] and n["adAccount"]["timezone"] for n in nodes)
+
+
+async def test_a_warm_nested_page_calls_what_the_page_without_them_calls(
+    nested: Nested,
+) -> None:
+    # given a gateway that has served the nested page once
+    first = await nested.page(first=200)
+    cursor = first["data"]["adSets"]["pageInfo"]["endCursor"]
+    await nested.page(first=200, after=cursor)
+    # when the same pages are asked for again, with and without nested fields
+    counts = []
+    for document in (NESTED, FLAT):
+        nested.watch.clear()
+        await nested.page(document, first=200)
+        await nested.page(document, first=200, after=cursor)
+        counts.append(sorted(c.what for c in nested.watch.calls()))
+    # then the nested fields cost no call of their own
+    assert counts[0] == counts[1]
+    assert not [what for what in counts[0] if "campaign" in what]
+
+
+async def test_a_cold_nested_page_reads_each_accounts_campaigns_once(nested: Nested) -> None:
+    body = await nested.page(first=200, filter=MIXED)
+    assert "errors" not in body, body
+    calls = nested.watch.calls()
+    listed = {c.account for c in calls if c.what in ("meta adsets", "tiktok adgroup")}
+    for what in ("meta campaigns", "tiktok campaign"):
+        reads = [c.account for c in calls if c.what == what]
+        assert len(reads) == len(set(reads))  # once per account
+        assert set(reads) <= listed  # only accounts the walk asked for rows
+    assert not [c for c in calls if "by id" in c.what]
+
+
+async def test_a_page_without_campaigns_reads_none(nested: Nested) -> None:
+    # (Apple's listing reads its rows' campaigns itself, for their geo and placements.)
+    for _ in range(2):
+        body = await nested.page(FLAT, first=200, filter=MIXED)
+        assert "errors" not in body, body
+        calls = nested.watch.calls()
+        assert not [c for c in calls if c.what.startswith(("meta campaigns", "tiktok campaign"))]
+        nested.watch.clear()
+
+
+async def test_failed_campaign_reads_are_errors_on_those_rows_only(nested: Nested) -> None:
+    # given Meta failing every campaign read, ahead of the page or by ID
+    nested.watch.fail_meta_campaigns = True
+    body = await nested.page(first=200, filter=MIXED)
+    edges = body["data"]["adSets"]["edges"]
+    meta_rows = {i for i, e in enumerate(edges) if e["node"]["platform"] == "META_ADS"}
+    assert meta_rows and len(meta_rows) < len(edges)
+    # then each Meta row's campaign is null with an error at its path, as a failed load was
+    errors = body["errors"]
+    assert {tuple(e["path"]) for e in errors} == {
+        ("adSets", "edges", i, "node", "campaign") for i in meta_rows
+    }
+    assert {e["extensions"]["code"] for e in errors} == {"upstream_unavailable"}
+    assert {e["extensions"]["platform"] for e in errors} == {"meta_ads"}
+    for i, edge in enumerate(edges):
+        assert (edge["node"]["campaign"] is None) is (i in meta_rows)
+        assert edge["node"]["adAccount"]["currency"]
+    # and each account's failing campaigns cost no more than one read and its retries
+    failing = Counter(c for c in nested.watch.calls() if c.what.startswith("meta campaigns"))
+    assert failing
+    assert max(failing.values()) <= RetryPolicy().max_attempts
+    # and once Meta answers, the campaigns are there (the failure was not kept)
+    nested.watch.fail_meta_campaigns = False
+    again = await nested.page(first=200, filter=MIXED)
+    assert "errors" not in again, again
+    assert all(e["node"]["campaign"] for e in again["data"]["adSets"]["edges"])
