@@ -202,8 +202,8 @@ def map_adset(obj: JsonObject, *, account_id: str, currency: str) -> AdSetRecord
         _lower_field(obj, "billing_event"),
         _budget(obj, "daily_budget", currency, unit),
         _budget(obj, "lifetime_budget", currency, unit),
-        _time(obj, "start_time"),
-        _time(obj, "end_time"),
+        _shared_time(obj, "start_time"),
+        _shared_time(obj, "end_time"),
         _time(obj, "created_time"),
         _targeting(v) if type(v := get("targeting")) is dict else targeting_summary(v),
     )
@@ -254,6 +254,27 @@ def _budget(obj: JsonObject, key: str, currency: str, unit: tuple[int, str]) -> 
         minor = int(value)
         return None if minor == 0 else Money(minor / unit[0], unit[1])
     return budget(obj, key, currency)
+
+
+#: Start and end times by their text: ad sets of a campaign mostly share them, and a time with
+#: an offset costs a parse and a conversion. Emptied when full.
+_SHARED_TIMES: dict[str, datetime | None] = {}
+_SHARED_TIMES_MAX = 4096
+
+
+def _shared_time(obj: JsonObject, key: str) -> datetime | None:
+    text = obj.get(key)
+    if type(text) is not str:
+        return parse_time(obj, key)
+    try:
+        return _SHARED_TIMES[text]
+    except KeyError:
+        pass
+    parsed = _time(obj, key)
+    if len(_SHARED_TIMES) >= _SHARED_TIMES_MAX:
+        _SHARED_TIMES.clear()
+    _SHARED_TIMES[text] = parsed
+    return parsed
 
 
 def _time(obj: JsonObject, key: str) -> datetime | None:
@@ -334,12 +355,18 @@ _POSITIONS_KEYS = {network: f"{network}_positions" for network in NETWORKS}
 
 
 def _placements(targeting: dict[str, Any]) -> tuple[str, ...]:
+    # Plain loops: in Python 3.11 each comprehension or any(...) is a call of its own.
     get = targeting.get
     networks = get("publisher_platforms")
     if networks is not None:
-        if type(networks) is not list or any(type(n) is not str for n in networks):
+        if type(networks) is not list:
             return placements(targeting)
-        networks = [n.lower() for n in networks]
+        lowered: list[str] = []
+        for network in networks:
+            if type(network) is not str:
+                return placements(targeting)
+            lowered.append(network.lower())
+        networks = lowered
     if not networks:
         networks = [n for n, key in _POSITIONS_KEYS.items() if get(key)]
     names: list[str] = []
@@ -350,9 +377,12 @@ def _placements(targeting: dict[str, Any]) -> tuple[str, ...]:
                 names.append(network)
                 continue
             return placements(targeting)
-        if type(positions) is not list or any(type(p) is not str for p in positions):
+        if type(positions) is not list:
             return placements(targeting)
-        names.extend([placement_name(network, p) for p in positions])
+        for position in positions:
+            if type(position) is not str:
+                return placements(targeting)
+            names.append(placement_name(network, position))
     return tuple(dict.fromkeys(names))
 
 
