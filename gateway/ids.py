@@ -26,16 +26,35 @@ class IdKind(enum.StrEnum):
     ADSET = "adg"
 
 
+#: Every pair of Crockford digits, indexed by the 10 bits they spell: an ID body is 13 pairs.
+_PAIRS: tuple[str, ...] = tuple(high + low for high in CROCKFORD for low in CROCKFORD)
+#: The digest's top 130 bits (26 digits of 5 bits) of its first 17 bytes.
+_SPARE_BITS = 17 * 8 - ID_LENGTH * 5
+
+
 @functools.lru_cache(maxsize=65_536)
 def derive_id(kind: IdKind, platform: str, external_id: str) -> str:
-    """The stable public ID of a platform object (memoized: pages repeat campaigns)."""
-    digest = hashlib.sha256(f"{kind}\x1f{platform}\x1f{external_id}".encode()).digest()
-    number = int.from_bytes(digest[:17], "big") >> (17 * 8 - ID_LENGTH * 5)
-    chars = []
-    for _ in range(ID_LENGTH):
-        chars.append(CROCKFORD[number & 31])
-        number >>= 5
-    return f"{kind}_{''.join(reversed(chars))}"
+    """The stable public ID of a platform object (memoized: pages repeat campaigns).
+
+    The body is the top 130 bits of SHA-256("kind\\x1fplatform\\x1fexternal_id") as 26 Crockford
+    digits, most significant first. They are read ten bits (two digits) at a time from one
+    integer, in one expression: a loop of 26 shifts cost three times as much. ``str.join``
+    and ``+`` read an enum member's text directly (an f-string would call ``Enum.__format__``).
+    """
+    n = (
+        int.from_bytes(
+            hashlib.sha256("\x1f".join((kind, platform, external_id)).encode()).digest()[:17],
+            "big",
+        )
+        >> _SPARE_BITS
+    )
+    p = _PAIRS
+    return kind + (
+        f"_{p[n >> 120]}{p[n >> 110 & 1023]}{p[n >> 100 & 1023]}{p[n >> 90 & 1023]}"
+        f"{p[n >> 80 & 1023]}{p[n >> 70 & 1023]}{p[n >> 60 & 1023]}{p[n >> 50 & 1023]}"
+        f"{p[n >> 40 & 1023]}{p[n >> 30 & 1023]}{p[n >> 20 & 1023]}{p[n >> 10 & 1023]}"
+        f"{p[n & 1023]}"
+    )
 
 
 def kind_of(value: str) -> IdKind | None:

@@ -234,16 +234,20 @@ class ListingService:
         """Record the public IDs of listed rows for later reverse lookups."""
         knows = self._store.knows
         entries: dict[str, IdTarget] = {}
+        campaigns: set[str] = set()  # a page repeats a few campaigns: each is looked up once
         for item in items:
             r = item.record
             if not knows(item.adset_id):
                 entries[item.adset_id] = IdTarget(
                     r.platform, r.account_external_id, r.campaign_external_id, r.external_id
                 )
-            if not knows(item.campaign_id) and item.campaign_id not in entries:
-                entries[item.campaign_id] = IdTarget(
-                    r.platform, r.account_external_id, None, r.campaign_external_id
-                )
+            campaign_id = item.campaign_id
+            if campaign_id not in campaigns:
+                campaigns.add(campaign_id)
+                if not knows(campaign_id):
+                    entries[campaign_id] = IdTarget(
+                        r.platform, r.account_external_id, None, r.campaign_external_id
+                    )
         if entries:
             self._store.remember_ids(entries.items())
 

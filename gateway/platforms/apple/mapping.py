@@ -141,33 +141,86 @@ def map_adgroup(raw: Any, account_external_id: str, campaign: CampaignRecord | N
     here, and geo/placements come from ``campaign`` (empty when it is unknown). The v1
     ad-group targeting has no audience dimension (``appDownloader`` holds app ids, not
     audiences), so custom audiences are always empty.
+
+    A row is mapped on every cold page, so this reads the fields it knows the JSON types of
+    directly and hands any other value to the field's own function (``parse_time``,
+    ``map_age``...), which reads it, or raises ``PayloadError``, exactly as it always did.
+    Fields are read in the same order as before, so the first malformed one is the one an error
+    names.
     """
-    obj = as_object(raw, "adGroup")
+    obj = raw if type(raw) is dict else as_object(raw, "adGroup")
+    get = obj.get
     status, platform_status = map_status(obj)
-    bid = obj.get("bidStrategy")
-    goal = None if bid is None else opt_str(as_object(bid, "bidStrategy"), "bidStrategyGoal")
+    bid = get("bidStrategy")
+    if bid is None:
+        goal = None
+    elif type(bid) is dict and type(goal := bid.get("bidStrategyGoal")) is str:
+        pass
+    else:
+        goal = opt_str(as_object(bid, "bidStrategy"), "bidStrategyGoal")
     return AdSetRecord(
-        platform=PLATFORM,
-        external_id=req_str(obj, "id"),
-        account_external_id=account_external_id,
-        campaign_external_id=req_str(obj, "campaignId"),
-        name=req_str(obj, "name"),
-        status=status,
-        platform_status=platform_status,
-        optimization_goal=_lower(goal),
-        billing_event=_lower(opt_str(obj, "pricingModel")),
-        daily_budget=None,
-        lifetime_budget=None,
-        start_time=parse_time(obj.get("startTime"), "startTime"),
-        end_time=parse_time(obj.get("endTime"), "endTime"),
-        created_at=parse_time(obj.get("creationTime"), "creationTime"),
-        targeting=TargetingSummary(
-            geo=campaign.countries if campaign is not None else (),
-            age=map_age(_targeting(obj)),
-            custom_audiences=(),
-            placements=campaign.placements if campaign is not None else (),
+        PLATFORM,
+        _id(obj, "id"),
+        account_external_id,
+        _id(obj, "campaignId"),
+        v if type(v := get("name")) is str else req_str(obj, "name"),
+        status,
+        platform_status,
+        _lower(goal),
+        _lower(v if type(v := get("pricingModel")) is str else opt_str(obj, "pricingModel")),
+        None,
+        None,
+        _time(get("startTime"), "startTime"),
+        _time(get("endTime"), "endTime"),
+        _time(get("creationTime"), "creationTime"),
+        TargetingSummary(
+            campaign.countries if campaign is not None else (),
+            _age(obj),
+            (),
+            campaign.placements if campaign is not None else (),
         ),
     )
+
+
+# --- the common case of each field, for map_adgroup -------------------------------------------
+
+
+def _id(obj: JsonObject, key: str) -> str:
+    """``req_str(obj, key)``: Apple's ids are JSON numbers."""
+    value = obj.get(key)
+    if type(value) is int:
+        return str(value)
+    return value if type(value) is str else req_str(obj, key)
+
+
+def _time(value: Any, what: str) -> datetime | None:
+    if type(value) is str:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return parse_time(value, what)  # raises the PayloadError
+        if parsed.tzinfo is not None:
+            return parsed.astimezone(UTC)
+        # Apple sends no offset: spelled out, it parses straight to UTC, where
+        # datetime.replace costs ten times more.
+        try:
+            return datetime.fromisoformat(value + "+00:00")
+        except ValueError:
+            return parsed.replace(tzinfo=UTC)
+    return parse_time(value, what)
+
+
+def _age(obj: JsonObject) -> AgeRange | None:
+    targeting = obj.get("targeting")
+    if targeting is None:
+        return None
+    if (
+        type(targeting) is dict
+        and targeting.get("minAge") is None
+        and targeting.get("maxAge") is None
+    ):
+        return None
+    return map_age(_targeting(obj))
 
 
 def map_account(raw: Any, external_id: str) -> AdAccountInfo:
