@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import msgspec
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -287,3 +288,14 @@ def test_apple_rows_with_odd_fields_map_as_the_reference_maps_them(
     account_id, row, campaign = APPLE_ROWS[index]
     row = edited(row, changes)
     same_outcome(apple.map_adgroup, apple_reference, row, account_id, campaign)
+
+
+@pytest.mark.parametrize("value", ["2025-07-05", "20250705", "2025-07-05T00:00"])
+def test_apple_times_without_a_clock_time_come_out_in_utc(value: str) -> None:
+    # datetime.fromisoformat reads a date followed by "+00:00" as a naive datetime, offset
+    # dropped: the fast path must not hand that on.
+    account_id, row, campaign = APPLE_ROWS[0]
+    row = {**row, "endTime": value}
+    same_outcome(apple.map_adgroup, apple_reference, row, account_id, campaign)
+    end = apple.map_adgroup(row, account_id, campaign).end_time
+    assert end is not None and end.utcoffset() is not None

@@ -202,11 +202,13 @@ def _time(value: Any, what: str) -> datetime | None:
         if parsed.tzinfo is not None:
             return parsed.astimezone(UTC)
         # Apple sends no offset: spelled out, it parses straight to UTC, where
-        # datetime.replace costs ten times more.
+        # datetime.replace costs ten times more. A bare date drops the spelled-out offset
+        # (still naive), so only a parse that kept it is taken.
         try:
-            return datetime.fromisoformat(value + "+00:00")
+            spelled = datetime.fromisoformat(value + "+00:00")
         except ValueError:
             return parsed.replace(tzinfo=UTC)
+        return spelled if spelled.tzinfo is not None else parsed.replace(tzinfo=UTC)
     return parse_time(value, what)
 
 
