@@ -12,6 +12,9 @@ import jwt
 import pytest
 
 from gateway.errors import UpstreamAuthError, UpstreamUnavailableError
+from gateway.observability import context
+from gateway.observability.metrics import Metrics
+from gateway.observability.tracing import Tracing
 from gateway.platforms.apple.auth import AUDIENCE, AppleTokenSource
 from gateway.platforms.base import AccountRef
 from gateway.platforms.inprocess import TransportUpstream
@@ -332,4 +335,35 @@ async def test_a_renewal_that_fails_unexpectedly_is_logged_and_restarted_by_a_re
         clock.now += 200
         await source.token(large)
         await until(lambda: sleeps.asked == [450.0, 450.0])
+        await source.aclose()
+
+
+async def test_a_renewal_restarted_by_a_request_counts_for_no_request() -> None:
+    control, clock, sleeps = SandboxControl(), Clock(), Sleeps()
+    breaking = Breaking(SandboxTransport(create_app(SEED, control, token_ttl_s=600, clock=clock)))
+    large = SEED.large_account
+    async with TransportUpstream(breaking) as http:
+        source = AppleTokenSource(http, TOKEN_URL, clock=clock, sleep=sleeps)
+        await source.keep_fresh([large])
+        await until(lambda: sleeps.asked == [450.0])
+        breaking.broken = True
+        clock.now += 450
+        sleeps.wake()
+        await until(lambda: len(sleeps.asked) == 1 and not source._keepers)
+        breaking.broken = False
+        clock.now += 200
+        # when a request fetches the token itself, restarting the renewals
+        scope = context.RequestScope("request", Metrics(), Tracing())
+        entered = context.enter(scope)
+        try:
+            await source.token(large)
+            await until(lambda: sleeps.asked == [450.0, 450.0])
+            # and the renewal it restarted fetches the next token
+            clock.now += 450
+            sleeps.wake()
+            await until(lambda: control.log.count("/oauth2/token") == 3)
+        finally:
+            context.leave(entered)
+        # then the request counts its own token fetch only
+        assert scope.upstream_calls == 1
         await source.aclose()

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import httpx
 import pytest
@@ -21,6 +21,9 @@ from gateway.errors import (
     UpstreamForbiddenError,
     UpstreamUnavailableError,
 )
+from gateway.observability import context
+from gateway.observability.metrics import Metrics
+from gateway.observability.tracing import Tracing
 from gateway.platforms.apple import AppleClient
 from gateway.platforms.base import (
     AccountRef,
@@ -30,6 +33,7 @@ from gateway.platforms.base import (
     Money,
 )
 from gateway.platforms.inprocess import TransportUpstream
+from gateway.resilience.budget import calling_account
 from gateway.sandbox.apple import build_seed, client_for, create_app, sandbox_state
 from gateway.sandbox.apple.seed import AppleSeed
 from gateway.sandbox.control import FaultKind, SandboxControl
@@ -347,6 +351,66 @@ async def test_a_failing_campaign_read_backs_off_then_is_awaited_after_ten_minut
             clock.now += 1
             await client.list_adsets(LARGE, ALL, start=None, count=30)
             assert refusing.refused == 3
+        finally:
+            await client.aclose()
+
+
+async def test_a_background_campaign_read_counts_for_no_request() -> None:
+    clock = Clock()
+    async with gated_clocked(clock) as (client, gated):
+        await client.list_adsets(LARGE, ALL, start=None, count=30)
+        clock.now += 61
+        # when a request's page starts a background read of the campaigns
+        scope = context.RequestScope("request", Metrics(), Tracing())
+        entered = context.enter(scope)
+        try:
+            before = gated.started("/v1/adgroups/query")
+            await client.list_adsets(LARGE, ALL, start=None, count=30)
+            await until(lambda: gated.ended("/v1/campaigns/query") == 2)
+        finally:
+            context.leave(entered)
+        # then the request counts its own ad-group queries only
+        assert scope.upstream_calls == gated.started("/v1/adgroups/query") - before == 2
+
+
+@dataclass
+class Witness(httpx.AsyncBaseTransport):
+    """Passes requests on to ``inner``, noting for each the account a resilient call was
+    for (``calling_account``: the call budget it takes from) and whether a request is current."""
+
+    inner: httpx.AsyncBaseTransport
+    seen: list[tuple[str, str | None, bool]] = field(default_factory=list)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        in_request = context.current() is not None
+        self.seen.append((request.url.path, calling_account.get(), in_request))
+        return await self.inner.handle_async_request(request)
+
+
+async def test_a_background_campaign_read_keeps_the_account_it_is_for() -> None:
+    clock = Clock()
+    witness = Witness(SandboxTransport(create_app(SEED, SandboxControl(), clock=clock)))
+    async with TransportUpstream(witness) as http:
+        client = AppleClient(
+            http,
+            base_url="http://sandbox.test",
+            token_url="http://sandbox.test/auth/oauth2/token",
+            clock=clock,
+        )
+        try:
+            await client.list_adsets(LARGE, ALL, start=None, count=30)
+            clock.now += 61
+            entered = context.enter(context.RequestScope("request", Metrics(), Tracing()))
+            account = calling_account.set(LARGE.external_id)
+            try:
+                await client.list_adsets(LARGE, ALL, start=None, count=30)
+                await until(lambda: len(witness.seen) == 7)
+            finally:
+                calling_account.reset(account)
+                context.leave(entered)
+            # the background read is no part of the request, but still for the account
+            later = [seen for seen in witness.seen[4:] if seen[0] == "/v1/campaigns/query"]
+            assert later == [("/v1/campaigns/query", LARGE.external_id, False)]
         finally:
             await client.aclose()
 

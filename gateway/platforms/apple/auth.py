@@ -34,6 +34,7 @@ from gateway.errors import (
     UpstreamError,
     UpstreamUnavailableError,
 )
+from gateway.observability.context import outside_request
 from gateway.platforms.base import AccountRef, Platform
 from gateway.platforms.http import fetch_json, header_seconds
 from gateway.platforms.payload import PayloadError, as_object, opt_int, opt_str, req_str
@@ -175,10 +176,15 @@ class AppleTokenSource:
             await asyncio.wait(firsts)
 
     def _start_keeper(self, creds: AppleCredentials, account_id: str) -> asyncio.Future[None]:
-        """Start the user's background renewal; the future is set after its first attempt."""
+        """Start the user's background renewal; the future is set after its first attempt.
+
+        It runs outside any request: started by one (``token``), its token fetches are not
+        that request's to count or trace."""
         self._lapsed.discard(creds.client_id)
         first = asyncio.get_running_loop().create_future()
-        task = asyncio.create_task(self._keep_renewed(creds, account_id, first))
+        task = asyncio.create_task(
+            self._keep_renewed(creds, account_id, first), context=outside_request()
+        )
         self._keepers[creds.client_id] = task
         return first
 

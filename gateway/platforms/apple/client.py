@@ -27,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from gateway.observability.context import outside_request
 from gateway.platforms.apple.auth import AppleTokenSource
 from gateway.platforms.apple.errors import PLATFORM, api_error
 from gateway.platforms.apple.mapping import campaign_ids, map_account, map_adgroup, map_campaign
@@ -250,15 +251,22 @@ class AppleClient:
                     return self._catalog_read(account)
                 if now - failed < CATALOG_RETRY_S:
                     return catalog
-            self._catalog_read(account)  # not awaited: the next pages get it
+            self._catalog_read(account, background=True)  # not awaited: the next pages get it
         return catalog
 
-    def _catalog_read(self, account: AccountRef) -> asyncio.Task[_Catalog]:
-        """The read of the account's catalog in flight, started if there is none."""
+    def _catalog_read(
+        self, account: AccountRef, *, background: bool = False
+    ) -> asyncio.Task[_Catalog]:
+        """The read of the account's catalog in flight, started if there is none. One started
+        in the ``background`` runs outside the request that started it, so its upstream call
+        is not counted or traced as that request's."""
         key = self._key(account)
         task = self._catalog_reads.get(key)
         if task is None:
-            task = asyncio.ensure_future(self._read_catalog(account))
+            context = outside_request() if background else None
+            task = asyncio.get_running_loop().create_task(
+                self._read_catalog(account), context=context
+            )
             self._catalog_reads[key] = task
             task.add_done_callback(lambda done: self._catalog_read_over(key, done))
         return task
