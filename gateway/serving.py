@@ -46,7 +46,14 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
     keep-alive timer, data that trickles in does not push the deadline back.
 
     A head is being read from the connection's start, and again from the end of each request
-    (its body included) until the parser has the next one's headers."""
+    (its body included) until the parser has the next one's headers.
+
+    The size is counted twice, as neither count alone sees every byte: the raw count covers a
+    head spread over many reads (the parser buffers a partial header line without telling
+    us), and stops at the head's end so a body in the same read is not counted; the parser's
+    own callbacks count each request line and header as it is parsed, which covers what
+    follows the first head in one read (a pipelined request) and heads after blank lines
+    (which the parser skips before a request line)."""
 
     header_timeout: float = HEADER_TIMEOUT
     max_head_bytes: int = MAX_HEAD_BYTES
@@ -57,6 +64,9 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
         self._reading_head = True
         self._head_seen = 0  # bytes of the current head received so far
         self._head_tail = b""  # its last bytes: the blank line may span two reads
+        self._head_begun = False  # whether a byte other than CR or LF has arrived
+        self._head_parsed = 0  # bytes of the current head the parser has reported
+        self._head_overflow = False
         self._arm_head_deadline()
 
     def data_received(self, data: bytes) -> None:
@@ -65,8 +75,22 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
             return
         super().data_received(data)
 
+    def send_400_response(self, msg: str) -> None:
+        if self._head_overflow:  # raised from a parser callback below, reported as such
+            msg = "Request header fields too large."
+        super().send_400_response(msg)
+
     def _head_too_large(self, data: bytes) -> bool:
         """Whether the head being received passes ``max_head_bytes`` with ``data``."""
+        if not self._head_begun:
+            # blank lines before a request line are skipped by the parser but still count;
+            # they must not pass for the blank line that ends the head
+            rest = data.lstrip(b"\r\n")
+            self._head_seen += len(data) - len(rest)
+            data = rest
+            if not data:
+                return self._head_seen > self.max_head_bytes
+            self._head_begun = True
         window = self._head_tail + data
         end = window.find(b"\r\n\r\n")
         size = self._head_seen + (len(data) if end < 0 else end + 4 - len(self._head_tail))
@@ -74,10 +98,29 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
         self._head_tail = window[-3:]
         return size > self.max_head_bytes
 
+    def on_message_begin(self) -> None:
+        self._head_parsed = 0
+        super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        self._count_parsed(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count_parsed(len(name) + len(value) + 4)  # ": " and CRLF
+        super().on_header(name, value)
+
+    def _count_parsed(self, size: int) -> None:
+        self._head_parsed += size
+        if self._head_parsed > self.max_head_bytes:
+            # stops the parser before the request reaches the app; uvicorn answers 400
+            self._head_overflow = True
+            raise ValueError("request head too large")
+
     def on_headers_complete(self) -> None:
         self._reading_head = False  # the head is in: the handler gets the request
         self._disarm_head_deadline()
-        self._head_seen, self._head_tail = 0, b""
+        self._head_seen, self._head_tail, self._head_begun = 0, b"", False
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:

@@ -153,3 +153,37 @@ async def test_a_head_just_under_the_bound_is_served(address: tuple[str, int]) -
     pad = b"a" * (MAX_HEAD_BYTES - len(head))
     answer = await exchange(address, head.replace(b"X-Pad: ", b"X-Pad: " + pad))
     assert answer.startswith(b"HTTP/1.1 200")
+
+
+async def test_leading_blank_lines_do_not_hide_an_oversized_head(address: tuple[str, int]) -> None:
+    pad = b"a" * (MAX_HEAD_BYTES * 4)
+    answer = await exchange(
+        address, b"\r\n\r\nGET /healthz HTTP/1.1\r\nHost: t\r\nX-Pad: " + pad + b"\r\n\r\n"
+    )
+    assert answer.startswith(b"HTTP/1.1 400")
+
+
+async def test_an_oversized_pipelined_head_in_the_same_read_is_400(
+    address: tuple[str, int],
+) -> None:
+    pad = b"a" * (MAX_HEAD_BYTES * 4)
+    first = b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
+    second = b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Pad: " + pad + b"\r\n\r\n"
+    answer = await exchange(address, first + second)
+    assert b"HTTP/1.1 400" in answer
+    assert answer.count(b"HTTP/1.1 200") <= 1
+
+
+async def test_two_small_pipelined_requests_are_both_served(address: tuple[str, int]) -> None:
+    reader, writer = await asyncio.open_connection(*address)
+    try:
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n" * 2)
+        await writer.drain()
+        answer = b""
+        while answer.count(b'{"status":"ok"}') < 2:
+            chunk = await asyncio.wait_for(reader.read(65536), 5.0)
+            assert chunk
+            answer += chunk
+    finally:
+        writer.close()
+    assert answer.count(b"HTTP/1.1 200") == 2

@@ -8,7 +8,7 @@ client directly) finds no scope, and its events are logged without request field
 
 from __future__ import annotations
 
-from contextvars import ContextVar, Token
+from contextvars import Context, ContextVar, Token, copy_context
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -51,6 +51,15 @@ def enter(scope: RequestScope) -> Token[RequestScope | None]:
 
 def leave(token: Token[RequestScope | None]) -> None:
     _current.reset(token)
+
+
+def outside_request() -> Context:
+    """A copy of the current context in which no request is current: for a task a request
+    starts and does not wait for (a background refresh), whose calls are not that request's
+    to count or trace. Other context (the account a resilient call is for) carries over."""
+    detached = copy_context()
+    detached.run(_current.set, None)
+    return detached
 
 
 def request_id() -> str | None:

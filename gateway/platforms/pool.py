@@ -9,6 +9,7 @@ around it, saves another fifth (``python -m bench.upstream_call`` measures each 
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -19,6 +20,8 @@ from yarl import URL
 
 from gateway.platforms.inprocess import TransportUpstream
 from gateway.platforms.upstream import DEFAULT_HEADERS, ExchangeError, Reply, Upstream
+
+log = logging.getLogger("gateway.platforms.pool")
 
 #: Connections per platform pool, and how long an idle one is kept, in seconds.
 MAX_CONNECTIONS = 100
@@ -118,7 +121,11 @@ class NetworkUpstream:
         pool, so that the first requests skip the TCP (and TLS) handshakes. A connect only:
         no request is sent, so no platform counts it against a quota. Connections that cannot
         be made are left to the requests, which report why; returns how many were opened.
-        Idle connections are closed after ``KEEPALIVE_SECONDS``, as any other."""
+        Idle connections are closed after ``KEEPALIVE_SECONDS``, as any other.
+
+        This reaches into aiohttp (``ClientRequest``, ``connector.connect``), which it pins to
+        a minor version; as it is only a head start, any failure there leaves the connection
+        to the requests rather than failing the app's warm-up."""
         await self.start()
         assert self._session is not None  # start() opened it
         connector = self._session.connector
@@ -129,10 +136,11 @@ class NetworkUpstream:
         loop = asyncio.get_running_loop()
 
         async def one() -> aiohttp.connector.Connection | None:
-            request = aiohttp.ClientRequest("GET", origin, loop=loop, ssl=ssl_param)
             try:
+                request = aiohttp.ClientRequest("GET", origin, loop=loop, ssl=ssl_param)
                 return await connector.connect(request, [], self._timeout)
-            except (aiohttp.ClientError, OSError, TimeoutError):
+            except Exception as exc:  # refused, timed out, or aiohttp's internals changed
+                log.debug("connection to %s not opened ahead: %r", origin, exc)
                 return None
 
         opened = [c for c in await asyncio.gather(*(one() for _ in range(count))) if c]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 
@@ -11,6 +12,9 @@ import jwt
 import pytest
 
 from gateway.errors import UpstreamAuthError, UpstreamUnavailableError
+from gateway.observability import context
+from gateway.observability.metrics import Metrics
+from gateway.observability.tracing import Tracing
 from gateway.platforms.apple.auth import AUDIENCE, AppleTokenSource
 from gateway.platforms.base import AccountRef
 from gateway.platforms.inprocess import TransportUpstream
@@ -277,3 +281,89 @@ async def test_start_up_leaves_refused_credentials_to_the_requests(env: Env) -> 
     with pytest.raises(UpstreamAuthError):
         await source.token(refused)
     await source.aclose()
+
+
+class Breaking(httpx.AsyncBaseTransport):
+    """Passes requests on to ``inner`` after a turn of the event loop, as a network would;
+    while ``broken``, raises an unexpected error instead."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.broken = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0)
+        if self.broken:
+            raise RuntimeError("unexpected")
+        return await self.inner.handle_async_request(request)
+
+
+async def test_a_token_with_no_lifetime_left_is_renewed_after_a_wait_not_in_a_loop() -> None:
+    control, clock, sleeps = SandboxControl(), Clock(), Sleeps()
+    app = create_app(SEED, control, token_ttl_s=-5, clock=clock)
+    async with TransportUpstream(Breaking(SandboxTransport(app))) as http:
+        source = AppleTokenSource(http, TOKEN_URL, clock=clock, sleep=sleeps)
+        # given a token endpoint whose tokens expire as they are issued
+        starting = asyncio.ensure_future(source.keep_fresh([SEED.large_account]))
+        await asyncio.sleep(0.05)
+        # then the renewal fetched once and waits, rather than asking again at once
+        assert control.log.count("/oauth2/token") == 1
+        assert sleeps.asked == [45.0]
+        await starting
+        await source.aclose()
+
+
+async def test_a_renewal_that_fails_unexpectedly_is_logged_and_restarted_by_a_request(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    control, clock, sleeps = SandboxControl(), Clock(), Sleeps()
+    breaking = Breaking(SandboxTransport(create_app(SEED, control, token_ttl_s=600, clock=clock)))
+    large = SEED.large_account
+    async with TransportUpstream(breaking) as http:
+        source = AppleTokenSource(http, TOKEN_URL, clock=clock, sleep=sleeps)
+        await source.keep_fresh([large])
+        await until(lambda: sleeps.asked == [450.0])
+        # when the renewal meets an error that is no upstream error
+        breaking.broken = True
+        clock.now += 450
+        with caplog.at_level(logging.ERROR, logger="gateway.platforms.apple"):
+            sleeps.wake()
+            await until(lambda: "renewal" in caplog.text)
+        assert large.external_id in caplog.text
+        # then a request that has to fetch the token itself starts the renewals again
+        breaking.broken = False
+        clock.now += 200
+        await source.token(large)
+        await until(lambda: sleeps.asked == [450.0, 450.0])
+        await source.aclose()
+
+
+async def test_a_renewal_restarted_by_a_request_counts_for_no_request() -> None:
+    control, clock, sleeps = SandboxControl(), Clock(), Sleeps()
+    breaking = Breaking(SandboxTransport(create_app(SEED, control, token_ttl_s=600, clock=clock)))
+    large = SEED.large_account
+    async with TransportUpstream(breaking) as http:
+        source = AppleTokenSource(http, TOKEN_URL, clock=clock, sleep=sleeps)
+        await source.keep_fresh([large])
+        await until(lambda: sleeps.asked == [450.0])
+        breaking.broken = True
+        clock.now += 450
+        sleeps.wake()
+        await until(lambda: len(sleeps.asked) == 1 and not source._keepers)
+        breaking.broken = False
+        clock.now += 200
+        # when a request fetches the token itself, restarting the renewals
+        scope = context.RequestScope("request", Metrics(), Tracing())
+        entered = context.enter(scope)
+        try:
+            await source.token(large)
+            await until(lambda: sleeps.asked == [450.0, 450.0])
+            # and the renewal it restarted fetches the next token
+            clock.now += 450
+            sleeps.wake()
+            await until(lambda: control.log.count("/oauth2/token") == 3)
+        finally:
+            context.leave(entered)
+        # then the request counts its own token fetch only
+        assert scope.upstream_calls == 1
+        await source.aclose()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import httpx
 import pytest
@@ -20,6 +21,9 @@ from gateway.errors import (
     UpstreamForbiddenError,
     UpstreamUnavailableError,
 )
+from gateway.observability import context
+from gateway.observability.metrics import Metrics
+from gateway.observability.tracing import Tracing
 from gateway.platforms.apple import AppleClient
 from gateway.platforms.base import (
     AccountRef,
@@ -29,6 +33,7 @@ from gateway.platforms.base import (
     Money,
 )
 from gateway.platforms.inprocess import TransportUpstream
+from gateway.resilience.budget import calling_account
 from gateway.sandbox.apple import build_seed, client_for, create_app, sandbox_state
 from gateway.sandbox.apple.seed import AppleSeed
 from gateway.sandbox.control import FaultKind, SandboxControl
@@ -281,6 +286,133 @@ async def test_campaigns_read_more_than_a_day_ago_are_read_before_mapping() -> N
         gated.release("/v1/campaigns/query")
         assert len((await page).rows) == 30
     assert gated.started("/v1/campaigns/query") == 2
+
+
+@dataclass
+class Refusing(httpx.AsyncBaseTransport):
+    """Passes requests on to ``inner``, except that while ``refusing`` is set, a request whose
+    path contains it gets a 503 (counted in ``refused``)."""
+
+    inner: httpx.AsyncBaseTransport
+    refusing: str | None = None
+    refused: int = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.refusing is not None and self.refusing in request.url.path:
+            self.refused += 1
+            return httpx.Response(503, json={"error": {"errors": [{"message": "down"}]}})
+        return await self.inner.handle_async_request(request)
+
+
+async def test_a_failing_campaign_read_backs_off_then_is_awaited_after_ten_minutes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = Clock()
+    refusing = Refusing(SandboxTransport(create_app(SEED, SandboxControl(), clock=clock)))
+    async with TransportUpstream(refusing) as http:
+        client = AppleClient(
+            http,
+            base_url="http://sandbox.test",
+            token_url="http://sandbox.test/auth/oauth2/token",
+            clock=clock,
+        )
+        try:
+            first = await client.list_adsets(LARGE, ALL, start=None, count=30)
+            read_at = clock.now
+            # given campaigns that can no longer be read, once the catalog is past its minute
+            refusing.refusing = "/v1/campaigns/query"
+            clock.now += 61
+            with caplog.at_level(logging.WARNING, logger="gateway.platforms.apple"):
+                page = await client.list_adsets(LARGE, ALL, start=None, count=30)
+                await until(lambda: "campaigns of account" in caplog.text)
+            # then the page mapped with the old catalog, and the failed read was logged
+            assert page.rows == first.rows
+            assert refusing.refused == 1
+            assert LARGE.external_id in caplog.text
+            # when pages follow within 30 s of the failure: no read is tried for them
+            for _ in range(5):
+                clock.now += 5
+                assert (await client.list_adsets(LARGE, ALL, start=None, count=30)).rows
+                await asyncio.sleep(0.01)
+            assert refusing.refused == 1
+            # past 30 s, one page tries again in the background
+            clock.now += 6
+            assert (await client.list_adsets(LARGE, ALL, start=None, count=30)).rows
+            await until(lambda: refusing.refused == 2)
+            # ten minutes after the last good read, a page waits for the read and fails
+            clock.now = read_at + 10 * 60
+            with pytest.raises(UpstreamUnavailableError):
+                await client.list_adsets(LARGE, ALL, start=None, count=30)
+            assert refusing.refused == 3
+            # and once campaigns can be read again, the page gets them
+            refusing.refusing = None
+            again = await client.list_adsets(LARGE, ALL, start=None, count=30)
+            assert again.rows == first.rows
+            clock.now += 1
+            await client.list_adsets(LARGE, ALL, start=None, count=30)
+            assert refusing.refused == 3
+        finally:
+            await client.aclose()
+
+
+async def test_a_background_campaign_read_counts_for_no_request() -> None:
+    clock = Clock()
+    async with gated_clocked(clock) as (client, gated):
+        await client.list_adsets(LARGE, ALL, start=None, count=30)
+        clock.now += 61
+        # when a request's page starts a background read of the campaigns
+        scope = context.RequestScope("request", Metrics(), Tracing())
+        entered = context.enter(scope)
+        try:
+            before = gated.started("/v1/adgroups/query")
+            await client.list_adsets(LARGE, ALL, start=None, count=30)
+            await until(lambda: gated.ended("/v1/campaigns/query") == 2)
+        finally:
+            context.leave(entered)
+        # then the request counts its own ad-group queries only
+        assert scope.upstream_calls == gated.started("/v1/adgroups/query") - before == 2
+
+
+@dataclass
+class Witness(httpx.AsyncBaseTransport):
+    """Passes requests on to ``inner``, noting for each the account a resilient call was
+    for (``calling_account``: the call budget it takes from) and whether a request is current."""
+
+    inner: httpx.AsyncBaseTransport
+    seen: list[tuple[str, str | None, bool]] = field(default_factory=list)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        in_request = context.current() is not None
+        self.seen.append((request.url.path, calling_account.get(), in_request))
+        return await self.inner.handle_async_request(request)
+
+
+async def test_a_background_campaign_read_keeps_the_account_it_is_for() -> None:
+    clock = Clock()
+    witness = Witness(SandboxTransport(create_app(SEED, SandboxControl(), clock=clock)))
+    async with TransportUpstream(witness) as http:
+        client = AppleClient(
+            http,
+            base_url="http://sandbox.test",
+            token_url="http://sandbox.test/auth/oauth2/token",
+            clock=clock,
+        )
+        try:
+            await client.list_adsets(LARGE, ALL, start=None, count=30)
+            clock.now += 61
+            entered = context.enter(context.RequestScope("request", Metrics(), Tracing()))
+            account = calling_account.set(LARGE.external_id)
+            try:
+                await client.list_adsets(LARGE, ALL, start=None, count=30)
+                await until(lambda: len(witness.seen) == 7)
+            finally:
+                calling_account.reset(account)
+                context.leave(entered)
+            # the background read is no part of the request, but still for the account
+            later = [seen for seen in witness.seen[4:] if seen[0] == "/v1/campaigns/query"]
+            assert later == [("/v1/campaigns/query", LARGE.external_id, False)]
+        finally:
+            await client.aclose()
 
 
 async def test_concurrent_cold_pages_of_one_account_share_one_campaign_query(env: Env) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import logging
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing, asynccontextmanager, suppress
@@ -278,3 +279,13 @@ async def test_connections_that_cannot_be_opened_ahead_are_left_to_the_requests(
         port = probe.getsockname()[1]
     async with aclosing(NetworkUpstream(TIMEOUT, uses_tls=False)) as pool:
         assert await pool.preconnect(f"http://127.0.0.1:{port}", 2) == 0
+
+
+async def test_a_connection_aiohttp_fails_to_open_in_any_way_is_left_to_the_requests(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # aiohttp fails an origin without a host by an AssertionError, no ClientError or OSError
+    async with aclosing(NetworkUpstream(TIMEOUT, uses_tls=False)) as pool:
+        with caplog.at_level(logging.DEBUG, logger="gateway.platforms.pool"):
+            assert await pool.preconnect("unix://nowhere", 2) == 0
+    assert "not opened ahead" in caplog.text

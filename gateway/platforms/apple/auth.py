@@ -8,7 +8,9 @@ again, which refreshes once.
 ``keep_fresh`` (the app's start-up) fetches the tokens of the configured API users before any
 request needs them, then renews each in the background ahead of its expiry, so no request
 waits on the token endpoint: a request only fetches a token itself when the background
-renewal could not get one in time (the endpoint down for minutes) or after a 401.
+renewal could not get one in time (the endpoint down for minutes) or after a 401. A
+renewal that stops on an unexpected error is logged, and the next request that fetches the
+user's token itself starts it again.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from gateway.errors import (
     UpstreamError,
     UpstreamUnavailableError,
 )
+from gateway.observability.context import outside_request
 from gateway.platforms.base import AccountRef, Platform
 from gateway.platforms.http import fetch_json, header_seconds
 from gateway.platforms.payload import PayloadError, as_object, opt_int, opt_str, req_str
@@ -107,6 +110,11 @@ def _renew_ahead(lifetime_s: float) -> float:
 
 #: Waits between background renewals that failed transiently: doubled from 1 s up to this.
 RENEW_RETRY_MAX_S = 30.0
+#: The shortest token lifetime background renewals are scheduled for: a token sent with
+#: less (or an ``expires_in`` of zero or below) is renewed 45 s on, not again at once.
+MIN_SCHEDULED_LIFETIME_S = 60.0
+#: The shortest wait between two renewals of one user's token.
+MIN_RENEW_WAIT_S = 1.0
 
 
 @dataclass(slots=True)
@@ -142,6 +150,8 @@ class AppleTokenSource:
         self._locks: dict[str, asyncio.Lock] = {}
         #: The background renewal of each API user's token (``keep_fresh``).
         self._keepers: dict[str, asyncio.Task[None]] = {}
+        #: API users whose renewal stopped on an unexpected error, for a request to restart.
+        self._lapsed: set[str] = set()
         #: How many token requests were sent (useful to observe sharing).
         self.fetches = 0
 
@@ -161,12 +171,22 @@ class AppleTokenSource:
                 continue  # the requests say which credential is missing
             if creds.client_id in self._keepers:
                 continue
-            first = asyncio.get_running_loop().create_future()
-            task = asyncio.create_task(self._keep_renewed(creds, account.external_id, first))
-            self._keepers[creds.client_id] = task
-            firsts.append(first)
+            firsts.append(self._start_keeper(creds, account.external_id))
         if firsts:
             await asyncio.wait(firsts)
+
+    def _start_keeper(self, creds: AppleCredentials, account_id: str) -> asyncio.Future[None]:
+        """Start the user's background renewal; the future is set after its first attempt.
+
+        It runs outside any request: started by one (``token``), its token fetches are not
+        that request's to count or trace."""
+        self._lapsed.discard(creds.client_id)
+        first = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(
+            self._keep_renewed(creds, account_id, first), context=outside_request()
+        )
+        self._keepers[creds.client_id] = task
+        return first
 
     async def _keep_renewed(
         self, creds: AppleCredentials, account_id: str, first: asyncio.Future[None]
@@ -181,11 +201,18 @@ class AppleTokenSource:
                 if cached is not None and now < cached.renew_at:
                     if not first.done():
                         first.set_result(None)
-                    await self._sleep(cached.renew_at - now)
+                    await self._sleep(max(MIN_RENEW_WAIT_S, cached.renew_at - now))
                     continue
                 try:
                     await self._renew(creds, account_id)
-                except UpstreamError as exc:
+                except Exception as exc:
+                    if not isinstance(exc, UpstreamError):
+                        # a defect, not the endpoint: stop, and leave a request to restart
+                        log.exception("apple token renewal for account %s stopped", account_id)
+                        if self._keepers.get(creds.client_id) is asyncio.current_task():
+                            del self._keepers[creds.client_id]
+                            self._lapsed.add(creds.client_id)
+                        return
                     log.warning("apple token for account %s not renewed: %s", account_id, exc.code)
                     if not first.done():
                         first.set_result(None)
@@ -230,6 +257,8 @@ class AppleTokenSource:
                 return cached.value
             fetched = await self._fetch(creds, account.external_id)
             self._tokens[creds.client_id] = fetched
+            if creds.client_id in self._lapsed:
+                self._start_keeper(creds, account.external_id)
             return fetched.value
 
     def invalidate(self, account: AccountRef, token: str) -> None:
@@ -289,11 +318,12 @@ class AppleTokenSource:
             ) from exc
         now = self._clock()
         lifetime = float(expires_in)
+        scheduled = max(lifetime, MIN_SCHEDULED_LIFETIME_S)
         return _Cached(
             access_token,
             now + expires_in,
             _refresh_margin(lifetime),
-            renew_at=now + expires_in - _renew_ahead(lifetime),
+            renew_at=now + scheduled - _renew_ahead(scheduled),
         )
 
 

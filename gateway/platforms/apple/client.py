@@ -9,13 +9,16 @@ up to 1,000) is read *alongside* the ad groups when the client has none, since a
 query needs nothing from it and the rows are joined to their campaigns afterwards. A catalog
 older than a minute still maps rows while a new one is read in the background
 (stale-while-revalidate), so an idle account does not wait for it again; past a day it is
-read alongside the ad groups as on a cold start. Campaigns missing from the catalog (created
-since, or past its first 1,000) are read by id.
+read alongside the ad groups as on a cold start. A background read that fails is logged and
+tried again at most every 30 s; after a failure the old catalog maps rows for ten minutes
+from its read, then pages wait for a new one (and see its error) as on a cold start.
+Campaigns missing from the catalog (created since, or past its first 1,000) are read by id.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -24,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from gateway.observability.context import outside_request
 from gateway.platforms.apple.auth import AppleTokenSource
 from gateway.platforms.apple.errors import PLATFORM, api_error
 from gateway.platforms.apple.mapping import campaign_ids, map_account, map_adgroup, map_campaign
@@ -58,6 +62,12 @@ CAMPAIGN_TTL_S = 60
 #: How old a campaign catalog may be and still map rows while a new one is read (a day: an
 #: idle night does not make the morning's first page wait for it).
 CAMPAIGN_STALE_S = 24 * 3600
+#: After a catalog read failed: how long until the next background read is tried (not on
+#: every page of a busy account), and how old the catalog may be and still map rows (the
+#: failure may be lasting, and a day of stale campaigns would go unseen).
+CATALOG_RETRY_S = 30
+CAMPAIGN_STALE_AFTER_FAILURE_S = 10 * 60
+log = logging.getLogger("gateway.platforms.apple")
 _ID_ASC = [{"field": "id", "order": "ASC"}]
 _ALL_CAMPAIGNS = {"field": "deleted", "operator": "IN", "value": [True, False]}
 
@@ -103,6 +113,7 @@ class AppleClient:
         self._clock = clock
         self._catalogs: dict[AccountKey, _Catalog] = {}
         self._catalog_reads: dict[AccountKey, asyncio.Task[_Catalog]] = {}
+        self._catalog_failed: dict[AccountKey, float] = {}  # when the last read failed
 
     async def warm_up(self, accounts: Sequence[AccountRef]) -> None:
         """Start-up: the API users' access tokens, kept fresh from now on."""
@@ -227,19 +238,35 @@ class AppleClient:
         """The account's campaign catalog if it may map rows now: a fresh one as it is, a
         stale one while a new one is read in the background; else (none, or too old) the
         read of a new one, for the caller to await once its ad groups are in."""
-        catalog = self._catalogs.get(self._key(account))
-        if catalog is None or self._clock() - catalog.read_at >= CAMPAIGN_STALE_S:
+        key = self._key(account)
+        catalog = self._catalogs.get(key)
+        now = self._clock()
+        if catalog is None or now - catalog.read_at >= CAMPAIGN_STALE_S:
             return self._catalog_read(account)
-        if self._clock() - catalog.read_at >= CAMPAIGN_TTL_S:
-            self._catalog_read(account)  # not awaited: the next pages get it
+        age = now - catalog.read_at
+        if age >= CAMPAIGN_TTL_S:
+            failed = self._catalog_failed.get(key)
+            if failed is not None:
+                if age >= CAMPAIGN_STALE_AFTER_FAILURE_S:
+                    return self._catalog_read(account)
+                if now - failed < CATALOG_RETRY_S:
+                    return catalog
+            self._catalog_read(account, background=True)  # not awaited: the next pages get it
         return catalog
 
-    def _catalog_read(self, account: AccountRef) -> asyncio.Task[_Catalog]:
-        """The read of the account's catalog in flight, started if there is none."""
+    def _catalog_read(
+        self, account: AccountRef, *, background: bool = False
+    ) -> asyncio.Task[_Catalog]:
+        """The read of the account's catalog in flight, started if there is none. One started
+        in the ``background`` runs outside the request that started it, so its upstream call
+        is not counted or traced as that request's."""
         key = self._key(account)
         task = self._catalog_reads.get(key)
         if task is None:
-            task = asyncio.ensure_future(self._read_catalog(account))
+            context = outside_request() if background else None
+            task = asyncio.get_running_loop().create_task(
+                self._read_catalog(account), context=context
+            )
             self._catalog_reads[key] = task
             task.add_done_callback(lambda done: self._catalog_read_over(key, done))
         return task
@@ -247,10 +274,17 @@ class AppleClient:
     def _catalog_read_over(self, key: AccountKey, done: asyncio.Task[_Catalog]) -> None:
         if self._catalog_reads.get(key) is done:
             del self._catalog_reads[key]
-        if not done.cancelled():
-            # Retrieved here, for a background read nobody awaits: its failure is met again
-            # by the next page that needs the catalog.
-            done.exception()
+        if done.cancelled():
+            return
+        # Retrieved here, for a background read nobody awaits: the next pages back off
+        # (``_usable_catalog``), and past that meet the failure themselves.
+        exc = done.exception()
+        if exc is None:
+            self._catalog_failed.pop(key, None)
+            return
+        self._catalog_failed[key] = self._clock()
+        reason = getattr(exc, "code", type(exc).__name__)
+        log.warning("apple campaigns of account %s not read: %s", key[1], reason)
 
     async def _read_catalog(self, account: AccountRef) -> _Catalog:
         """One page of the account's campaigns (deleted ones included), by id."""
