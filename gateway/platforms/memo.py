@@ -31,18 +31,28 @@ class RowMemo(Generic[R]):
 
     Records handed out are shared between requests, which is why they must be ``Record``s:
     frozen, so no request can change what another one is served.
+
+    A row that is the very object mapped before (an answer whose bytes had not changed, so its
+    decoded JSON was reused: ``platforms.http.DecodedBodies``) is known by identity, without
+    writing it out: the entry holds the row, so its ``id`` is not reused while it is kept,
+    and the decoded JSON is only ever read.
     """
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         # An OrderedDict: evicting the oldest key of a plain dict is O(n) once many have gone.
         self._rows: OrderedDict[tuple[Hashable, bytes], R] = OrderedDict()
         self._capacity = capacity
+        # id(row) -> (row, context, record), for rows handed in again as the same object.
+        self._same: OrderedDict[int, tuple[JsonObject, Hashable, R]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._rows)
 
     def map(self, context: Hashable, raw: JsonObject, mapper: Callable[[JsonObject], R]) -> R:
         """``mapper(raw)``, or the record it gave for the same row and context before."""
+        same = self._same.get(id(raw))
+        if same is not None and same[0] is raw and same[1] == context:
+            return same[2]
         key = (context, orjson.dumps(raw))
         rows = self._rows
         record = rows.get(key)
@@ -51,4 +61,7 @@ class RowMemo(Generic[R]):
             if len(rows) >= self._capacity:
                 rows.popitem(last=False)
             rows[key] = record
+        if len(self._same) >= self._capacity:
+            self._same.popitem(last=False)
+        self._same[id(raw)] = (raw, context, record)
         return record

@@ -39,7 +39,7 @@ from gateway.platforms.base import (
     Platform,
 )
 from gateway.platforms.cache import FetchCache
-from gateway.platforms.http import fetch_json
+from gateway.platforms.http import DecodedBodies, fetch_json
 from gateway.platforms.memo import RowMemo
 from gateway.platforms.payload import PayloadError, as_list, as_object, malformed_payload, opt_int
 from gateway.platforms.tasks import side_by_side
@@ -97,6 +97,8 @@ class AppleClient:
             ttl=ACCOUNT_TTL_S, timer=clock
         )
         self._mapped: RowMemo[AdSetRecord] = RowMemo()
+        #: A repeated page's answers, decoded once: the row memo then knows its rows at once.
+        self._bodies = DecodedBodies()
         self._campaigns: FetchCache[CampaignKey, CampaignRecord] = FetchCache(
             ttl=CAMPAIGN_TTL_S, timer=clock, maxsize=65_536
         )
@@ -381,6 +383,7 @@ class AppleClient:
                 content=content,
                 platform=PLATFORM,
                 account_id=account.external_id,
+                bodies=self._bodies,
             )
             if response.status_code == 401 and attempt == 1:
                 self.tokens.invalidate(account, token)

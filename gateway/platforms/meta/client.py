@@ -22,7 +22,7 @@ from gateway.platforms.base import (
     Platform,
 )
 from gateway.platforms.cache import FetchCache
-from gateway.platforms.http import fetch_json
+from gateway.platforms.http import DecodedBodies, fetch_json
 from gateway.platforms.memo import RowMemo
 from gateway.platforms.meta import mapping
 from gateway.platforms.meta.errors import PLATFORM, translate, usage_pct
@@ -90,6 +90,8 @@ class MetaClient:
             ttl=ACCOUNT_TTL_SECONDS, timer=clock
         )
         self._mapped: RowMemo[AdSetRecord] = RowMemo()
+        #: A repeated page's answers, decoded once: the row memo then knows its rows at once.
+        self._bodies = DecodedBodies()
         self._usage: dict[str, float] = {}
         #: (account, campaign id) -> the campaign, as ``get_campaigns`` serves it.
         self._campaigns: FetchCache[tuple[str, str], CampaignRecord] = FetchCache(
@@ -356,6 +358,7 @@ class MetaClient:
             headers={"Authorization": f"Bearer {token}"},
             platform=PLATFORM,
             account_id=account.external_id,
+            bodies=self._bodies,
         )
         pct = usage_pct(response.headers, _digits(account))
         if pct is not None:

@@ -23,7 +23,7 @@ from gateway.platforms.base import (
     Platform,
 )
 from gateway.platforms.cache import FetchCache
-from gateway.platforms.http import fetch_json
+from gateway.platforms.http import DecodedBodies, fetch_json
 from gateway.platforms.memo import RowMemo
 from gateway.platforms.payload import (
     JsonObject,
@@ -95,6 +95,8 @@ class TikTokClient:
             ttl=ACCOUNT_TTL_SECONDS, timer=clock
         )
         self._mapped: RowMemo[AdSetRecord] = RowMemo()
+        #: A repeated page's answers, decoded once: the row memo then knows its rows at once.
+        self._bodies = DecodedBodies()
         #: (advertiser, campaign id) -> the campaign, as ``get_campaigns`` serves it.
         self._campaigns: FetchCache[tuple[str, str], CampaignRecord] = FetchCache(
             ttl=CAMPAIGN_TTL_SECONDS, timer=clock, maxsize=65_536
@@ -394,6 +396,7 @@ class TikTokClient:
             headers={"Access-Token": token},
             platform=PLATFORM,
             account_id=account.external_id,
+            bodies=self._bodies,
         )
         with _malformed(account):
             return envelope_data(response, payload, account_id=account.external_id, secret=token)
