@@ -17,6 +17,9 @@ R = TypeVar("R", bound=Record)
 #: Rows remembered per client (about 2 KB each, key included): the first pages of ten
 #: accounts or so.
 DEFAULT_CAPACITY = 1024
+#: Rows known by identity per client (each holds its decoded row, about 3 KB): the rows of
+#: the answers ``DecodedBodies`` keeps, which are the only ones handed in again as they are.
+SAME_CAPACITY = 512
 
 
 class RowMemo(Generic[R]):
@@ -38,10 +41,13 @@ class RowMemo(Generic[R]):
     and the decoded JSON is only ever read.
     """
 
-    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+    def __init__(
+        self, capacity: int = DEFAULT_CAPACITY, same_capacity: int = SAME_CAPACITY
+    ) -> None:
         # An OrderedDict: evicting the oldest key of a plain dict is O(n) once many have gone.
         self._rows: OrderedDict[tuple[Hashable, bytes], R] = OrderedDict()
         self._capacity = capacity
+        self._same_capacity = same_capacity
         # id(row) -> (row, context, record), for rows handed in again as the same object.
         self._same: OrderedDict[int, tuple[JsonObject, Hashable, R]] = OrderedDict()
 
@@ -61,7 +67,7 @@ class RowMemo(Generic[R]):
             if len(rows) >= self._capacity:
                 rows.popitem(last=False)
             rows[key] = record
-        if len(self._same) >= self._capacity:
+        if len(self._same) >= self._same_capacity:
             self._same.popitem(last=False)
         self._same[id(raw)] = (raw, context, record)
         return record

@@ -141,9 +141,9 @@ def test_the_row_memo_knows_the_same_row_object_without_mapping_it_again() -> No
 
 
 def test_the_row_memos_identity_table_is_bounded() -> None:
-    memo: RowMemo[Mapped] = RowMemo(capacity=3)
+    memo: RowMemo[Mapped] = RowMemo(capacity=4, same_capacity=2)
     rows = [{"id": str(i)} for i in range(5)]
     for row in rows:
         memo.map("ctx", row, lambda raw: Mapped(orjson.dumps(raw), "ctx"))
-    assert len(memo) == 3
-    assert len(memo._same) == 3
+    assert len(memo) == 4
+    assert len(memo._same) == 2
