@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Generic, TypeVar
 
 import orjson
@@ -71,3 +71,18 @@ class RowMemo(Generic[R]):
             self._same.popitem(last=False)
         self._same[id(raw)] = (raw, context, record)
         return record
+
+    def map_rows(
+        self, context: Hashable, raws: Iterable[JsonObject], mapper: Callable[[JsonObject], R]
+    ) -> list[R]:
+        """``[self.map(context, raw, mapper) for raw in raws]``, with the rows known by
+        identity taken in the loop itself (a repeated page's rows all are)."""
+        same = self._same
+        out: list[R] = []
+        for raw in raws:
+            hit = same.get(id(raw))
+            if hit is not None and hit[0] is raw and hit[1] == context:
+                out.append(hit[2])
+            else:
+                out.append(self.map(context, raw, mapper))
+        return out

@@ -12,7 +12,7 @@ from gateway.errors import MalformedResponseError
 from gateway.platforms.base import Record
 from gateway.platforms.http import DecodedBodies, fetch_json
 from gateway.platforms.memo import RowMemo
-from gateway.platforms.payload import JsonObject
+from gateway.platforms.payload import JsonObject, PayloadError, as_objects
 from gateway.platforms.upstream import Reply
 
 REQUEST = ("GET", "https://graph.example/v1/act_1/adsets?limit=2", None)
@@ -147,3 +147,42 @@ def test_the_row_memos_identity_table_is_bounded() -> None:
         memo.map("ctx", row, lambda raw: Mapped(orjson.dumps(raw), "ctx"))
     assert len(memo) == 4
     assert len(memo._same) == 2
+
+
+def test_map_rows_maps_each_row_as_map_does() -> None:
+    memo: RowMemo[Mapped] = RowMemo()
+    calls: list[bytes] = []
+
+    def map_row(raw: JsonObject) -> Mapped:
+        calls.append(orjson.dumps(raw))
+        return Mapped(orjson.dumps(raw), "ctx")
+
+    rows: list[JsonObject] = [{"id": "1"}, {"id": "2"}]
+    first = memo.map_rows("ctx", rows, map_row)
+    assert first == [Mapped(b'{"id":"1"}', "ctx"), Mapped(b'{"id":"2"}', "ctx")]
+    again = memo.map_rows("ctx", [rows[1], {"id": "1"}, {"id": "3"}], map_row)
+    assert again[0] is first[1] and again[1] is first[0]
+    assert again[2] == Mapped(b'{"id":"3"}', "ctx")
+    assert len(calls) == 3
+    other = memo.map_rows("other", rows, map_row)  # another context: mapped again
+    assert [m.json for m in other] == [m.json for m in first]
+    assert len(calls) == 5
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("x", "data: expected an array, got str"),
+        ([{"id": "1"}, 2], "data[]: expected an object, got int"),
+        (None, "data: expected an array, got NoneType"),
+    ],
+)
+def test_as_objects_fails_as_the_per_item_checks_did(value: object, message: str) -> None:
+    with pytest.raises(PayloadError) as caught:
+        as_objects(value, "data", "data[]")
+    assert str(caught.value) == message
+
+
+def test_as_objects_hands_a_decoded_array_of_objects_back_as_it_is() -> None:
+    items = [{"id": "1"}, {"id": "2"}]
+    assert as_objects(items, "data", "data[]") is items

@@ -41,7 +41,13 @@ from gateway.platforms.base import (
 from gateway.platforms.cache import FetchCache
 from gateway.platforms.http import DecodedBodies, fetch_json
 from gateway.platforms.memo import RowMemo
-from gateway.platforms.payload import PayloadError, as_list, as_object, malformed_payload, opt_int
+from gateway.platforms.payload import (
+    PayloadError,
+    as_object,
+    as_objects,
+    malformed_payload,
+    opt_int,
+)
 from gateway.platforms.tasks import side_by_side
 from gateway.platforms.upstream import Upstream
 
@@ -355,7 +361,7 @@ class AppleClient:
             obj = as_object(payload, "response")
             if "result" not in obj:
                 raise PayloadError("result: missing")
-            rows = [as_object(r, "result[]") for r in as_list(obj.get("result") or [], "result")]
+            rows = as_objects(obj.get("result") or [], "result", "result[]")
             paging = obj.get("pagination")
             total = None
             if paging is not None:

@@ -32,8 +32,8 @@ from gateway.platforms.meta.statuses import effective_status_filter, effective_s
 from gateway.platforms.payload import (
     JsonObject,
     PayloadError,
-    as_list,
     as_object,
+    as_objects,
     malformed_payload,
     opt_int,
     opt_str,
@@ -211,7 +211,7 @@ class MetaClient:
             return mapping.map_adset(raw, account_id=account_id, currency=currency)
 
         with _malformed(account):
-            rows = [self._mapped.map((account_id, currency), raw, map_row) for raw in walk.rows]
+            rows = self._mapped.map_rows((account_id, currency), walk.rows, map_row)
         return AdSetPage(
             rows=rows,
             resume_points=LazyTokens(walk.points, Position.encode),
@@ -451,7 +451,7 @@ def _adset_params(query: AdSetQuery) -> dict[str, str]:
 
 def _parse_page(payload: Any) -> _Page:
     body = as_object(payload, "response")
-    data = [as_object(item, "data[]") for item in as_list(body.get("data"), "data")]
+    data = as_objects(body.get("data"), "data", "data[]")
     paging = body.get("paging")
     after: str | None = None
     has_next = False

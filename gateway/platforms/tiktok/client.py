@@ -30,6 +30,7 @@ from gateway.platforms.payload import (
     PayloadError,
     as_list,
     as_object,
+    as_objects,
     malformed_payload,
     opt_int,
 )
@@ -178,7 +179,7 @@ class TikTokClient:
             return mapping.map_adgroup(raw, account_id=account_id, currency=currency)
 
         with _malformed(account):
-            rows = [self._mapped.map((account_id, currency), raw, map_row) for raw in scan.rows]
+            rows = self._mapped.map_rows((account_id, currency), scan.rows, map_row)
         points: list[int | None] = list(scan.after)
         if scan.at_end:
             # Nothing (matching) follows the last row: say so rather than hand out a token
@@ -409,7 +410,7 @@ def _json(value: Any) -> str:
 def _read_page(data: JsonObject, account: AccountRef, page: int, page_size: int) -> _Page:
     """Rows and paging of one page, checked against ``page_info``."""
     with _malformed(account):
-        rows = [as_object(r, "list item") for r in as_list(data.get("list"), "list")]
+        rows = as_objects(data.get("list"), "list", "list item")
         info = as_object(data.get("page_info"), "page_info")
         total_number = opt_int(info, "total_number")
         total_page = opt_int(info, "total_page")
