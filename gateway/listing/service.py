@@ -26,7 +26,7 @@ from gateway.listing.types import (
     Source,
     make_item,
 )
-from gateway.listing.walk import PageWalk
+from gateway.listing.walk import Items, PageWalk
 from gateway.loaders import RequestLoaders
 from gateway.platforms.base import (
     AccountRef,
@@ -63,6 +63,7 @@ class ListingService:
         self._store = store
         self._indexed_at: dict[str, float] = {}  # project -> when its campaigns were indexed
         self._sizes = SizeHints(coordinator=coordinator)
+        self._items = Items()  # a repeated page's items, as made before
         self._account_ids = {
             (a.platform, a.external_id): derive_id(IdKind.AD_ACCOUNT, a.platform, a.external_id)
             for p in settings.projects
@@ -154,6 +155,7 @@ class ListingService:
             allow_partial=allow_partial,
             want_total=want_total,
             hints=await self._sizes.shared_hints(accounts, query),
+            made=self._items,
         )
         await walk.run()
         await self._sizes.learn_shared(accounts, query, walk.learned)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from gateway.platforms.base import (
     AdPlatform,
     AdSetPage,
     AdSetQuery,
+    AdSetRecord,
     Platform,
     knows_availability,
 )
@@ -80,6 +82,37 @@ class Positions:
         return run.after(index - run.first + 1)
 
 
+class Items:
+    """Items made before, by the record and account ID they were made from.
+
+    The platform clients hand a repeated page's rows out as the records they made before
+    (``platforms.memo``), and items are frozen, so the item of a record is the same for as
+    long as the record lives: a repeated page takes them as they are instead of building one
+    a row. An entry holds its record, so the record's ``id`` is not reused while it is kept;
+    the oldest leave first."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self._capacity = capacity
+        self._items: OrderedDict[tuple[int, str], AdSetItem] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def of(self, records: Sequence[AdSetRecord], ad_account_id: str) -> list[AdSetItem]:
+        """``[make_item(record, ad_account_id) for record in records]``, reusing items."""
+        items = self._items
+        out: list[AdSetItem] = []
+        for record in records:
+            key = (id(record), ad_account_id)
+            item = items.get(key)
+            if item is None or item.record is not record:
+                item = items[key] = make_item(record, ad_account_id)
+                if len(items) > self._capacity:
+                    items.popitem(last=False)
+            out.append(item)
+        return out
+
+
 #: Rounds beyond one per account that a page may take when sizes were misjudged.
 _EXTRA_ROUNDS = 2
 
@@ -102,8 +135,11 @@ class PageWalk:
         allow_partial: bool,
         want_total: bool = False,
         hints: Sequence[int | None] = (),
+        made: Items | None = None,
     ) -> None:
+        """``made``: items made for earlier pages, shared between walks (else this walk's)."""
         self.clients = clients
+        self.made = made if made is not None else Items()
         self.hints = hints
         self.accounts = accounts
         self.query = query
@@ -292,8 +328,7 @@ class PageWalk:
         if rows:
             run = _Run(len(self.items), head, page, tuple(self.queue[1:]), tuple(self.totals))
             self.positions.add_run(run)
-        public_id = account.public_id
-        self.items.extend([make_item(record, public_id) for record in rows])
+        self.items.extend(self.made.of(rows, account.public_id))
         token = page.resume_after(len(rows))
         self.queue[0] = Stop(head.index, token, head.consumed + len(rows))
         if token is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Generic, TypeVar
 
 import orjson
@@ -17,6 +17,9 @@ R = TypeVar("R", bound=Record)
 #: Rows remembered per client (about 2 KB each, key included): the first pages of ten
 #: accounts or so.
 DEFAULT_CAPACITY = 1024
+#: Rows known by identity per client (each holds its decoded row, about 3 KB): the rows of
+#: the answers ``DecodedBodies`` keeps, which are the only ones handed in again as they are.
+SAME_CAPACITY = 512
 
 
 class RowMemo(Generic[R]):
@@ -31,18 +34,31 @@ class RowMemo(Generic[R]):
 
     Records handed out are shared between requests, which is why they must be ``Record``s:
     frozen, so no request can change what another one is served.
+
+    A row that is the very object mapped before (an answer whose bytes had not changed, so its
+    decoded JSON was reused: ``platforms.http.DecodedBodies``) is known by identity, without
+    writing it out: the entry holds the row, so its ``id`` is not reused while it is kept,
+    and the decoded JSON is only ever read.
     """
 
-    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+    def __init__(
+        self, capacity: int = DEFAULT_CAPACITY, same_capacity: int = SAME_CAPACITY
+    ) -> None:
         # An OrderedDict: evicting the oldest key of a plain dict is O(n) once many have gone.
         self._rows: OrderedDict[tuple[Hashable, bytes], R] = OrderedDict()
         self._capacity = capacity
+        self._same_capacity = same_capacity
+        # id(row) -> (row, context, record), for rows handed in again as the same object.
+        self._same: OrderedDict[int, tuple[JsonObject, Hashable, R]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._rows)
 
     def map(self, context: Hashable, raw: JsonObject, mapper: Callable[[JsonObject], R]) -> R:
         """``mapper(raw)``, or the record it gave for the same row and context before."""
+        same = self._same.get(id(raw))
+        if same is not None and same[0] is raw and same[1] == context:
+            return same[2]
         key = (context, orjson.dumps(raw))
         rows = self._rows
         record = rows.get(key)
@@ -51,4 +67,22 @@ class RowMemo(Generic[R]):
             if len(rows) >= self._capacity:
                 rows.popitem(last=False)
             rows[key] = record
+        if len(self._same) >= self._same_capacity:
+            self._same.popitem(last=False)
+        self._same[id(raw)] = (raw, context, record)
         return record
+
+    def map_rows(
+        self, context: Hashable, raws: Iterable[JsonObject], mapper: Callable[[JsonObject], R]
+    ) -> list[R]:
+        """``[self.map(context, raw, mapper) for raw in raws]``, with the rows known by
+        identity taken in the loop itself (a repeated page's rows all are)."""
+        same = self._same
+        out: list[R] = []
+        for raw in raws:
+            hit = same.get(id(raw))
+            if hit is not None and hit[0] is raw and hit[1] == context:
+                out.append(hit[2])
+            else:
+                out.append(self.map(context, raw, mapper))
+        return out

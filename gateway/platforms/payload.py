@@ -44,6 +44,16 @@ def as_list(value: Any, what: str) -> list[Any]:
     return value
 
 
+def as_objects(value: Any, what: str, item_what: str) -> list[JsonObject]:
+    """``value`` as a JSON array of objects, or the PayloadError of ``as_list(value, what)``
+    or ``as_object(item, item_what)``. A decoded array of objects is returned as it is,
+    checked in one pass (no call per item: pages hold hundreds)."""
+    items = as_list(value, what)
+    if all(type(item) is dict for item in items):
+        return items
+    return [as_object(item, item_what) for item in items]
+
+
 def req_str(obj: JsonObject, key: str) -> str:
     """A required string (JSON numbers are accepted as IDs and turned into strings)."""
     value = obj.get(key)

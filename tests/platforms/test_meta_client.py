@@ -631,6 +631,40 @@ async def test_only_a_missing_next_ends_a_walk() -> None:
     assert page.total is None
 
 
+async def test_a_resumed_walk_across_pages_gives_the_position_after_every_row() -> None:
+    def row(i: int) -> dict[str, str]:
+        return {"id": str(i), "name": "n", "campaign_id": "9", "effective_status": "ACTIVE"}
+
+    pages = {
+        "c1": {
+            "data": [row(i) for i in (1, 2, 3, 4)],
+            "paging": {"cursors": {"after": "c2"}, "next": "https://x/2"},
+        },
+        "c2": {
+            "data": [row(i) for i in (5, 6, 7)],
+            "paging": {"cursors": {"after": "c3"}, "next": "https://x/3"},
+        },
+        "c3": {"data": [row(8)], "paging": {"cursors": {"after": "c4"}}},
+    }
+
+    def adsets(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=pages[request.url.params["after"]])
+
+    client, http = mock_client(adsets)
+    async with http:
+        page = await client.list_adsets(ACCOUNT, AdSetQuery(), start="c1|2", count=6)
+        mid = await client.list_adsets(ACCOUNT, AdSetQuery(), start=page.resume_after(3), count=2)
+    assert [r.external_id for r in page.rows] == ["3", "4", "5", "6", "7", "8"]
+    expected = ["c1|2", "c1|3", "c2|0", "c2|1", "c2|2", "c3|0", None]
+    assert list(page.resume_points) == expected
+    assert page.resume_points[-2] == "c3|0"
+    assert page.resume_points[1:4] == expected[1:4]
+    assert [r.external_id for r in mid.rows] == ["6", "7"]
+    assert list(mid.resume_points) == ["c2|1", "c2|2", "c3|0"]
+    with pytest.raises(IndexError):
+        page.resume_points[7]
+
+
 async def test_concurrent_pages_of_several_accounts(env: Env) -> None:
     pages = await asyncio.gather(
         *(env.client.list_adsets(a, AdSetQuery(), start=None, count=20) for a in seed().accounts)

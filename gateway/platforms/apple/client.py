@@ -43,9 +43,15 @@ from gateway.platforms.base import (
     Platform,
 )
 from gateway.platforms.cache import FetchCache
-from gateway.platforms.http import fetch_json
+from gateway.platforms.http import DecodedBodies, fetch_json
 from gateway.platforms.memo import RowMemo
-from gateway.platforms.payload import PayloadError, as_list, as_object, malformed_payload, opt_int
+from gateway.platforms.payload import (
+    PayloadError,
+    as_object,
+    as_objects,
+    malformed_payload,
+    opt_int,
+)
 from gateway.platforms.tasks import side_by_side
 from gateway.platforms.upstream import Upstream
 
@@ -107,6 +113,8 @@ class AppleClient:
             ttl=ACCOUNT_TTL_S, timer=clock
         )
         self._mapped: RowMemo[AdSetRecord] = RowMemo()
+        #: A repeated page's answers, decoded once: the row memo then knows its rows at once.
+        self._bodies = DecodedBodies()
         self._campaigns: FetchCache[CampaignKey, CampaignRecord] = FetchCache(
             ttl=CAMPAIGN_TTL_S, timer=clock, maxsize=65_536
         )
@@ -387,7 +395,7 @@ class AppleClient:
             obj = as_object(payload, "response")
             if "result" not in obj:
                 raise PayloadError("result: missing")
-            rows = [as_object(r, "result[]") for r in as_list(obj.get("result") or [], "result")]
+            rows = as_objects(obj.get("result") or [], "result", "result[]")
             paging = obj.get("pagination")
             total = None
             if paging is not None:
@@ -415,6 +423,7 @@ class AppleClient:
                 content=content,
                 platform=PLATFORM,
                 account_id=account.external_id,
+                bodies=self._bodies,
             )
             if response.status_code == 401 and attempt == 1:
                 self.tokens.invalidate(account, token)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import orjson
 
@@ -22,7 +23,7 @@ from gateway.platforms.base import (
     Platform,
 )
 from gateway.platforms.cache import FetchCache
-from gateway.platforms.http import fetch_json
+from gateway.platforms.http import DecodedBodies, fetch_json
 from gateway.platforms.memo import RowMemo
 from gateway.platforms.meta import mapping
 from gateway.platforms.meta.errors import PLATFORM, translate, usage_pct
@@ -31,8 +32,8 @@ from gateway.platforms.meta.statuses import effective_status_filter, effective_s
 from gateway.platforms.payload import (
     JsonObject,
     PayloadError,
-    as_list,
     as_object,
+    as_objects,
     malformed_payload,
     opt_int,
     opt_str,
@@ -63,10 +64,59 @@ class _Page:
 
 
 @dataclass(frozen=True, slots=True)
+class _Taken:
+    """Rows a walk took from one upstream page of ``size`` rows that starts at Meta cursor
+    ``after``: from row ``skip`` on. ``end`` is the position after the page's last row."""
+
+    after: str | None
+    skip: int
+    size: int
+    end: Position | None
+
+
+class _Points(Sequence[Position | None]):
+    """The position where a walk started, then the one after each of its rows, each made when
+    read (a listing reads one or two of a page's hundred): after row ``skip + k`` of an
+    upstream page, the same cursor with ``skip + k + 1`` rows to skip, or the page's end."""
+
+    __slots__ = ("_first", "_len", "_starts", "_taken")
+
+    def __init__(self, first: Position | None, taken: list[tuple[int, _Taken]], rows: int):
+        self._first = first
+        self._starts = [start for start, _ in taken]  # index of each run's first row
+        self._taken = [t for _, t in taken]
+        self._len = rows + 1
+
+    def __len__(self) -> int:
+        return self._len
+
+    @overload
+    def __getitem__(self, index: int) -> Position | None: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Position | None]: ...
+
+    def __getitem__(self, index: int | slice) -> Position | list[Position | None] | None:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._len))]
+        if index < 0:
+            index += self._len
+        if not 0 <= index < self._len:
+            raise IndexError(index)
+        if index == 0:
+            return self._first
+        row = index - 1
+        at = bisect.bisect_right(self._starts, row) - 1
+        taken = self._taken[at]
+        offset = taken.skip + row - self._starts[at] + 1
+        return Position(taken.after, offset) if offset < taken.size else taken.end
+
+
+@dataclass(frozen=True, slots=True)
 class _Walk:
     rows: list[JsonObject]
-    first: Position | None
-    points: list[Position | None]
+    #: ``len(rows) + 1`` positions: where the walk started, then after each row.
+    points: _Points
     total: int | None
 
 
@@ -90,6 +140,8 @@ class MetaClient:
             ttl=ACCOUNT_TTL_SECONDS, timer=clock
         )
         self._mapped: RowMemo[AdSetRecord] = RowMemo()
+        #: A repeated page's answers, decoded once: the row memo then knows its rows at once.
+        self._bodies = DecodedBodies()
         self._usage: dict[str, float] = {}
         #: (account, campaign id) -> the campaign, as ``get_campaigns`` serves it.
         self._campaigns: FetchCache[tuple[str, str], CampaignRecord] = FetchCache(
@@ -159,11 +211,10 @@ class MetaClient:
             return mapping.map_adset(raw, account_id=account_id, currency=currency)
 
         with _malformed(account):
-            rows = [self._mapped.map((account_id, currency), raw, map_row) for raw in walk.rows]
-        points = [walk.first, *walk.points]
+            rows = self._mapped.map_rows((account_id, currency), walk.rows, map_row)
         return AdSetPage(
             rows=rows,
-            resume_points=LazyTokens(points, Position.encode),
+            resume_points=LazyTokens(walk.points, Position.encode),
             total=walk.total,
         )
 
@@ -172,7 +223,7 @@ class MetaClient:
     ) -> _Walk:
         """``count`` raw rows from ``position``, with the position after each row."""
         rows: list[JsonObject] = []
-        points: list[Position | None] = []
+        taken_runs: list[tuple[int, _Taken]] = []
         total: int | None = None
         first: Position | None = position
         pos = position
@@ -183,14 +234,11 @@ class MetaClient:
             )
             if total is None:
                 total = page.total
-            fresh = page.data[pos.skip :]
-            taken = fresh[:need]
-            for offset, raw in enumerate(taken, start=pos.skip + 1):
-                rows.append(raw)
-                if offset < len(page.data):
-                    points.append(pos.advanced(offset - pos.skip))
-                else:  # the page's last row: what follows starts at its end cursor
-                    points.append(Position(page.after, 0) if page.has_next else None)
+            taken = page.data[pos.skip : pos.skip + need]
+            if taken:
+                end = Position(page.after, 0) if page.has_next else None
+                taken_runs.append((len(rows), _Taken(pos.after, pos.skip, len(page.data), end)))
+                rows += taken
             if len(rows) >= count:
                 break
             if not page.has_next:
@@ -204,7 +252,7 @@ class MetaClient:
                 platform=PLATFORM,
                 account_id=account.external_id,
             )
-        return _Walk(rows=rows, first=first, points=points, total=total)
+        return _Walk(rows=rows, points=_Points(first, taken_runs, len(rows)), total=total)
 
     async def _adset_page(
         self, account: AccountRef, params: Mapping[str, str], after: str | None, limit: int
@@ -356,6 +404,7 @@ class MetaClient:
             headers={"Authorization": f"Bearer {token}"},
             platform=PLATFORM,
             account_id=account.external_id,
+            bodies=self._bodies,
         )
         pct = usage_pct(response.headers, _digits(account))
         if pct is not None:
@@ -402,7 +451,7 @@ def _adset_params(query: AdSetQuery) -> dict[str, str]:
 
 def _parse_page(payload: Any) -> _Page:
     body = as_object(payload, "response")
-    data = [as_object(item, "data[]") for item in as_list(body.get("data"), "data")]
+    data = as_objects(body.get("data"), "data", "data[]")
     paging = body.get("paging")
     after: str | None = None
     has_next = False

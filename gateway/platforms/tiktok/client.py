@@ -23,13 +23,14 @@ from gateway.platforms.base import (
     Platform,
 )
 from gateway.platforms.cache import FetchCache
-from gateway.platforms.http import fetch_json
+from gateway.platforms.http import DecodedBodies, fetch_json
 from gateway.platforms.memo import RowMemo
 from gateway.platforms.payload import (
     JsonObject,
     PayloadError,
     as_list,
     as_object,
+    as_objects,
     malformed_payload,
     opt_int,
 )
@@ -95,6 +96,8 @@ class TikTokClient:
             ttl=ACCOUNT_TTL_SECONDS, timer=clock
         )
         self._mapped: RowMemo[AdSetRecord] = RowMemo()
+        #: A repeated page's answers, decoded once: the row memo then knows its rows at once.
+        self._bodies = DecodedBodies()
         #: (advertiser, campaign id) -> the campaign, as ``get_campaigns`` serves it.
         self._campaigns: FetchCache[tuple[str, str], CampaignRecord] = FetchCache(
             ttl=CAMPAIGN_TTL_SECONDS, timer=clock, maxsize=65_536
@@ -176,7 +179,7 @@ class TikTokClient:
             return mapping.map_adgroup(raw, account_id=account_id, currency=currency)
 
         with _malformed(account):
-            rows = [self._mapped.map((account_id, currency), raw, map_row) for raw in scan.rows]
+            rows = self._mapped.map_rows((account_id, currency), scan.rows, map_row)
         points: list[int | None] = list(scan.after)
         if scan.at_end:
             # Nothing (matching) follows the last row: say so rather than hand out a token
@@ -394,6 +397,7 @@ class TikTokClient:
             headers={"Access-Token": token},
             platform=PLATFORM,
             account_id=account.external_id,
+            bodies=self._bodies,
         )
         with _malformed(account):
             return envelope_data(response, payload, account_id=account.external_id, secret=token)
@@ -406,7 +410,7 @@ def _json(value: Any) -> str:
 def _read_page(data: JsonObject, account: AccountRef, page: int, page_size: int) -> _Page:
     """Rows and paging of one page, checked against ``page_info``."""
     with _malformed(account):
-        rows = [as_object(r, "list item") for r in as_list(data.get("list"), "list")]
+        rows = as_objects(data.get("list"), "list", "list item")
         info = as_object(data.get("page_info"), "page_info")
         total_number = opt_int(info, "total_number")
         total_page = opt_int(info, "total_page")
