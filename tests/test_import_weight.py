@@ -1,0 +1,47 @@
+"""Modules only some configurations use are not imported by a gateway that does not use them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from gateway.coordination import InProcessCoordinator, degraded_probe, open_coordinator
+
+# Builds the app as ``gateway serve`` does, on the sandboxes' configuration (no Redis), then
+# lists the Redis client's modules that were imported.
+BUILD_APP = """
+import sys
+from gateway.app import create_app
+from gateway.sandbox.suite import SandboxSuite
+suite = SandboxSuite.build()
+create_app(suite.settings(key="lp_test_import_weight"), transport=suite.transport())
+print(",".join(sorted(m for m in sys.modules if m == "redis" or m.startswith("redis."))))
+"""
+
+
+def test_a_gateway_without_redis_does_not_import_the_redis_client() -> None:
+    run = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", BUILD_APP], capture_output=True, text=True, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == ""
+
+
+async def test_the_redis_coordinator_is_imported_when_configured_and_its_state_probed() -> None:
+    coordinator = open_coordinator("redis://127.0.0.1:9/0")  # not connected until used
+    try:
+        probe = degraded_probe(coordinator)
+        assert type(coordinator).__name__ == "FallbackCoordinator"
+        assert probe is not None and probe() is False
+    finally:
+        await coordinator.aclose()
+    assert degraded_probe(InProcessCoordinator()) is None
+
+
+def test_the_lazy_names_are_the_classes() -> None:
+    from gateway import coordination
+    from gateway.coordination.fallback import FallbackCoordinator
+    from gateway.coordination.redis import RedisCoordinator
+
+    assert coordination.FallbackCoordinator is FallbackCoordinator
+    assert coordination.RedisCoordinator is RedisCoordinator
