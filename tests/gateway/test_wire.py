@@ -56,3 +56,24 @@ def test_items_writes_each_item_as_item_does() -> None:
     again = dumps(items.items(page))
     assert first == again == dumps([adset_json(item) for item in page])
     assert len(items) == 2
+
+
+def test_written_items_are_bounded_in_bytes_and_an_evicted_one_is_written_the_same() -> None:
+    page = [make_item(make_record(Platform.META_ADS, "act_1", n), ACCOUNT_ID) for n in range(6)]
+    expected = [dumps(adset_json(item)) for item in page]
+    items = WrittenItems(capacity=100, max_bytes=len(expected[4]) + len(expected[5]))
+    first = dumps(items.items(page))
+    assert len(items) == 2
+    assert items.written_bytes == len(expected[4]) + len(expected[5])
+    assert dumps(items.item(page[0])) == expected[0]  # evicted: written again, the same bytes
+    assert dumps(items.items(page)) == first == dumps([adset_json(item) for item in page])
+    assert items.written_bytes <= len(expected[4]) + len(expected[5])
+
+
+def test_an_item_larger_than_the_bound_is_served_and_kept_alone() -> None:
+    page = [make_item(make_record(Platform.META_ADS, "act_1", n), ACCOUNT_ID) for n in range(3)]
+    items = WrittenItems(max_bytes=1)
+    for item in page:
+        assert dumps(items.item(item)) == dumps(adset_json(item))
+    assert len(items) == 1
+    assert items.written_bytes == len(dumps(adset_json(page[-1])))
