@@ -127,7 +127,9 @@ class WrittenItems:
         return out
 
     def _write(self, item: AdSetItem) -> orjson.Fragment:
-        data = dumps(adset_json(item))
+        # An exact-size copy: orjson returns its whole write buffer (32 KB for a 3 KB item),
+        # which the entry would hold for as long as it lives.
+        data = memoryview(dumps(adset_json(item))).tobytes()
         fragment = orjson.Fragment(data)
         written = self._written
         # A new key: an entry keeps its record alive, so no other record has its id().

@@ -57,13 +57,15 @@ class RowMemo(Generic[R]):
 
     def map(self, context: Hashable, raw: JsonObject, mapper: Callable[[JsonObject], R]) -> R:
         """``mapper(raw)``, or the record it gave for the same row and context before."""
-        key = (context, orjson.dumps(raw))
+        json = orjson.dumps(raw)
         rows = self._rows
-        record = rows.get(key)
+        record = rows.get((context, json))
         if record is None:
             record = mapper(raw)
-            rows[key] = record
-            self._bytes += len(key[1])
+            # Kept as an exact-size copy: orjson returns its whole write buffer (8 KB for a
+            # 1 KB row, 64 KB for an 8 KB one), which would be held for as long as the entry.
+            rows[(context, memoryview(json).tobytes())] = record
+            self._bytes += len(json)
             # The row just added stays, even alone over ``max_bytes``: it is being served.
             while len(rows) > self._capacity or (self._bytes > self._max_bytes and len(rows) > 1):
                 self._bytes -= len(rows.popitem(last=False)[0][1])

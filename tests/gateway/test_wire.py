@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from datetime import UTC, datetime, timedelta, timezone
 
 import msgspec
@@ -77,3 +78,23 @@ def test_an_item_larger_than_the_bound_is_served_and_kept_alone() -> None:
         assert dumps(items.item(item)) == dumps(adset_json(item))
     assert len(items) == 1
     assert items.written_bytes == len(dumps(adset_json(page[-1])))
+
+
+def test_written_items_are_held_at_their_own_size() -> None:
+    # orjson.dumps returns its whole write buffer (32 KB for a 3 KB item): an entry must not
+    # keep that buffer, or the cache's memory is ten times its byte bound.
+    record = make_record(Platform.META_ADS, "act_1", 1)
+    page = [
+        make_item(msgspec.structs.replace(record, external_id=str(n), name="x" * 3000), ACCOUNT_ID)
+        for n in range(20)
+    ]
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        items = WrittenItems()
+        items.items(page)
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert items.written_bytes == sum(len(dumps(adset_json(item))) for item in page)
+    assert held < 1.5 * items.written_bytes

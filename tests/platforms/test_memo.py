@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import orjson
 import pytest
 
@@ -126,3 +128,24 @@ def test_a_row_larger_than_the_bound_is_kept_alone_and_served() -> None:
     assert memo.map("ctx", huge, mapper) == Mapped(orjson.dumps(huge))
     assert len(memo) == 1 and mapper.calls == 2
     assert memo.json_bytes == len(orjson.dumps(huge))
+
+
+def test_the_memo_holds_each_rows_json_at_its_own_size() -> None:
+    # orjson.dumps returns its whole write buffer (32 KB for 3 KB of JSON): the memo must not
+    # keep those buffers, or its memory is ten times what its bound says.
+    rows = [{"id": str(i), "name": "x" * 3000} for i in range(20)]
+
+    def small(raw: JsonObject) -> Mapped:
+        return Mapped(str(raw["id"]).encode())
+
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        memo: RowMemo[Mapped] = RowMemo()
+        for row in rows:
+            memo.map("ctx", row, small)
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert memo.json_bytes == sum(len(orjson.dumps(row)) for row in rows)
+    assert held < 1.5 * memo.json_bytes
