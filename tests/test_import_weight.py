@@ -19,12 +19,33 @@ print(",".join(sorted(m for m in sys.modules if m == "redis" or m.startswith("re
 """
 
 
-def test_a_gateway_without_redis_does_not_import_the_redis_client() -> None:
+# The modules ``gateway serve`` imports before reading its configuration, then those of the
+# optional libraries and of the sandboxes that were imported with them.
+IMPORT_SERVE = """
+import sys
+import gateway.app, gateway.cli, gateway.platforms.apple.client
+optional = ("redis", "jwt", "cryptography")
+loaded = [m for m in sys.modules if m.partition(".")[0] in optional]
+flags = "gateway.sandbox.control"
+loaded += [m for m in sys.modules if m.startswith("gateway.sandbox.") and m != flags]
+print(",".join(sorted(loaded)))
+"""
+
+
+def _run(code: str) -> str:
     run = subprocess.run(  # noqa: S603 - our own interpreter and code
-        [sys.executable, "-c", BUILD_APP], capture_output=True, text=True, check=False
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
     )
     assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == ""
+    return run.stdout.strip()
+
+
+def test_a_gateway_without_redis_does_not_import_the_redis_client() -> None:
+    assert _run(BUILD_APP) == ""
+
+
+def test_redis_and_the_apple_signing_libraries_wait_until_a_configuration_needs_them() -> None:
+    assert _run(IMPORT_SERVE) == ""
 
 
 async def test_the_redis_coordinator_is_imported_when_configured_and_its_state_probed() -> None:
