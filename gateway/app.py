@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from gateway.auth import Authenticator, Principal, digest_key
 from gateway.config import Settings
-from gateway.coordination import Coordinator, FallbackCoordinator, open_coordinator
+from gateway.coordination import Coordinator, degraded_probe, open_coordinator
 from gateway.docs_page import docs_routes
 from gateway.graphiql import graphiql_routes
 from gateway.graphql_http import GraphQLEndpoint
@@ -172,8 +172,9 @@ def create_app(
     tracing = Tracing(tracer_provider)
     store = store or open_store(settings.database)
     coordinator = coordinator or open_coordinator(settings.redis, settings.redis_prefix)
-    if isinstance(coordinator, FallbackCoordinator):
-        metrics.shared_state_degraded = lambda: coordinator.degraded
+    degraded = degraded_probe(coordinator)
+    if degraded is not None:
+        metrics.shared_state_degraded = degraded
     state = ResilienceState(
         throttles=ThrottleState(max_regain=settings.max_regain_seconds), coordinator=coordinator
     )

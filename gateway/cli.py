@@ -21,12 +21,14 @@ from gateway.config import load_settings
 from gateway.errors import ConfigError, StoreUnavailableError
 from gateway.keys_cli import add_keys_commands
 from gateway.observability.logs import configure_logging, configured_secrets
+
+# Only the sandboxes' flags: the sandboxes themselves (seeds, three platform apps, PyJWT to
+# check Apple's client secrets; 10 MiB resident) are imported by the commands that serve them.
 from gateway.sandbox.control import (
     DEFAULT_THROTTLE_REGAIN_MINUTES,
     check_regain_minutes,
     parse_fault_kinds,
 )
-from gateway.sandbox.suite import DEMO_PROJECT_ID, SandboxSuite, demo_key
 from gateway.schema import export_sdl
 from gateway.serving import server_options
 from gateway.store import open_store
@@ -166,6 +168,8 @@ def _config_path(args: argparse.Namespace) -> str | None:
 def build_demo_app(**options: Any) -> tuple[Starlette, str]:
     """The gateway over the embedded sandboxes, and the demo key it accepts (``options``:
     more of ``create_app``'s)."""
+    from gateway.sandbox.suite import SandboxSuite, demo_key
+
     suite = SandboxSuite.build()
     key = demo_key()
     app = create_app(suite.settings(), transport=suite.transport(), demo_key=key, **options)
@@ -253,6 +257,8 @@ def _settle_heap() -> None:
 
 
 def _print_sandbox_banner(host: str, port: int, key: str) -> None:
+    from gateway.sandbox.suite import DEMO_PROJECT_ID
+
     base = f"http://{host}:{port}"
     print(
         "gateway: SANDBOX MODE: serving the embedded sandboxes (Meta, TikTok, Apple) with fake\n"
@@ -278,6 +284,8 @@ def _sandbox(args: argparse.Namespace) -> int:
     if not 0.0 <= args.fault_rate <= 1.0:
         print("gateway sandbox: --fault-rate must be between 0 and 1", file=sys.stderr)
         return 2
+    from gateway.sandbox.suite import SandboxSuite
+
     suite = SandboxSuite.build(
         large_adsets=args.large_adsets,
         latency_ms=args.latency_ms,

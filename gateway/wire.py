@@ -71,6 +71,13 @@ def adset_json(item: AdSetItem) -> dict[str, Any]:
     }
 
 
+#: Items ``WrittenItems`` keeps: a few 200-row pages of items of 1-3 KB.
+WRITTEN_CAPACITY = 1024
+#: ... and at most this many bytes of them (each entry also keeps its record alive), so that
+#: items of 8 KB (wide targeting) stop at 384: more than a 200-row page still.
+WRITTEN_MAX_BYTES = 3 * 1024 * 1024
+
+
 class WrittenItems:
     """REST items already written, by the record they were written from.
 
@@ -79,17 +86,27 @@ class WrittenItems:
     item written once is the same bytes for as long as its record lives; a changed row is a
     new record. Repeated pages then skip building and encoding the item (about 4 us a row).
     An entry keeps its record alive, so the record's ``id`` cannot be reused while the entry
-    exists; the oldest entries go first.
+    exists; the oldest entries go first, once there are ``capacity`` of them or their bytes
+    pass ``max_bytes``.
     """
 
-    def __init__(self, capacity: int = 1024) -> None:
+    def __init__(
+        self, capacity: int = WRITTEN_CAPACITY, max_bytes: int = WRITTEN_MAX_BYTES
+    ) -> None:
         self._capacity = capacity
-        self._written: OrderedDict[tuple[int, str], tuple[AdSetRecord, orjson.Fragment]] = (
+        self._max_bytes = max_bytes
+        self._bytes = 0
+        self._written: OrderedDict[tuple[int, str], tuple[AdSetRecord, orjson.Fragment, int]] = (
             OrderedDict()
         )
 
     def __len__(self) -> int:
         return len(self._written)
+
+    @property
+    def written_bytes(self) -> int:
+        """Bytes of JSON held."""
+        return self._bytes
 
     def item(self, item: AdSetItem) -> orjson.Fragment:
         """The item's JSON, to be placed in a body that ``dumps`` writes."""
@@ -110,8 +127,15 @@ class WrittenItems:
         return out
 
     def _write(self, item: AdSetItem) -> orjson.Fragment:
-        fragment = orjson.Fragment(dumps(adset_json(item)))
-        self._written[(id(item.record), item.ad_account_id)] = (item.record, fragment)
-        if len(self._written) > self._capacity:
-            self._written.popitem(last=False)
+        # An exact-size copy: orjson returns its whole write buffer (32 KB for a 3 KB item),
+        # which the entry would hold for as long as it lives.
+        data = memoryview(dumps(adset_json(item))).tobytes()
+        fragment = orjson.Fragment(data)
+        written = self._written
+        # A new key: an entry keeps its record alive, so no other record has its id().
+        written[(id(item.record), item.ad_account_id)] = (item.record, fragment, len(data))
+        self._bytes += len(data)
+        # The item just written stays, even alone over ``max_bytes``: it is being served.
+        while len(written) > self._capacity or (self._bytes > self._max_bytes and len(written) > 1):
+            self._bytes -= written.popitem(last=False)[1][2]
         return fragment

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.ids import CROCKFORD, ID_LENGTH, IdKind, derive_id
+from gateway.ids import CROCKFORD, DERIVED_IDS, ID_LENGTH, IdKind, derive_id
 from gateway.platforms.base import Platform
 
 
@@ -61,3 +61,15 @@ def test_a_platform_given_as_text_or_enum_gives_the_same_id() -> None:
         assert derive_id(IdKind.ADSET, platform, "42") == derive_id(
             IdKind.ADSET, platform.value, "42"
         )
+
+
+def test_remembered_ids_are_bounded_and_an_evicted_one_is_derived_the_same() -> None:
+    first = derive_id(IdKind.ADSET, Platform.META_ADS, "120210000000000101")
+    for n in range(DERIVED_IDS + 10):
+        derive_id(IdKind.ADSET, Platform.META_ADS, f"bound-{n}")
+    info = derive_id.cache_info()
+    assert info.maxsize == DERIVED_IDS and info.currsize == DERIVED_IDS
+    misses = info.misses
+    again = derive_id(IdKind.ADSET, Platform.META_ADS, "120210000000000101")
+    assert derive_id.cache_info().misses == misses + 1  # evicted: derived afresh
+    assert again == first == PINNED[0][3]

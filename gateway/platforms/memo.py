@@ -14,12 +14,16 @@ from gateway.platforms.payload import JsonObject
 #: Only immutable records may be remembered: they are handed to every request that reads the row.
 R = TypeVar("R", bound=Record)
 
-#: Rows remembered per client (about 2 KB each, key included): the first pages of ten
-#: accounts or so.
+#: Rows remembered per client: a few pages of several accounts.
 DEFAULT_CAPACITY = 1024
 #: Rows known by identity per client (each holds its decoded row, about 3 KB): the rows of
 #: the answers ``DecodedBodies`` keeps, which are the only ones handed in again as they are.
 SAME_CAPACITY = 512
+#: ... and at most this many bytes of their JSON per client, which bounds the memo's memory
+#: whatever the rows' size: rows of 1-2 KB fill ``DEFAULT_CAPACITY`` first, rows of 8 KB (ad
+#: sets with wide targeting) stop at 512, still more than a 200-row page of two accounts.
+#: The mapped records take about as much again.
+DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 
 
 class RowMemo(Generic[R]):
@@ -30,7 +34,8 @@ class RowMemo(Generic[R]):
     a page. A table that is reloaded, or a page resumed inside rows already seen, gets the same
     bytes back from the platform; those rows are not mapped again. The key is the row as orjson
     writes it (about 1 us; compared whole, so never a false match), so a changed row is a new key
-    and the platform's answer is always what is served. The oldest entries leave first.
+    and the platform's answer is always what is served. The oldest entries leave first, once
+    there are ``capacity`` of them or their JSON passes ``max_bytes``.
 
     Records handed out are shared between requests, which is why they must be ``Record``s:
     frozen, so no request can change what another one is served.
@@ -42,7 +47,10 @@ class RowMemo(Generic[R]):
     """
 
     def __init__(
-        self, capacity: int = DEFAULT_CAPACITY, same_capacity: int = SAME_CAPACITY
+        self,
+        capacity: int = DEFAULT_CAPACITY,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        same_capacity: int = SAME_CAPACITY,
     ) -> None:
         # An OrderedDict: evicting the oldest key of a plain dict is O(n) once many have gone.
         self._rows: OrderedDict[tuple[Hashable, bytes], R] = OrderedDict()
@@ -50,23 +58,34 @@ class RowMemo(Generic[R]):
         self._same_capacity = same_capacity
         # id(row) -> (row, context, record), for rows handed in again as the same object.
         self._same: OrderedDict[int, tuple[JsonObject, Hashable, R]] = OrderedDict()
+        self._max_bytes = max_bytes
+        self._bytes = 0  # of the keys' JSON
 
     def __len__(self) -> int:
         return len(self._rows)
+
+    @property
+    def json_bytes(self) -> int:
+        """Bytes of JSON held as keys."""
+        return self._bytes
 
     def map(self, context: Hashable, raw: JsonObject, mapper: Callable[[JsonObject], R]) -> R:
         """``mapper(raw)``, or the record it gave for the same row and context before."""
         same = self._same.get(id(raw))
         if same is not None and same[0] is raw and same[1] == context:
             return same[2]
-        key = (context, orjson.dumps(raw))
+        json = orjson.dumps(raw)
         rows = self._rows
-        record = rows.get(key)
+        record = rows.get((context, json))
         if record is None:
             record = mapper(raw)
-            if len(rows) >= self._capacity:
-                rows.popitem(last=False)
-            rows[key] = record
+            # Kept as an exact-size copy: orjson returns its whole write buffer (8 KB for a
+            # 1 KB row, 64 KB for an 8 KB one), which would be held for as long as the entry.
+            rows[(context, memoryview(json).tobytes())] = record
+            self._bytes += len(json)
+            # The row just added stays, even alone over ``max_bytes``: it is being served.
+            while len(rows) > self._capacity or (self._bytes > self._max_bytes and len(rows) > 1):
+                self._bytes -= len(rows.popitem(last=False)[0][1])
         if len(self._same) >= self._same_capacity:
             self._same.popitem(last=False)
         self._same[id(raw)] = (raw, context, record)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from datetime import UTC, datetime, timedelta, timezone
 
 import msgspec
@@ -56,3 +57,44 @@ def test_items_writes_each_item_as_item_does() -> None:
     again = dumps(items.items(page))
     assert first == again == dumps([adset_json(item) for item in page])
     assert len(items) == 2
+
+
+def test_written_items_are_bounded_in_bytes_and_an_evicted_one_is_written_the_same() -> None:
+    page = [make_item(make_record(Platform.META_ADS, "act_1", n), ACCOUNT_ID) for n in range(6)]
+    expected = [dumps(adset_json(item)) for item in page]
+    items = WrittenItems(capacity=100, max_bytes=len(expected[4]) + len(expected[5]))
+    first = dumps(items.items(page))
+    assert len(items) == 2
+    assert items.written_bytes == len(expected[4]) + len(expected[5])
+    assert dumps(items.item(page[0])) == expected[0]  # evicted: written again, the same bytes
+    assert dumps(items.items(page)) == first == dumps([adset_json(item) for item in page])
+    assert items.written_bytes <= len(expected[4]) + len(expected[5])
+
+
+def test_an_item_larger_than_the_bound_is_served_and_kept_alone() -> None:
+    page = [make_item(make_record(Platform.META_ADS, "act_1", n), ACCOUNT_ID) for n in range(3)]
+    items = WrittenItems(max_bytes=1)
+    for item in page:
+        assert dumps(items.item(item)) == dumps(adset_json(item))
+    assert len(items) == 1
+    assert items.written_bytes == len(dumps(adset_json(page[-1])))
+
+
+def test_written_items_are_held_at_their_own_size() -> None:
+    # orjson.dumps returns its whole write buffer (32 KB for a 3 KB item): an entry must not
+    # keep that buffer, or the cache's memory is ten times its byte bound.
+    record = make_record(Platform.META_ADS, "act_1", 1)
+    page = [
+        make_item(msgspec.structs.replace(record, external_id=str(n), name="x" * 3000), ACCOUNT_ID)
+        for n in range(20)
+    ]
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        items = WrittenItems()
+        items.items(page)
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert items.written_bytes == sum(len(dumps(adset_json(item))) for item in page)
+    assert held < 1.5 * items.written_bytes

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import orjson
 import pytest
 
@@ -98,3 +100,52 @@ async def test_a_client_serves_an_ad_set_changed_upstream_as_changed() -> None:
     assert after.rows[0].name == original + " (renamed)"
     assert again.rows[0].name == original
     assert after.rows[1:] == before.rows[1:]
+
+
+def test_the_rows_json_is_bounded_in_bytes_whatever_the_rows_size() -> None:
+    wide = {"id": "0", "targeting": "x" * 1000}
+    size = len(orjson.dumps(wide))
+    memo: RowMemo[Mapped] = RowMemo(capacity=100, max_bytes=3 * size)
+    mapper = CountingMapper()
+    for i in range(10):
+        memo.map("ctx", {**wide, "id": str(i)}, mapper)
+    assert len(memo) == 3
+    assert memo.json_bytes == 3 * size
+    # the newest rows stay and are not mapped again; an evicted one is mapped afresh, the same
+    assert memo.map("ctx", {**wide, "id": "9"}, mapper) == Mapped(orjson.dumps({**wide, "id": "9"}))
+    assert mapper.calls == 10
+    assert memo.map("ctx", {**wide, "id": "0"}, mapper) == Mapped(orjson.dumps(wide))
+    assert mapper.calls == 11
+    assert len(memo) == 3 and memo.json_bytes == 3 * size
+
+
+def test_a_row_larger_than_the_bound_is_kept_alone_and_served() -> None:
+    memo: RowMemo[Mapped] = RowMemo(max_bytes=10)
+    mapper = CountingMapper()
+    memo.map("ctx", {"id": "1"}, mapper)
+    huge = {"id": "2", "name": "y" * 100}
+    assert memo.map("ctx", huge, mapper) == Mapped(orjson.dumps(huge))
+    assert memo.map("ctx", huge, mapper) == Mapped(orjson.dumps(huge))
+    assert len(memo) == 1 and mapper.calls == 2
+    assert memo.json_bytes == len(orjson.dumps(huge))
+
+
+def test_the_memo_holds_each_rows_json_at_its_own_size() -> None:
+    # orjson.dumps returns its whole write buffer (32 KB for 3 KB of JSON): the memo must not
+    # keep those buffers, or its memory is ten times what its bound says.
+    rows = [{"id": str(i), "name": "x" * 3000} for i in range(20)]
+
+    def small(raw: JsonObject) -> Mapped:
+        return Mapped(str(raw["id"]).encode())
+
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        memo: RowMemo[Mapped] = RowMemo()
+        for row in rows:
+            memo.map("ctx", row, small)
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert memo.json_bytes == sum(len(orjson.dumps(row)) for row in rows)
+    assert held < 1.5 * memo.json_bytes
