@@ -59,20 +59,12 @@ class RequestLoaders:
 
     async def campaign(self, key: CampaignKey) -> CampaignRecord | None:
         """One campaign, batched with every other campaign asked for in this tick."""
-        try:
-            result: CampaignRecord | None = await self._campaigns.load(key)
-        except Exception:
-            self._campaigns.clear(key)
-            raise
+        result: CampaignRecord | None = await _load(self._campaigns, key)
         return result
 
     async def account(self, key: AccountKey) -> AdAccountInfo | None:
         """What the platform says about one configured ad account."""
-        try:
-            result: AdAccountInfo | None = await self._account_info.load(key)
-        except Exception:
-            self._account_info.clear(key)
-            raise
+        result: AdAccountInfo | None = await _load(self._account_info, key)
         return result
 
     async def read_campaigns(
@@ -249,6 +241,19 @@ class PagePrefetch:
 
     def _early(self) -> list[tuple[AccountKey, asyncio.Future[Any]]]:
         return [*self._warming.items(), *self._details.items()]
+
+
+async def _load(loader: DataLoader[Any, Any], key: Any) -> Any:
+    """``loader.load(key)``, shielded: the future is the loader's, shared by every load of the
+    key in the request, so a caller that is cancelled (an early read no row needed) must not
+    cancel it for the others. A load that failed, cancelled included, is cleared."""
+    future = loader.load(key)
+    try:
+        return await asyncio.shield(future)
+    except BaseException:
+        if future.done() and (future.cancelled() or future.exception() is not None):
+            loader.clear(key)
+        raise
 
 
 def _background(read: Coroutine[Any, Any, T]) -> asyncio.Future[T]:

@@ -4,8 +4,9 @@ needed."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -89,17 +90,21 @@ def call_of(request: httpx.Request) -> Call:
 
 class Watch(httpx.AsyncBaseTransport):
     """Records each upstream request as it starts and as it ends; answers Meta's campaign
-    reads with Meta's own 500 while ``fail_meta_campaigns`` is set."""
+    reads with Meta's own 500 while ``fail_meta_campaigns`` is set, and holds each call for
+    the seconds ``delay`` gives it."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
         self.inner = inner
         self.events: list[tuple[str, Call]] = []
         self.fail_meta_campaigns = False
+        self.delay: Callable[[Call], float] = lambda call: 0.0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         call = call_of(request)
         self.events.append(("start", call))
         try:
+            if seconds := self.delay(call):
+                await asyncio.sleep(seconds)
             if self.fail_meta_campaigns and call.what.startswith("meta campaigns"):
                 body = error_body(1, "An unknown error occurred", subcode=99, transient=True)
                 return httpx.Response(500, content=body, headers={"content-type": "text/json"})
@@ -263,3 +268,30 @@ async def test_failed_campaign_reads_are_errors_on_those_rows_only(nested: Neste
     again = await nested.page(first=200, filter=MIXED)
     assert "errors" not in again, again
     assert all(e["node"]["campaign"] for e in again["data"]["adSets"]["edges"])
+
+
+PROJECT_AND_PAGE = """
+query ProjectAndPage($projectId: ID!) {
+  project(id: $projectId) { adAccounts { externalId currency } }
+  adSets(projectId: $projectId, first: 20) { edges { node { adAccount { currency } } } }
+}
+"""
+
+
+async def test_an_early_account_read_left_unused_does_not_fail_other_reads_of_it(
+    nested: Nested,
+) -> None:
+    # given Apple account reads that take a while (Apple's listing needs none, so they are
+    # still in flight when the listing is over), and a page whose rows all come from one Meta
+    # account: the walk starts reading every account's details, and drops those without rows
+    nested.watch.delay = lambda call: 0.3 if call.what == "apple ad-accounts" else 0.0
+    # when the same request also asks for every account's details
+    body = await nested.page(PROJECT_AND_PAGE)
+    # then those reads are answered, not cancelled with the page's early reads
+    assert "errors" not in body, body
+    accounts = body["data"]["project"]["adAccounts"]
+    assert len(accounts) > 1
+    assert all(a["currency"] for a in accounts)
+    edges = body["data"]["adSets"]["edges"]
+    assert len(edges) == 20
+    assert all(e["node"]["adAccount"]["currency"] for e in edges)
