@@ -24,6 +24,7 @@ from gateway.docs_page import docs_routes
 from gateway.graphiql import graphiql_routes
 from gateway.graphql_http import GraphQLEndpoint
 from gateway.listing.service import ListingService
+from gateway.loaders import stop_leftover_reads
 from gateway.middleware import SANDBOX_MODE, BodyLimit, ModeAwareStarlette
 from gateway.observability.metrics import Metrics
 from gateway.observability.requests import RequestObserver
@@ -303,6 +304,7 @@ async def close_runtime(runtime: Runtime) -> None:
         warming.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await warming
+    await stop_leftover_reads(runtime.clients.values())
     for client in runtime.clients.values():
         await client.aclose()
     for http in runtime.http:

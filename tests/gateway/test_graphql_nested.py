@@ -295,3 +295,44 @@ async def test_an_early_account_read_left_unused_does_not_fail_other_reads_of_it
     edges = body["data"]["adSets"]["edges"]
     assert len(edges) == 20
     assert all(e["node"]["adAccount"]["currency"] for e in edges)
+
+
+async def test_campaign_reads_of_accounts_without_rows_are_not_thrown_away(
+    nested: Nested,
+) -> None:
+    # given campaign reads that take a while
+    slow = ("meta campaigns", "tiktok campaign")
+    nested.watch.delay = lambda call: 0.3 if call.what in slow else 0.0
+    # when a cold page holds rows of one account only (the large Meta account's), while the
+    # walk asked every account for rows and started reading their campaigns
+    body = await nested.page(first=20)
+    assert "errors" not in body, body
+    assert len({e["node"]["adAccount"]["id"] for e in body["data"]["adSets"]["edges"]}) == 1
+    # and the next page holds rows of other accounts
+    body = await nested.page(first=200, filter=MIXED)
+    assert "errors" not in body, body
+    # then the campaigns read alongside the first page served the second: each account's were
+    # asked for once
+    reads = [c for c in nested.watch.calls() if c.what in slow]
+    assert len({c.account for c in reads}) > 1
+    assert len(reads) == len(set(reads))
+
+
+async def test_campaign_reads_left_running_end_with_the_app(suite: SandboxSuite) -> None:
+    # given a cold page that left other accounts' slow campaign reads running
+    suite.reset()
+    watch = Watch(suite.transport())
+    watch.delay = lambda call: 5.0 if call.what in ("meta campaigns", "tiktok campaign") else 0.0
+    app = create_app(suite.settings(key=KEY), transport=watch)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://gateway.test"
+    ) as http:
+        body = await Nested(http, suite, watch).page(first=20)
+    assert "errors" not in body, body
+    left = [t for t in asyncio.all_tasks() if "warm_campaigns" in repr(t.get_coro())]
+    assert left
+    # when the app shuts down
+    await close_runtime(app.state.runtime)
+    # then none of them runs on
+    assert all(t.done() for t in left)
+    suite.reset()
