@@ -5,6 +5,7 @@ needed."""
 from __future__ import annotations
 
 import asyncio
+import traceback
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -13,12 +14,16 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
 from gateway.app import close_runtime, create_app
+from gateway.auth import Principal
 from gateway.platforms.base import Platform
 from gateway.resilience.backoff import RetryPolicy
 from gateway.sandbox.meta.errors import error_body
 from gateway.sandbox.suite import SandboxSuite
+from gateway.schema import build_schema
+from gateway.schema.context import GraphQLContext
 from tests.gateway.conftest import AUTH, KEY, PROJECT
 
 NESTED = """
@@ -127,6 +132,7 @@ class Nested:
     http: httpx.AsyncClient
     suite: SandboxSuite
     watch: Watch
+    app: Starlette
     reads: list[Call] = field(default_factory=list)
 
     async def page(self, document: str = NESTED, **variables: Any) -> dict[str, Any]:
@@ -148,7 +154,7 @@ async def nested(suite: SandboxSuite) -> AsyncIterator[Nested]:
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://gateway.test"
     ) as http:
-        yield Nested(http, suite, watch)
+        yield Nested(http, suite, watch, app)
     await close_runtime(app.state.runtime)
     suite.reset()
 
@@ -327,7 +333,7 @@ async def test_campaign_reads_left_running_end_with_the_app(suite: SandboxSuite)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://gateway.test"
     ) as http:
-        body = await Nested(http, suite, watch).page(first=20)
+        body = await Nested(http, suite, watch, app).page(first=20)
     assert "errors" not in body, body
     left = [t for t in asyncio.all_tasks() if "warm_campaigns" in repr(t.get_coro())]
     assert left
@@ -336,3 +342,27 @@ async def test_campaign_reads_left_running_end_with_the_app(suite: SandboxSuite)
     # then none of them runs on
     assert all(t.done() for t in left)
     suite.reset()
+
+
+@pytest.mark.parametrize("fast", [True, False])
+async def test_a_failed_read_shared_by_rows_raises_with_a_short_traceback(
+    nested: Nested, fast: bool
+) -> None:
+    # given Meta failing every campaign read, and a page of many Meta rows of few accounts
+    nested.watch.fail_meta_campaigns = True
+    service = nested.app.state.runtime.service
+    context = GraphQLContext(
+        principal=Principal(PROJECT, frozenset({"ads:read"})),
+        service=service,
+        loaders=service.loaders(PROJECT),
+    )
+    # when it is executed
+    result = await build_schema(fast=fast).execute(
+        NESTED, variable_values={"projectId": PROJECT, "first": 200}, context_value=context
+    )
+    # then each row's error is raised afresh: the last row's traceback is as short as the
+    # first's, not one frame longer per row before it
+    assert result.errors is not None
+    assert len(result.errors) > 50
+    depths = [len(traceback.extract_tb(e.original_error.__traceback__)) for e in result.errors]
+    assert max(depths) <= 10, depths
