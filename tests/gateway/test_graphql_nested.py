@@ -364,5 +364,7 @@ async def test_a_failed_read_shared_by_rows_raises_with_a_short_traceback(
     # first's, not one frame longer per row before it
     assert result.errors is not None
     assert len(result.errors) > 50
-    depths = [len(traceback.extract_tb(e.original_error.__traceback__)) for e in result.errors]
+    originals = [e.original_error for e in result.errors]
+    depths = [len(traceback.extract_tb(o.__traceback__)) for o in originals if o is not None]
+    assert len(depths) == len(originals)
     assert max(depths) <= 10, depths
