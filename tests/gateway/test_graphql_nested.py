@@ -324,26 +324,6 @@ async def test_campaign_reads_of_accounts_without_rows_are_not_thrown_away(
     assert len(reads) == len(set(reads))
 
 
-async def test_campaign_reads_left_running_end_with_the_app(suite: SandboxSuite) -> None:
-    # given a cold page that left other accounts' slow campaign reads running
-    suite.reset()
-    watch = Watch(suite.transport())
-    watch.delay = lambda call: 5.0 if call.what in ("meta campaigns", "tiktok campaign") else 0.0
-    app = create_app(suite.settings(key=KEY), transport=watch)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://gateway.test"
-    ) as http:
-        body = await Nested(http, suite, watch, app).page(first=20)
-    assert "errors" not in body, body
-    left = [t for t in asyncio.all_tasks() if "warm_campaigns" in repr(t.get_coro())]
-    assert left
-    # when the app shuts down
-    await close_runtime(app.state.runtime)
-    # then none of them runs on
-    assert all(t.done() for t in left)
-    suite.reset()
-
-
 @pytest.mark.parametrize("fast", [True, False])
 async def test_a_failed_read_shared_by_rows_raises_with_a_short_traceback(
     nested: Nested, fast: bool
