@@ -24,6 +24,7 @@ from gateway.docs_page import docs_routes
 from gateway.graphiql import graphiql_routes
 from gateway.graphql_http import GraphQLEndpoint
 from gateway.listing.service import ListingService
+from gateway.loaders import stop_leftover_reads
 from gateway.middleware import SANDBOX_MODE, BodyLimit, ModeAwareStarlette
 from gateway.observability.metrics import Metrics
 from gateway.observability.requests import RequestObserver
@@ -285,16 +286,31 @@ async def start_runtime(runtime: Runtime) -> None:
 
 async def _warm_up(startup: Startup) -> None:
     tasks: list[asyncio.Task[object]] = [
-        asyncio.create_task(pool.preconnect(url, count)) for pool, url, count in startup.preconnects
+        asyncio.create_task(pool.preconnect(url, count), name=f"preconnect to {url}")
+        for pool, url, count in startup.preconnects
     ]
-    tasks += [asyncio.create_task(client.warm_up(refs)) for client, refs in startup.warm_ups]
+    tasks += [
+        asyncio.create_task(client.warm_up(refs), name=f"{type(client).__name__}.warm_up")
+        for client, refs in startup.warm_ups
+    ]
     if not tasks:
         return
-    _, late = await asyncio.wait(tasks, timeout=WARM_UP_SECONDS)
-    for task in late:
-        task.cancel()  # the first requests will fetch what is missing themselves
-    if late:
-        log.warning("start-up: warm-up still running after %gs; left to requests", WARM_UP_SECONDS)
+    try:
+        _, late = await asyncio.wait(tasks, timeout=WARM_UP_SECONDS)
+        if late:
+            log.warning(
+                "start-up: warm-up still running after %gs; left to requests", WARM_UP_SECONDS
+            )
+    finally:
+        # Timed out or shut down: the first requests fetch what is missing themselves. Each
+        # task is waited for and its error read here, so none runs on past shutdown nor fails
+        # unseen (the warm-ups are not meant to raise: one that does is a bug worth a trace).
+        for task in tasks:
+            task.cancel()
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+        for task, outcome in zip(tasks, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                log.error("start-up: warm-up %s failed", task.get_name(), exc_info=outcome)
 
 
 async def close_runtime(runtime: Runtime) -> None:
@@ -304,6 +320,7 @@ async def close_runtime(runtime: Runtime) -> None:
         warming.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await warming
+    await stop_leftover_reads(runtime.clients.values())
     for client in runtime.clients.values():
         await client.aclose()
     for http in runtime.http:

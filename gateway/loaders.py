@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
@@ -59,20 +59,12 @@ class RequestLoaders:
 
     async def campaign(self, key: CampaignKey) -> CampaignRecord | None:
         """One campaign, batched with every other campaign asked for in this tick."""
-        try:
-            result: CampaignRecord | None = await self._campaigns.load(key)
-        except Exception:
-            self._campaigns.clear(key)
-            raise
+        result: CampaignRecord | None = await _load(self._campaigns, key)
         return result
 
     async def account(self, key: AccountKey) -> AdAccountInfo | None:
         """What the platform says about one configured ad account."""
-        try:
-            result: AdAccountInfo | None = await self._account_info.load(key)
-        except Exception:
-            self._account_info.clear(key)
-            raise
+        result: AdAccountInfo | None = await _load(self._account_info, key)
         return result
 
     async def read_campaigns(
@@ -154,9 +146,10 @@ class PagePrefetch:
     request's loaders, which find them read already: a campaign the early read did not bring
     (an account with more campaigns than one call returns, or created since) is read by ID, as
     it would have been without it. When the early read fails, its error stands for the
-    account's campaigns, as a failed read by ID did. Reads for accounts that hold no row of the
-    page are cancelled; ``cancel`` stops them all (a failed listing), so none outlives the
-    request.
+    account's campaigns, as a failed read by ID did. Campaign reads of accounts that hold no
+    row of the page go on in the background (their answer fills the client's cache for the
+    next pages; ``stop_leftover_reads`` ends those still running at shutdown); ``cancel`` stops
+    the early reads still attached to the page (a failed listing).
     """
 
     def __init__(
@@ -202,9 +195,13 @@ class PagePrefetch:
             if ids is None:
                 ids = wanted[key] = {}
             ids[r.campaign_external_id] = None
-        for key, task in self._early():
+        for key in [k for k in self._warming if k not in wanted]:
+            # Its call is made, and its campaigns fill the client's cache for the pages after
+            # this one: finished in the background, not thrown away.
+            _leave_running(self._clients[key[0]], self._warming.pop(key))
+        for key, task in self._details.items():
             if key not in wanted:
-                task.cancel()
+                task.cancel()  # the loader's shared read goes on; only this wait stops
         reads = []
         if self._campaigns:
             warming = {key: task for key, task in self._warming.items() if key in wanted}
@@ -249,6 +246,43 @@ class PagePrefetch:
 
     def _early(self) -> list[tuple[AccountKey, asyncio.Future[Any]]]:
         return [*self._warming.items(), *self._details.items()]
+
+
+async def _load(loader: DataLoader[Any, Any], key: Any) -> Any:
+    """``loader.load(key)``, shielded: the future is the loader's, shared by every load of the
+    key in the request, so a caller that is cancelled (an early read no row needed) must not
+    cancel it for the others. A load that failed, cancelled included, is cleared."""
+    future = loader.load(key)
+    try:
+        return await asyncio.shield(future)
+    except BaseException:
+        if future.done() and (future.cancelled() or future.exception() is not None):
+            loader.clear(key)
+        raise
+
+
+#: Campaign reads a page no longer waits for, left to finish, with the client each fills.
+_LEFTOVER: dict[asyncio.Future[None], AdPlatform] = {}
+
+
+def _leave_running(client: AdPlatform, task: asyncio.Future[None]) -> None:
+    if not task.done():
+        _LEFTOVER[task] = client
+        task.add_done_callback(_forget)
+
+
+def _forget(task: asyncio.Future[Any]) -> None:
+    _LEFTOVER.pop(task, None)
+
+
+async def stop_leftover_reads(clients: Iterable[AdPlatform]) -> None:
+    """Cancel the campaign reads pages left running for ``clients`` and wait for them (their
+    errors are read by ``_retrieve``): nothing of theirs outlives the clients, at shutdown."""
+    owned = list(clients)
+    tasks = [t for t, c in _LEFTOVER.items() if any(c is o for o in owned)]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _background(read: Coroutine[Any, Any, T]) -> asyncio.Future[T]:

@@ -104,7 +104,7 @@ class AdAccount(Node):
         if not isinstance(value, Unresolved):
             return value
         if value.error is not None:
-            raise value.error
+            raise value.error.with_traceback(None)  # shared by rows: no chain of raises
         found = await info.context.account_info(self.platform, self.external_id)
         return None if found is None else found.currency
 
@@ -117,7 +117,7 @@ class AdAccount(Node):
         if not isinstance(value, Unresolved):
             return value
         if value.error is not None:
-            raise value.error
+            raise value.error.with_traceback(None)  # shared by rows: no chain of raises
         found = await info.context.account_info(self.platform, self.external_id)
         return None if found is None else found.timezone
 
@@ -220,7 +220,7 @@ class AdSet(Node):
         if not isinstance(value, Unresolved):
             return value
         if value.error is not None:
-            raise value.error
+            raise value.error.with_traceback(None)  # shared by rows: no chain of raises
         record = await info.context.campaign(
             self.platform, self._account_external_id, self._campaign_external_id
         )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
@@ -83,7 +84,11 @@ class IdMap:
         while len(cache) > self._capacity:
             cache.popitem(last=False)
         if self._writer is None or self._writer.done():
-            self._writer = asyncio.get_running_loop().create_task(self._write_pending())
+            # In a context of its own: the request that queued the first ID has usually ended
+            # by the time the batch is written, and the write is not its work.
+            self._writer = asyncio.get_running_loop().create_task(
+                self._write_pending(), context=contextvars.Context()
+            )
         elif len(pending) >= self._batch:
             self._wake()
 

@@ -4,20 +4,26 @@ needed."""
 
 from __future__ import annotations
 
+import asyncio
+import traceback
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
 from gateway.app import close_runtime, create_app
+from gateway.auth import Principal
 from gateway.platforms.base import Platform
 from gateway.resilience.backoff import RetryPolicy
 from gateway.sandbox.meta.errors import error_body
 from gateway.sandbox.suite import SandboxSuite
+from gateway.schema import build_schema
+from gateway.schema.context import GraphQLContext
 from tests.gateway.conftest import AUTH, KEY, PROJECT
 
 NESTED = """
@@ -89,17 +95,21 @@ def call_of(request: httpx.Request) -> Call:
 
 class Watch(httpx.AsyncBaseTransport):
     """Records each upstream request as it starts and as it ends; answers Meta's campaign
-    reads with Meta's own 500 while ``fail_meta_campaigns`` is set."""
+    reads with Meta's own 500 while ``fail_meta_campaigns`` is set, and holds each call for
+    the seconds ``delay`` gives it."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
         self.inner = inner
         self.events: list[tuple[str, Call]] = []
         self.fail_meta_campaigns = False
+        self.delay: Callable[[Call], float] = lambda call: 0.0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         call = call_of(request)
         self.events.append(("start", call))
         try:
+            if seconds := self.delay(call):
+                await asyncio.sleep(seconds)
             if self.fail_meta_campaigns and call.what.startswith("meta campaigns"):
                 body = error_body(1, "An unknown error occurred", subcode=99, transient=True)
                 return httpx.Response(500, content=body, headers={"content-type": "text/json"})
@@ -122,6 +132,7 @@ class Nested:
     http: httpx.AsyncClient
     suite: SandboxSuite
     watch: Watch
+    app: Starlette
     reads: list[Call] = field(default_factory=list)
 
     async def page(self, document: str = NESTED, **variables: Any) -> dict[str, Any]:
@@ -143,7 +154,7 @@ async def nested(suite: SandboxSuite) -> AsyncIterator[Nested]:
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://gateway.test"
     ) as http:
-        yield Nested(http, suite, watch)
+        yield Nested(http, suite, watch, app)
     await close_runtime(app.state.runtime)
     suite.reset()
 
@@ -263,3 +274,77 @@ async def test_failed_campaign_reads_are_errors_on_those_rows_only(nested: Neste
     again = await nested.page(first=200, filter=MIXED)
     assert "errors" not in again, again
     assert all(e["node"]["campaign"] for e in again["data"]["adSets"]["edges"])
+
+
+PROJECT_AND_PAGE = """
+query ProjectAndPage($projectId: ID!) {
+  project(id: $projectId) { adAccounts { externalId currency } }
+  adSets(projectId: $projectId, first: 20) { edges { node { adAccount { currency } } } }
+}
+"""
+
+
+async def test_an_early_account_read_left_unused_does_not_fail_other_reads_of_it(
+    nested: Nested,
+) -> None:
+    # given Apple account reads that take a while (Apple's listing needs none, so they are
+    # still in flight when the listing is over), and a page whose rows all come from one Meta
+    # account: the walk starts reading every account's details, and drops those without rows
+    nested.watch.delay = lambda call: 0.3 if call.what == "apple ad-accounts" else 0.0
+    # when the same request also asks for every account's details
+    body = await nested.page(PROJECT_AND_PAGE)
+    # then those reads are answered, not cancelled with the page's early reads
+    assert "errors" not in body, body
+    accounts = body["data"]["project"]["adAccounts"]
+    assert len(accounts) > 1
+    assert all(a["currency"] for a in accounts)
+    edges = body["data"]["adSets"]["edges"]
+    assert len(edges) == 20
+    assert all(e["node"]["adAccount"]["currency"] for e in edges)
+
+
+async def test_campaign_reads_of_accounts_without_rows_are_not_thrown_away(
+    nested: Nested,
+) -> None:
+    # given campaign reads that take a while
+    slow = ("meta campaigns", "tiktok campaign")
+    nested.watch.delay = lambda call: 0.3 if call.what in slow else 0.0
+    # when a cold page holds rows of one account only (the large Meta account's), while the
+    # walk asked every account for rows and started reading their campaigns
+    body = await nested.page(first=20)
+    assert "errors" not in body, body
+    assert len({e["node"]["adAccount"]["id"] for e in body["data"]["adSets"]["edges"]}) == 1
+    # and the next page holds rows of other accounts
+    body = await nested.page(first=200, filter=MIXED)
+    assert "errors" not in body, body
+    # then the campaigns read alongside the first page served the second: each account's were
+    # asked for once
+    reads = [c for c in nested.watch.calls() if c.what in slow]
+    assert len({c.account for c in reads}) > 1
+    assert len(reads) == len(set(reads))
+
+
+@pytest.mark.parametrize("fast", [True, False])
+async def test_a_failed_read_shared_by_rows_raises_with_a_short_traceback(
+    nested: Nested, fast: bool
+) -> None:
+    # given Meta failing every campaign read, and a page of many Meta rows of few accounts
+    nested.watch.fail_meta_campaigns = True
+    service = nested.app.state.runtime.service
+    context = GraphQLContext(
+        principal=Principal(PROJECT, frozenset({"ads:read"})),
+        service=service,
+        loaders=service.loaders(PROJECT),
+    )
+    # when it is executed
+    result = await build_schema(fast=fast).execute(
+        NESTED, variable_values={"projectId": PROJECT, "first": 200}, context_value=context
+    )
+    # then each row's error is raised afresh: the last row's traceback is as short as the
+    # first's, not one frame longer per row before it
+    assert result.errors is not None
+    assert len(result.errors) > 50
+    originals = [e.original_error for e in result.errors]
+    depths = [len(traceback.extract_tb(o.__traceback__)) for o in originals if o is not None]
+    assert len(depths) == len(originals)
+    assert max(depths) <= 10, depths

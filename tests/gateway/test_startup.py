@@ -7,13 +7,19 @@ off the event loop, and fetches Apple's access tokens; ``/readyz`` says ready on
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import logging
 import ssl
 import threading
+from collections.abc import Sequence
 
 import httpx
 import pytest
 
 from gateway.app import create_app, running
+from gateway.platforms.apple.client import AppleClient
+from gateway.platforms.base import AccountRef
 from gateway.platforms.pool import NetworkUpstream
 from gateway.sandbox.suite import SandboxSuite
 from tests.gated import Gated, until
@@ -111,3 +117,45 @@ async def test_https_upstreams_share_one_tls_context_built_off_the_event_loop(
     assert startup.tls.builds == 1
     assert len(built_in) == 1
     assert built_in[0] is not threading.main_thread()
+
+
+def warm_up_tasks() -> list[asyncio.Task[object]]:
+    me = asyncio.current_task()
+    return [t for t in asyncio.all_tasks() if t is not me and "warm_up" in repr(t.get_coro())]
+
+
+async def test_shutdown_during_the_warm_up_stops_it(suite: SandboxSuite) -> None:
+    # given a warm-up still waiting for Apple's tokens
+    suite.reset()
+    gated = Gated(suite.transport())
+    gated.hold(TOKEN)
+    app = create_app(suite.settings(key=KEY), transport=gated)
+    async with running(app):
+        await until(lambda: gated.started(TOKEN) == 2)
+        assert warm_up_tasks()
+        # when the app shuts down
+    # then nothing of it runs on
+    assert not [t for t in warm_up_tasks() if not t.done()]
+    gated.release(TOKEN)
+
+
+async def test_a_failed_warm_up_is_logged_not_left_unread(
+    suite: SandboxSuite, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given a client whose warm-up fails outright
+    async def failing(self: AppleClient, accounts: Sequence[AccountRef]) -> None:
+        raise RuntimeError("warm-up broke")
+
+    monkeypatch.setattr(AppleClient, "warm_up", failing)
+    suite.reset()
+    app = create_app(suite.settings(key=KEY), transport=suite.transport())
+    with caplog.at_level(logging.WARNING):
+        async with running(app):
+            await until(lambda: app.state.runtime.startup.done)
+        gc.collect()
+        await asyncio.sleep(0)
+    # then its error is logged by start-up, and asyncio finds no exception left unread
+    messages = [r.getMessage() for r in caplog.records]
+    assert not [m for m in messages if "never retrieved" in m]
+    failed = [r for r in caplog.records if r.exc_info and "warm-up broke" in str(r.exc_info[1])]
+    assert failed

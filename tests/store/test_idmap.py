@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from contextvars import ContextVar
 
 import pytest
 
@@ -104,3 +105,27 @@ async def test_a_failed_write_forgets_the_batch_so_later_listings_offer_it_again
     ids.remember(entries(0, 2))
     await ids.flush()
     assert db.batches == [["adg_0", "adg_1"]]
+
+
+REQUEST: ContextVar[str | None] = ContextVar("request", default=None)
+
+
+async def test_the_writer_runs_outside_the_request_that_started_it() -> None:
+    # given a write that notes which request it runs for
+    db = FakeDatabase()
+    seen: list[str | None] = []
+
+    async def write(batch: list[tuple[str, IdTarget]]) -> None:
+        seen.append(REQUEST.get())
+        await db.write(batch)
+
+    ids = IdMap(write, db.read, delay=0.01, batch=1000)
+    # when a request's listing queues new IDs
+    token = REQUEST.set("req-1")
+    try:
+        ids.remember(entries(0, 3))
+    finally:
+        REQUEST.reset(token)
+    await ids.flush()
+    # then the batch is written in a context of its own (its work is not the request's)
+    assert seen == [None]
