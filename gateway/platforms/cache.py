@@ -34,6 +34,17 @@ class FetchCache(Generic[K, V]):
         """Cache a value read by another call (a listing that returned it anyway)."""
         self._values[key] = value
 
+    def fresh_many(self, keys: Iterable[K]) -> dict[K, V]:
+        """Those of ``keys`` whose cached value has not expired; never fetches."""
+        values = self._values
+        found = {key: values.get(key) for key in keys}
+        return {key: value for key, value in found.items() if value is not None}
+
+    def put_many(self, items: Iterable[tuple[K, V]]) -> None:
+        """Cache values read together (a whole account's campaigns)."""
+        for key, value in items:
+            self._values[key] = value
+
     async def get(self, key: K, fetch: Callable[[], Awaitable[V]]) -> V:
         """The value of ``key``, fetched with ``fetch()`` unless cached or being fetched."""
         value = self._values.get(key)

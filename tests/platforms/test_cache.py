@@ -54,6 +54,15 @@ async def test_values_expire_by_the_injected_clock() -> None:
     assert len(upstream.calls) == 2
 
 
+def test_values_put_together_are_served_fresh_until_they_expire() -> None:
+    clock = Clock()
+    cache: FetchCache[str, str] = FetchCache(ttl=60, timer=clock)
+    cache.put_many([("a", "1"), ("b", "2")])
+    assert cache.fresh_many(["a", "b", "c"]) == {"a": "1", "b": "2"}
+    clock.now += 61
+    assert cache.fresh_many(["a", "b"]) == {}
+
+
 async def test_concurrent_misses_share_one_fetch_and_new_keys_get_their_own() -> None:
     cache: FetchCache[str, str] = FetchCache(ttl=60, timer=Clock())
     upstream = Upstream({"a", "b", "c"})

@@ -298,14 +298,12 @@ class TikTokClient:
         self, account: AccountRef, campaign_ids: Sequence[str]
     ) -> dict[str, CampaignRecord]:
         """Those of the named campaigns read within the last minute (no call)."""
-        fresh = self._campaigns.fresh
         account_id = account.external_id
-        found = {cid: fresh((account_id, cid)) for cid in campaign_ids}
-        return {cid: record for cid, record in found.items() if record is not None}
+        found = self._campaigns.fresh_many((account_id, cid) for cid in campaign_ids)
+        return {cid: record for (_, cid), record in found.items()}
 
     def _keep(self, account: AccountRef, records: Sequence[CampaignRecord]) -> None:
-        for record in records:
-            self._campaigns.put((account.external_id, record.external_id), record)
+        self._campaigns.put_many(((account.external_id, r.external_id), r) for r in records)
 
     def _map_campaigns(
         self, account: AccountRef, rows: Sequence[JsonObject], info: AdAccountInfo
