@@ -12,12 +12,12 @@ from typing import Any
 import httpx
 
 from bench import configs
-from bench.processes import HOST, Child, free_port
+from bench.processes import HOST, Child, Process, free_port
 
 READY_TIMEOUT = 60.0
 
 
-async def wait_ready(child: Child, url: str, within: float = READY_TIMEOUT) -> None:
+async def wait_ready(child: Process, url: str, within: float = READY_TIMEOUT) -> None:
     """Poll ``url`` until it answers 200; RuntimeError (with the child's output) if the
     child exits or ``within`` seconds pass."""
     deadline = time.monotonic() + within

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
 import hashlib
 import json
 import math
@@ -40,7 +39,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -52,9 +50,9 @@ import aiohttp
 import httpx
 
 from bench.drive import REST_FIELDS, GatewayClient, page_query
-from bench.env import READY_TIMEOUT, Gateway
+from bench.env import Gateway, wait_ready
 from bench.figures import Ctx
-from bench.processes import HOST, cpu_seconds, free_port
+from bench.processes import HOST, Process, cpu_seconds, free_port
 from bench.report import Bound, Figure, at_least, at_most, json_line, table
 from gateway.sandbox.suite import DEMO_PROJECT_ID, demo_key
 
@@ -65,7 +63,6 @@ TYPESCRIPT_TIMEOUT = 120.0
 CONCURRENCY = 8
 PAGE_ROWS = 100
 LARGE_ADSETS = 1200  # the sandbox's default seed, as the other groups use it
-_PR_SET_PDEATHSIG = 1
 
 #: Figure name -> (target, True when the target is a lower bound).
 PEER_FIGURES: dict[str, Bound | None] = {
@@ -183,77 +180,9 @@ async def install(npm: str, note: Any = print) -> Path:
 # --- processes ----------------------------------------------------------------------------
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: receive SIGTERM if the bench process dies first."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-
-
-class NodeChild:
-    """A Node.js process in a session of its own; ``stop`` ends its whole process group."""
-
-    def __init__(self, argv: Sequence[str], cwd: Path, log_path: Path, env: Mapping[str, str]):
-        self.log_path = log_path
-        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(  # noqa: S603 - argv built here
-            list(argv),
-            cwd=cwd,
-            env={**os.environ, **env},
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
-        )
-        self.name = Path(argv[1]).name if len(argv) > 1 else argv[0]
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def log_tail(self, lines: int = 20) -> str:
-        try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """SIGTERM to the group, SIGKILL after ``timeout`` seconds; idempotent."""
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout)
-        self._log.close()
-
-
 def _bin(folder: Path, name: str) -> str:
     """A package's command, run as ``node <it>`` (the process measured is Node itself)."""
     return str(folder / "node_modules" / ".bin" / name)
-
-
-async def _wait_ready(child: NodeChild, url: str) -> None:
-    """Poll ``url`` until it answers 200; RuntimeError (with the log) if the child exits or
-    ``READY_TIMEOUT`` seconds pass."""
-    deadline = time.monotonic() + READY_TIMEOUT
-    async with httpx.AsyncClient(timeout=2.0) as http:
-        while time.monotonic() < deadline:
-            if not child.alive():
-                raise RuntimeError(f"{child.name} exited:\n{child.log_tail()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if (await http.get(url)).status_code == 200:
-                    return
-            await asyncio.sleep(0.2)
-    raise RuntimeError(f"{child.name} not ready after {READY_TIMEOUT:.0f} s:\n{child.log_tail()}")
 
 
 def _tree(pid: int) -> Iterator[int]:
@@ -462,15 +391,16 @@ async def _measure(ctx: Ctx, node: str, folder: Path) -> list[Figure]:
     )
     port = free_port()
     argv = [node, _bin(folder, "hive-gateway"), "supergraph", str(supergraph), "--host", HOST]
-    hive = NodeChild(
+    hive = Process(
+        "hive-gateway",
         [*argv, "--port", str(port)],
-        folder,
         env.workdir / "hive.log",
-        {"NODE_ENV": "production"},
+        cwd=folder,
+        env={"NODE_ENV": "production"},
     )
     try:
         env.note("starting Hive Gateway")
-        await _wait_ready(hive, f"http://{HOST}:{port}/readiness")
+        await wait_ready(hive, f"http://{HOST}:{port}/readiness")
         figures += await _compare(ctx, f"http://{HOST}:{port}/graphql", gateway, hive, rest_ids)
     finally:
         hive.stop()
@@ -478,7 +408,7 @@ async def _measure(ctx: Ctx, node: str, folder: Path) -> list[Figure]:
 
 
 async def _compare(
-    ctx: Ctx, hive_url: str, gateway: Gateway, hive: NodeChild, rest_ids: list[str]
+    ctx: Ctx, hive_url: str, gateway: Gateway, hive: Process, rest_ids: list[str]
 ) -> list[Figure]:
     errors, problems = await _first_hive_page(hive_url, rest_ids)
     figures = [

@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 HOST = "127.0.0.1"
@@ -34,17 +34,26 @@ def _die_with_parent() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
-class Child:
-    """One subprocess of the bench (Python module run from the project's interpreter); its
-    output goes to ``log_path``. Use as a context manager or call ``stop``."""
+class Process:
+    """A subprocess of the bench in a session of its own, its output in ``log_path``; ``stop``
+    ends its whole process group. Use as a context manager or call ``stop``."""
 
-    def __init__(self, name: str, module_args: Sequence[str], log_path: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        log_path: Path,
+        *,
+        cwd: Path = REPO,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.name = name
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
-            [sys.executable, "-m", *module_args],
-            cwd=REPO,
+        self.proc = subprocess.Popen(  # noqa: S603 - argv built by the bench
+            list(argv),
+            cwd=cwd,
+            env=None if env is None else {**os.environ, **env},
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -67,21 +76,30 @@ class Child:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self, timeout: float = 5.0) -> None:
-        """SIGTERM, then SIGKILL after ``timeout`` seconds; idempotent."""
+        """SIGTERM to the group, SIGKILL after ``timeout`` seconds; idempotent."""
         if self.proc.poll() is None:
-            self.proc.terminate()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout)
         self._log.close()
 
-    def __enter__(self) -> Child:
+    def __enter__(self) -> Process:
         return self
 
     def __exit__(self, *_: object) -> None:
         self.stop()
+
+
+class Child(Process):
+    """A Python module of this project run by the project's interpreter."""
+
+    def __init__(self, name: str, module_args: Sequence[str], log_path: Path) -> None:
+        super().__init__(name, [sys.executable, "-m", *module_args], log_path)
 
 
 def cpu_seconds(pid: int) -> float:
