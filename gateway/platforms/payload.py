@@ -4,9 +4,9 @@ mapping code never leaks a KeyError or TypeError."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from gateway.errors import MalformedResponseError
 
@@ -113,3 +113,31 @@ def str_list(obj: JsonObject, key: str) -> list[str]:
         else:
             raise PayloadError(f"{key}: expected strings, got {type(item).__name__}")
     return out
+
+
+V = TypeVar("V")
+
+
+class TextMemo(Generic[V]):
+    """Results of a pure function of a payload, by a few of its fields, kept while all of those
+    fields are text or absent (a bounded number of keys; past ``limit`` they are computed).
+    A field of another type (an array, an object) is passed to the function every time, so
+    its error is raised as before."""
+
+    def __init__(self, compute: Callable[[JsonObject], V], limit: int = 1024) -> None:
+        self._compute = compute
+        self._found: dict[tuple[object, ...], V] = {}
+        self._limit = limit
+
+    def get(self, key: tuple[object, ...], obj: JsonObject) -> V:
+        """``compute(obj)``, where ``key`` is the fields of ``obj`` it depends on."""
+        try:
+            found = self._found.get(key)
+        except TypeError:  # an array or object where text belongs
+            return self._compute(obj)
+        if found is not None:
+            return found
+        found = self._compute(obj)
+        if len(self._found) < self._limit and all(v is None or type(v) is str for v in key):
+            self._found[key] = found
+        return found

@@ -25,6 +25,7 @@ from gateway.platforms.meta.statuses import status_of_payload
 from gateway.platforms.payload import (
     JsonObject,
     PayloadError,
+    TextMemo,
     as_list,
     as_object,
     opt_int,
@@ -212,24 +213,14 @@ def map_adset(obj: JsonObject, *, account_id: str, currency: str) -> AdSetRecord
 # --- the common case of each field, for map_adset ---------------------------------------------
 
 _NO_TARGETING = TargetingSummary()
-#: Results of ``status_of_payload`` by the three status fields, when all are text or absent (a
-#: few dozen combinations exist).
-_STATUSES: dict[tuple[object, object, object], tuple[AdSetStatus, str]] = {}
-_STATUSES_MAX = 1024
+#: Results of ``status_of_payload`` by the status fields (a few dozen combinations exist).
+_STATUSES = TextMemo(status_of_payload)
 
 
 def _status(obj: JsonObject) -> tuple[AdSetStatus, str]:
-    key = (obj.get("effective_status"), obj.get("configured_status"), obj.get("status"))
-    try:
-        found = _STATUSES.get(key)
-    except TypeError:  # an array or object where text belongs
-        return status_of_payload(obj)
-    if found is not None:
-        return found
-    found = status_of_payload(obj)
-    if len(_STATUSES) < _STATUSES_MAX and all(v is None or type(v) is str for v in key):
-        _STATUSES[key] = found
-    return found
+    return _STATUSES.get(
+        (obj.get("effective_status"), obj.get("configured_status"), obj.get("status")), obj
+    )
 
 
 def _lower_field(obj: JsonObject, key: str) -> str | None:

@@ -23,6 +23,7 @@ from gateway.platforms.base import (
 from gateway.platforms.payload import (
     JsonObject,
     PayloadError,
+    TextMemo,
     opt_number,
     opt_str,
     req_str,
@@ -197,23 +198,12 @@ def map_adgroup(obj: JsonObject, *, account_id: str, currency: str) -> AdSetReco
 
 # --- the common case of each field, for map_adgroup -------------------------------------------
 
-#: Results of ``status_of`` by the two status fields, when both are text or absent.
-_STATUSES: dict[tuple[object, object], tuple[AdSetStatus, str]] = {}
-_STATUSES_MAX = 1024
+#: Results of ``status_of`` by the status fields (a few dozen combinations exist).
+_STATUSES = TextMemo(status_of)
 
 
 def _status(obj: JsonObject) -> tuple[AdSetStatus, str]:
-    key = (obj.get("secondary_status"), obj.get("operation_status"))
-    try:
-        found = _STATUSES.get(key)
-    except TypeError:  # an array or object where text belongs
-        return status_of(obj)
-    if found is not None:
-        return found
-    found = status_of(obj)
-    if len(_STATUSES) < _STATUSES_MAX and all(v is None or type(v) is str for v in key):
-        _STATUSES[key] = found
-    return found
+    return _STATUSES.get((obj.get("secondary_status"), obj.get("operation_status")), obj)
 
 
 def _budgets(obj: JsonObject, currency: str) -> tuple[Money | None, Money | None]:
