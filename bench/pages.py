@@ -80,6 +80,7 @@ KINDS: dict[str, Kind] = {
             "REST, the same first page repeated: rows mapped and items written before",
         ),
         Kind("rest-cold", None, True, "REST, rows and accounts the app has never seen"),
+        Kind("graphql-warm", REST_FIELDS, False, "GraphQL, REST's fields, same page repeated"),
         Kind("graphql-cold", REST_FIELDS, True, "GraphQL, REST's fields, cold as REST cold"),
         Kind(
             "nested-warm",
