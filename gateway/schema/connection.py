@@ -6,12 +6,16 @@ forged cursor raises, no totalCount), so the connection types are written here, 
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from typing import overload
+
 import strawberry
 
 from gateway.ids import IdKind, check_id
 from gateway.listing import types
 from gateway.listing.types import ListFilters, ListingPage, SourceStatus
 from gateway.platforms import base
+from gateway.schema.executor import ByIdentity
 from gateway.schema.types import AdSet, PageObjects
 
 
@@ -37,6 +41,49 @@ class AdSetEdge:
     def cursor(self) -> str:
         # Signed on demand: most pages are read for their nodes and endCursor only.
         return self._page.edge_cursor(self._index)
+
+
+class Edges(ByIdentity, Sequence[AdSetEdge]):
+    """A page's edges, made when first read: a repeated page's output is given again by the
+    executor from the page's rows and nested objects (``identity``), without them."""
+
+    __slots__ = ("_edges", "_nested", "_page")
+
+    def __init__(self, page: ListingPage, nested: PageObjects | None) -> None:
+        self._page = page
+        self._nested = nested
+        self._edges: list[AdSetEdge] | None = None
+
+    def identity(self) -> tuple[object, ...]:
+        items = self._page.items
+        if self._nested is None:
+            return tuple(items)
+        return (*items, *self._nested.inputs(items))
+
+    def _made(self) -> list[AdSetEdge]:
+        edges = self._edges
+        if edges is None:
+            page, nested = self._page, self._nested
+            edges = self._edges = [
+                AdSetEdge(node=AdSet.of(item, nested), _page=page, _index=i)
+                for i, item in enumerate(page.items)
+            ]
+        return edges
+
+    def __len__(self) -> int:
+        return len(self._page.items)
+
+    @overload
+    def __getitem__(self, index: int) -> AdSetEdge: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[AdSetEdge]: ...
+
+    def __getitem__(self, index: int | slice) -> AdSetEdge | Sequence[AdSetEdge]:
+        return self._made()[index]
+
+    def __iter__(self) -> Iterator[AdSetEdge]:
+        return iter(self._made())
 
 
 SourceStatusEnum = strawberry.enum(
@@ -90,12 +137,9 @@ class AdSetConnection:
     def of(cls, page: ListingPage, nested: PageObjects | None = None) -> AdSetConnection:
         """The page as a connection; ``nested`` holds its rows' campaigns and accounts when
         they were read with it."""
-        edges = [
-            AdSetEdge(node=AdSet.of(item, nested), _page=page, _index=i)
-            for i, item in enumerate(page.items)
-        ]
+        edges = Edges(page, nested)
         return cls(
-            edges=edges,
+            edges=edges,  # type: ignore[arg-type]  # a sequence, made when first read
             page_info=PageInfo(
                 has_next_page=page.has_next,
                 has_previous_page=page.has_previous,

@@ -113,6 +113,21 @@ Plan = tuple[tuple[str, PlainField | None, Any], ...]
 Program = tuple[tuple[str, PlainField | None, Any], ...]
 
 
+class ByIdentity:
+    """A list whose items' output, for a given plain-only selection, is fully determined by
+    which objects ``identity`` gives (the same objects in the same order: the same output).
+
+    The executor keeps the output of such lists (``_Builders``) and gives it again when the
+    same objects come back, as a repeated page's rows do: the rows and the records they were
+    made from are immutable and handed out again as the same objects. Each kept output holds
+    its objects, so their ids cannot be reused while it is kept."""
+
+    __slots__ = ()
+
+    def identity(self) -> tuple[object, ...]:
+        raise NotImplementedError
+
+
 class _Bail(Exception):
     """A plain-only selection met a value it cannot take as it is."""
 
@@ -186,7 +201,7 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
             return None
         return self._program(spec.named_type, grouped_field_set)
 
-    def _builder(self, program: Program) -> Builder:
+    def _builder(self, program: Program) -> _Made:
         """``program`` as a function (made once per shape of selection, see ``_Builders``)."""
         return self.builders.get(program)
 
@@ -291,7 +306,8 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         if spec.kind is Kind.LEAF_LIST:
             return [self._leaf(spec, item) for item in value]
         program = self._sub_program(spec, details)
-        build = None if program is None else self._builder(program)
+        made = None if program is None else self._builder(program)
+        build = None if made is None else made.build
         if spec.kind is Kind.OBJECT:
             done = None if build is None else _built(build, value)
             if done is not None:
@@ -299,8 +315,14 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
             return self.collect_and_execute_subfields(
                 spec.named_type, details, path, value, position_context
             )
+        identity: tuple[object, ...] | None = None
+        if made is not None and isinstance(value, ByIdentity):
+            identity = value.identity()
+            kept = self.builders.recall(made, identity)
+            if kept is not None:
+                return kept
         results: list[Any] = []
-        pending = False
+        pending, built_all = False, True
         for index, item in enumerate(value):
             result: Any = None if build is None else _built(build, item)
             if result is None:
@@ -308,7 +330,10 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
                     spec.named_type, details, path.add_key(index), item, position_context
                 )
                 pending = pending or self.is_awaitable(result)
+                built_all = False
             results.append(result)
+        if made is not None and identity is not None and built_all:
+            self.builders.keep(made, identity, results)
         if not pending:
             return results
         return _gather_list(results, self.is_awaitable)
@@ -348,21 +373,59 @@ def _built(build: Builder, source: Any) -> dict[str, Any] | None:
         return None
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class _Made:
+    """One shape of selection made into a function."""
+
+    build: Builder
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Kept:
+    """A list's output, the function that built it and the objects it was built from (held,
+    so that the ids in its key stay theirs)."""
+
+    made: _Made
+    objects: tuple[object, ...]
+    results: list[Any]
+
+
 class _Builders:
     """Plain-only selections made into Python functions, one per shape of selection (the
     fields, their attributes and what each holds), kept for the schema's lifetime: a page
     runs one function call per row instead of a loop over field descriptions per object.
-    Bounded, as clients choose the shapes."""
+    Bounded, as clients choose the shapes.
 
-    def __init__(self, maxsize: int = 512) -> None:
-        self._made: LRUCache[Hashable, Builder] = LRUCache(maxsize=maxsize)
+    Also the output of ``ByIdentity`` lists built by them, by function and identities,
+    bounded by the items kept (``kept_items``): a repeated page gives its edges again
+    instead of building them row by row. The rows' dicts are shared between the responses
+    that give them; nothing changes a result once built (graphql-core and ``orjson.dumps``
+    only read it)."""
 
-    def get(self, program: Program) -> Builder:
+    def __init__(self, maxsize: int = 512, kept_items: int = 4096) -> None:
+        self._made: LRUCache[Hashable, _Made] = LRUCache(maxsize=maxsize)
+        self._kept: LRUCache[tuple[int, tuple[int, ...]], _Kept] = LRUCache(
+            maxsize=kept_items, getsizeof=lambda kept: max(1, len(kept.results))
+        )
+
+    def get(self, program: Program) -> _Made:
         key = _shape(program)
-        build = self._made.get(key)
-        if build is None:
-            build = self._made[key] = _make_builder(program)
-        return build
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = _Made(_make_builder(program))
+        return made
+
+    def recall(self, made: _Made, identity: tuple[object, ...]) -> list[Any] | None:
+        """A copy of the list ``made`` built from ``identity`` before, if it is still kept."""
+        kept = self._kept.get((id(made), tuple(map(id, identity))))
+        if kept is None:
+            return None
+        return list(kept.results)
+
+    def keep(self, made: _Made, identity: tuple[object, ...], results: list[Any]) -> None:
+        if len(results) <= self._kept.maxsize:
+            key = (id(made), tuple(map(id, identity)))
+            self._kept[key] = _Kept(made, identity, list(results))
 
 
 def _shape(program: Program) -> Hashable:

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 import strawberry
-from strawberry.types.nodes import SelectedField, Selection
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLBoolean,
+    InlineFragmentNode,
+    SelectionNode,
+    SelectionSetNode,
+)
+from graphql.utilities import value_from_ast
 
 from gateway.errors import InvalidInputError
 from gateway.ids import IdKind, kind_of
@@ -26,10 +34,11 @@ async def _list(
     ctx.budget.spend()
     project = ctx.service.project_for(ctx.principal, project_id)
     filters = filter.to_filters() if filter is not None else ListFilters()
-    fields = info.selected_fields
-    node = _selected(_selected(fields, "edges"), "node")
-    campaigns = bool(_selected(node, "campaign"))
-    accounts = bool(_selected(_selected(node, "adAccount"), "currency", "timezone"))
+    selections = _Selections(info)
+    top = selections.fields
+    node = selections.under(selections.under(top, "edges"), "node")
+    campaigns = bool(selections.under(node, "campaign"))
+    accounts = bool(selections.under(selections.under(node, "adAccount"), "currency", "timezone"))
     nested = ctx.loaders.prefetch(campaigns=campaigns, accounts=accounts)
     try:
         page = await ctx.service.list_adsets(
@@ -38,7 +47,7 @@ async def _list(
             limit=PageSize.of(first, param="first"),
             cursor=after,
             allow_partial=True,
-            want_total=bool(_selected(fields, "totalCount")),
+            want_total=bool(selections.under(top, "totalCount")),
             alongside=nested.start if campaigns or accounts else None,
         )
         if campaigns or accounts:
@@ -49,30 +58,58 @@ async def _list(
     return AdSetConnection.of(page, PageObjects(ctx.loaders))
 
 
-def _selected(fields: Iterable[Selection], *names: str) -> list[SelectedField]:
-    """The fields named ``names`` selected directly under ``fields`` (through fragments too,
-    less those ``@skip`` or ``@include`` leave out): ``totalCount`` is only worth its upstream
-    calls, and nested campaigns and account details their early reads, when asked for."""
-    out: list[SelectedField] = []
-    for field in fields:
-        for child in field.selections:
-            if not _included(child):
+class _Selections:
+    """Walks the selection under a field in the request's document, as graphql-core will
+    execute it (fragments followed, ``@skip``/``@include`` applied with the request's
+    variables; type conditions do not matter on these object types): ``totalCount`` is only
+    worth its upstream calls, and nested campaigns and account details their early reads,
+    when asked for. Reads the parsed document directly; Strawberry's ``selected_fields``
+    converts the whole selection, arguments included, on every request."""
+
+    def __init__(self, info: Info) -> None:
+        raw = info._raw_info
+        self._fragments = raw.fragments
+        # Strawberry's execution hands resolvers the coerced values as a dict; graphql-core's
+        # own wraps them (``VariableValues.coerced``).
+        values: Any = raw.variable_values
+        self._variables: dict[str, Any] = getattr(values, "coerced", values)
+        #: The field being resolved (several nodes when the document selects it more than once).
+        self.fields: Sequence[FieldNode] = raw.field_nodes
+
+    def under(self, nodes: Sequence[FieldNode], *names: str) -> list[FieldNode]:
+        """The fields named ``names`` selected directly under ``nodes``."""
+        out: list[FieldNode] = []
+        for node in nodes:
+            if node.selection_set is not None:
+                self._collect(node.selection_set, names, out)
+        return out
+
+    def _collect(
+        self, selection_set: SelectionSetNode, names: tuple[str, ...], out: list[FieldNode]
+    ) -> None:
+        for child in selection_set.selections:
+            if child.directives and not self._included(child):
                 continue
-            if isinstance(child, SelectedField):
-                if child.name in names:
+            if isinstance(child, FieldNode):
+                if child.name.value in names:
                     out.append(child)
-            else:
-                out += _selected([child], *names)
-    return out
+            elif isinstance(child, InlineFragmentNode):
+                self._collect(child.selection_set, names, out)
+            elif isinstance(child, FragmentSpreadNode):
+                fragment = self._fragments.get(child.name.value)
+                if fragment is not None:
+                    self._collect(fragment.selection_set, names, out)
 
-
-def _included(selection: Selection) -> bool:
-    directives = selection.directives
-    if not directives:
+    def _included(self, node: SelectionNode) -> bool:
+        """False when ``@skip(if: true)`` or ``@include(if: false)`` leaves ``node`` out."""
+        for directive in node.directives or ():
+            name = directive.name.value
+            if name not in ("skip", "include"):
+                continue
+            condition = next(a.value for a in directive.arguments or () if a.name.value == "if")
+            if value_from_ast(condition, GraphQLBoolean, self._variables) is (name == "skip"):
+                return False
         return True
-    skip = directives.get("skip")
-    include = directives.get("include")
-    return not (skip and skip.get("if")) and not (include and not include.get("if"))
 
 
 _FIRST = PageSize.describe()

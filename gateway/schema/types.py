@@ -8,6 +8,7 @@ dataloaders.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -21,7 +22,13 @@ from gateway.schema.executor import NOT_LOADED, Unresolved, plain
 from gateway.wire import format_time
 
 if TYPE_CHECKING:
-    from gateway.loaders import AccountOutcome, CampaignOutcome, RequestLoaders
+    from gateway.loaders import (
+        AccountKey,
+        AccountOutcome,
+        CampaignKey,
+        CampaignOutcome,
+        RequestLoaders,
+    )
     from gateway.schema.context import GraphQLContext
 
 PlatformEnum = strawberry.enum(
@@ -302,6 +309,27 @@ class PageObjects:
             )
             found = self._campaigns[key] = _campaign_of(item, outcome)
         return found
+
+    def inputs(self, items: Sequence[AdSetItem]) -> tuple[object, ...]:
+        """What ``campaign`` and ``account`` build the objects of ``items`` from: the read
+        outcome of each campaign and the reference and details of each account, in the order
+        the rows first name them. The same objects give equal campaigns and accounts."""
+        loaders = self._loaders
+        campaigns_read, accounts_read = loaders.campaigns_read, loaders.accounts_read
+        campaigns: dict[CampaignKey, object] = {}
+        accounts: dict[AccountKey, tuple[object, object]] = {}
+        for item in items:
+            r = item.record
+            key = (r.platform, r.account_external_id, r.campaign_external_id)
+            if key not in campaigns:
+                campaigns[key] = campaigns_read.get(key, NOT_LOADED)
+                account = (r.platform, r.account_external_id)
+                if account not in accounts:
+                    accounts[account] = (
+                        loaders.account_ref(r.platform, r.account_external_id),
+                        accounts_read.get(account, NOT_LOADED),
+                    )
+        return (*campaigns.values(), *(part for pair in accounts.values() for part in pair))
 
     def account(self, item: AdSetItem) -> AdAccount | None:
         key = item.ad_account_id

@@ -27,7 +27,14 @@ from gateway.listing.types import ListFilters, PageSize
 from gateway.platforms import base
 from gateway.schema import build_schema
 from gateway.schema.context import GraphQLContext
-from gateway.schema.executor import NOT_LOADED, FieldHookError, Unresolved, executor_class, plain
+from gateway.schema.executor import (
+    NOT_LOADED,
+    ByIdentity,
+    FieldHookError,
+    Unresolved,
+    executor_class,
+    plain,
+)
 from gateway.schema.types import AdSet, AgeRange, Money, PageObjects, TargetingSummary
 from tests.gateway.conftest import PROJECT, Gateway
 
@@ -238,11 +245,27 @@ ROWS: dict[str, Row] = {
 }
 
 
+class KeptRows(ByIdentity, list[Row]):
+    """Rows whose output the executor may keep: it is a function of the row objects."""
+
+    def identity(self) -> tuple[object, ...]:
+        return tuple(self)
+
+
+@strawberry.type
+class Table:
+    rows: list[Row]  # a plain field: the executor completes it
+
+
 @strawberry.type
 class Query:
     @strawberry.field
     def row(self, key: str) -> Row | None:
         return ROWS[key]
+
+    @strawberry.field
+    def table(self, keys: list[str]) -> Table:
+        return Table(rows=KeptRows(ROWS[key] for key in keys))
 
     @strawberry.field
     def rows(self, keys: list[str]) -> list[Row | None]:
@@ -359,6 +382,10 @@ CORPUS: dict[str, tuple[str, dict[str, Any]]] = {
         """,
         {},
     ),
+    "a list kept by identity, with rows that go the normal way": (
+        "query($keys: [String!]!) { table(keys: $keys) { rows { id name color leaf { name } } } }",
+        {"keys": ["good", "bad-enum", "read-ahead"]},
+    ),
     "variables in arguments": (
         "query($key: String!, $keys: [String!]!) { row(key: $key) { id } rows(keys: $keys) "
         "{ id color } }",
@@ -404,6 +431,34 @@ async def test_a_value_read_ahead_skips_the_resolver() -> None:
             {"tint": "loaded good", "pal": {"name": "loaded good"}},
         ]
     }
+
+
+async def test_a_kept_list_is_given_again_only_for_the_same_objects(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    document = '{ table(keys: ["good", "read-ahead"]) { rows { id name leaf { name } tags } } }'
+    first = (await FAST.execute(document)).data
+    again = (await FAST.execute(document)).data
+    assert first is not None and again is not None
+    assert again == first == (await REFERENCE.execute(document)).data
+    # the same rows: their output is the one built before (a new list of the same dicts)
+    rows, rows_again = first["table"]["rows"], again["table"]["rows"]
+    assert rows_again is not rows
+    assert all(a is b for a, b in zip(rows_again, rows, strict=True))
+    # one row replaced by another object: built again, never the output kept for the old one
+    monkeypatch.setitem(ROWS, "good", row("good", name="renamed"))
+    changed = (await FAST.execute(document)).data
+    assert changed is not None
+    assert [r["name"] for r in changed["table"]["rows"]] == ["renamed", "row read-ahead"]
+    assert changed["table"]["rows"][0] is not rows[0]
+
+
+async def test_a_kept_list_with_a_row_that_fails_reports_it_every_time() -> None:
+    document = '{ table(keys: ["good", "null-name", "read-ahead"]) { rows { id name } } }'
+    reference = outcome(await REFERENCE.execute(document))
+    assert reference[1]  # a null in a non-null field: an error at its path
+    for _ in range(2):
+        assert outcome(await FAST.execute(document)) == reference
 
 
 def test_the_corpus_reaches_every_kind_of_failure() -> None:

@@ -348,3 +348,32 @@ async def test_a_failed_read_shared_by_rows_raises_with_a_short_traceback(
     depths = [len(traceback.extract_tb(o.__traceback__)) for o in originals if o is not None]
     assert len(depths) == len(originals)
     assert max(depths) <= 10, depths
+
+
+THROUGH_FRAGMENTS = """
+query Fragments($projectId: ID!, $first: Int, $filter: AdSetFilter, $with: Boolean!) {
+  adSets(projectId: $projectId, first: $first, filter: $filter) { ...Page }
+}
+fragment Page on AdSetConnection {
+  edges { ... on AdSetEdge { node { id platform ...Parent @include(if: $with) } } }
+}
+fragment Parent on AdSet { campaign @skip(if: false) { name } }
+"""
+
+
+@pytest.mark.parametrize("with_campaigns", [True, False])
+async def test_campaigns_asked_through_fragments_and_directives_are_read_with_the_page(
+    nested: Nested, with_campaigns: bool
+) -> None:
+    body = await nested.page(THROUGH_FRAGMENTS, first=200, filter=MIXED, **{"with": with_campaigns})
+    assert "errors" not in body, body
+    nodes = [e["node"] for e in body["data"]["adSets"]["edges"]]
+    assert {n["platform"] for n in nodes} >= {"META_ADS", "TIKTOK_ADS"}
+    assert all(("campaign" in n) is with_campaigns for n in nodes)
+    reads = [c.what for c in nested.watch.calls() if "campaign" in c.what]
+    if with_campaigns:
+        # read with the page, one call per account, none by ID afterwards
+        assert {"meta campaigns", "tiktok campaign"} <= set(reads)
+        assert not [what for what in reads if "by id" in what]
+    else:
+        assert not reads
