@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import itertools
+import keyword
 import math
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, replace
@@ -49,7 +51,7 @@ from graphql import (
     is_non_null_type,
     is_object_type,
 )
-from graphql.pyutils import Path
+from graphql.pyutils import Path, Undefined
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.base import StrawberryObjectDefinition
@@ -437,68 +439,82 @@ def _shape(program: Program) -> Hashable:
 
 
 def _make_builder(program: Program) -> Builder:
-    """Python source for ``program``, compiled: one block per field, objects inlined, lists of
-    objects through a function of their own."""
+    """Python source for ``program``, compiled: each field's value into a local, then the
+    object as one dict display (in the selection's order); objects inlined, lists of objects
+    through a function of their own. Attributes are read as attributes (a missing one raises,
+    and the object goes the normal way) and keys are literals."""
     constants: dict[str, Any] = {
         "_Bail": _Bail,
         "_Unresolved": Unresolved,
+        "_Undefined": Undefined,
         "_leaf": _leaf_value,
         "_leaf_list": _leaf_list,
     }
+    counter = itertools.count()
 
     def constant(value: Any) -> str:
         name = f"_c{len(constants)}"
         constants[name] = value
         return name
 
-    def emit(program: Program, src: str, out: str, depth: int, lines: list[str]) -> None:
-        pad = "    " * depth
-        value = f"v{depth}"
+    def read(src: str, attr: str) -> str:
+        if attr.isidentifier() and not keyword.iskeyword(attr):
+            return f"{src}.{attr}"
+        return f"getattr({src}, {attr!r})"
+
+    def emit(program: Program, src: str, pad: str, lines: list[str]) -> str:
+        """Lines that set one local per field of ``program`` on ``src``; returns the dict
+        display of the object."""
+        entries: list[str] = []
         for name, spec, sub in program:
-            key = constant(name)
             if spec is None:
-                lines.append(f"{pad}{out}[{key}] = {constant(sub)}")
+                entries.append(f"{name!r}: {sub!r}")
                 continue
-            lines.append(f"{pad}{value} = getattr({src}, {constant(spec.attr)}, None)")
-            lines.append(f"{pad}if {value} is None:")
-            if spec.nullable:
-                lines.append(f"{pad}    {out}[{key}] = None")
-            else:
+            local = f"f{next(counter)}"
+            entries.append(f"{name!r}: {local}")
+            lines.append(f"{pad}{local} = {read(src, spec.attr)}")
+            lines.append(f"{pad}if {local} is None:")
+            lines.append(f"{pad}    pass" if spec.nullable else f"{pad}    raise _Bail")
+            if spec.resolved:
+                lines.append(f"{pad}elif isinstance({local}, _Unresolved):")
                 lines.append(f"{pad}    raise _Bail")
             if spec.kind is Kind.LEAF:
                 if spec.exact is not None:
-                    check = f"type({value}) is {constant(spec.exact)}"
+                    check = f"type({local}) is {constant(spec.exact)}"
                     if spec.fits is not None:
-                        check += f" and {constant(spec.fits)}({value})"
+                        check += f" and {constant(spec.fits)}({local})"
                     lines.append(f"{pad}elif {check}:")
-                    lines.append(f"{pad}    {out}[{key}] = {value}")
+                    lines.append(f"{pad}    pass")
                 if spec.names is not None:
                     names = constant(spec.names)
-                    lines.append(f"{pad}elif {value} in {names}:")
-                    lines.append(f"{pad}    {out}[{key}] = {names}[{value}]")
-                lines.append(f"{pad}elif isinstance({value}, _Unresolved):")
-                lines.append(f"{pad}    raise _Bail")
+                    lines.append(f"{pad}elif {local} in {names}:")
+                    lines.append(f"{pad}    {local} = {names}[{local}]")
                 lines.append(f"{pad}else:")
-                lines.append(f"{pad}    {out}[{key}] = _leaf({constant(spec)}, {value})")
+                if spec.exact is None and spec.names is None:
+                    # a custom scalar: its serializer, refused as graphql-core refuses it
+                    serialize = constant(spec.named_type.serialize)
+                    lines.append(f"{pad}    {local} = {serialize}({local})")
+                    lines.append(f"{pad}    if {local} is None or {local} is _Undefined:")
+                    lines.append(f"{pad}        raise _Bail")
+                else:
+                    lines.append(f"{pad}    {local} = _leaf({constant(spec)}, {local})")
                 continue
-            lines.append(f"{pad}elif isinstance({value}, _Unresolved):")
-            lines.append(f"{pad}    raise _Bail")
             lines.append(f"{pad}else:")
             if spec.kind is Kind.LEAF_LIST:
-                lines.append(f"{pad}    {out}[{key}] = _leaf_list({constant(spec)}, {value})")
+                lines.append(f"{pad}    {local} = _leaf_list({constant(spec)}, {local})")
             elif spec.kind is Kind.OBJECT_LIST:
                 item = constant(_make_builder(sub))
-                lines.append(f"{pad}    {out}[{key}] = [{item}(i) for i in {value}]")
+                lines.append(f"{pad}    {local} = [{item}(i) for i in {local}]")
             else:
-                inner, inner_out = f"s{depth + 1}", f"o{depth + 1}"
-                lines.append(f"{pad}    {inner} = {value}")
-                lines.append(f"{pad}    {inner_out} = {{}}")
-                emit(sub, inner, inner_out, depth + 1, lines)
-                lines.append(f"{pad}    {out}[{key}] = {inner_out}")
+                inner = f"s{next(counter)}"
+                lines.append(f"{pad}    {inner} = {local}")
+                display = emit(sub, inner, pad + "    ", lines)
+                lines.append(f"{pad}    {local} = {display}")
+        return "{" + ", ".join(entries) + "}"
 
-    lines = ["def build(s0):", "    o0 = {}"]
-    emit(program, "s0", "o0", 1, lines)
-    lines.append("    return o0")
+    lines = ["def build(s0):"]
+    display = emit(program, "s0", "    ", lines)
+    lines.append(f"    return {display}")
     namespace = dict(constants)
     exec(compile("\n".join(lines), "<plain selection>", "exec"), namespace)  # noqa: S102
     build: Builder = namespace["build"]
