@@ -20,6 +20,8 @@ REST_FIELDS = """
   createdAt metricsSnapshot7d
 """
 NESTED_FIELDS = "id name campaign { id name } adAccount { id name }"
+#: The nested fields the README's example selects on each node.
+README_NESTED = "campaign { name objective } adAccount { name currency }"
 
 #: The README's GraphQL example (its nested ``campaign`` and ``adAccount`` included), with the
 #: page size and cursor as variables and without its filter, so that a 100-row page spans

@@ -44,7 +44,7 @@ import httpx
 import orjson
 from starlette.types import ASGIApp, Message, Scope
 
-from bench.drive import REST_FIELDS, page_query
+from bench.drive import README_NESTED, REST_FIELDS, page_query
 from gateway.app import create_app
 from gateway.config import Settings, parse_settings
 
@@ -56,8 +56,6 @@ FLOOR_ROUNDS = 5
 #: Longest wait for the tasks a page left behind (ID-map writes, refreshes); a task still
 #: running after it is counted as lingering and left alone.
 DRAIN_SECONDS = 5.0
-#: The README's example query selects these on each node, besides REST's fields.
-README_NESTED = "campaign { name objective } adAccount { name currency }"
 
 
 @dataclass(frozen=True)

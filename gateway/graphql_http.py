@@ -28,6 +28,7 @@ from gateway.page_security import secure_html
 from gateway.schema import GatewaySchema
 from gateway.schema.context import GraphQLContext
 from gateway.schema.errors import format_error, with_request_id, without_suggestions
+from gateway.schema.executor import dumps_result
 
 GRAPHQL_RESPONSE: Final = "application/graphql-response+json"
 JSON: Final = "application/json"
@@ -120,7 +121,7 @@ class GraphQLEndpoint:
         request_failed = result.data is None and bool(result.errors)
         status = 400 if request_failed and all(not e.path for e in result.errors or ()) else 200
         graphql_outcome(operation_name, "error" if status == 400 else "partial" if errors else "ok")
-        return Response(orjson.dumps(body), status_code=status, media_type=media_type)
+        return Response(dumps_result(body), status_code=status, media_type=media_type)
 
 
 def _wants_html(request: Request) -> bool:

@@ -36,6 +36,7 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
+import orjson
 import strawberry
 from cachetools import LRUCache
 from graphql import (
@@ -382,14 +383,58 @@ class _Made:
     build: Builder
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(slots=True, eq=False)
 class _Kept:
     """A list's output, the function that built it and the objects it was built from (held,
-    so that the ids in its key stay theirs)."""
+    so that the ids in its key stay theirs); its JSON once written."""
 
     made: _Made
     objects: tuple[object, ...]
     results: list[Any]
+    json: orjson.Fragment | None = None
+
+
+class KeptList(list[Any]):
+    """A kept list's output given again: a list of the same values (``result.data`` stays
+    plain JSON values), whose JSON ``dumps_result`` writes once and then reuses, as REST
+    reuses its items' (a repeated page's edges are most of its response)."""
+
+    __slots__ = ("_kept",)
+
+    def __init__(self, kept: _Kept) -> None:
+        super().__init__(kept.results)
+        self._kept = kept
+
+    def json(self) -> orjson.Fragment:
+        kept = self._kept
+        if kept.json is None:
+            # An exact-size copy: orjson returns its whole write buffer, which would be held.
+            kept.json = orjson.Fragment(memoryview(dumps_result(kept.results)).tobytes())
+        return kept.json
+
+
+def dumps_result(value: Any) -> bytes:
+    """``orjson.dumps(value)`` for an execution's result, a ``KeptList`` written from its
+    stored JSON."""
+    return orjson.dumps(value, default=_subclass_json, option=orjson.OPT_PASSTHROUGH_SUBCLASS)
+
+
+def _subclass_json(value: Any) -> Any:
+    """Subclasses of the JSON types, which ``OPT_PASSTHROUGH_SUBCLASS`` hands here: a
+    ``KeptList`` as its JSON, any other as orjson writes it by default."""
+    if isinstance(value, KeptList):
+        return value.json()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, dict):
+        return dict(value)
+    if isinstance(value, list):
+        return list(value)
+    raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
 
 
 class _Builders:
@@ -417,12 +462,12 @@ class _Builders:
             made = self._made[key] = _Made(_make_builder(program))
         return made
 
-    def recall(self, made: _Made, identity: tuple[object, ...]) -> list[Any] | None:
-        """A copy of the list ``made`` built from ``identity`` before, if it is still kept."""
+    def recall(self, made: _Made, identity: tuple[object, ...]) -> KeptList | None:
+        """The list ``made`` built from ``identity`` before, if it is still kept."""
         kept = self._kept.get((id(made), tuple(map(id, identity))))
         if kept is None:
             return None
-        return list(kept.results)
+        return KeptList(kept)
 
     def keep(self, made: _Made, identity: tuple[object, ...], results: list[Any]) -> None:
         if len(results) <= self._kept.maxsize:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import msgspec
+import orjson
 import pytest
 import strawberry
 from graphql import DirectiveLocation
@@ -31,7 +32,9 @@ from gateway.schema.executor import (
     NOT_LOADED,
     ByIdentity,
     FieldHookError,
+    KeptList,
     Unresolved,
+    dumps_result,
     executor_class,
     plain,
 )
@@ -97,6 +100,60 @@ async def test_fast_execution_matches_graphql_core_to_the_key_order(
     assert first["__typename"] == "AdSet"
     assert ("dailyBudget" in first) is not skip_budget
     assert first["again"] == first["status"]
+
+
+async def test_a_repeated_page_gives_its_edges_again_and_writes_the_same_json(
+    gateway: Gateway,
+) -> None:
+    schema = build_schema(fast=True)
+
+    async def run() -> Any:
+        service = gateway.app.state.runtime.service
+        context = GraphQLContext(
+            principal=Principal(PROJECT, frozenset({"ads:read"})),
+            service=service,
+            loaders=service.loaders(PROJECT),
+        )
+        document = GATEWAY_QUERY.replace("cursor", "")  # an edge's cursor is its own resolver
+        variables = {"projectId": PROJECT, "skipBudget": False}
+        result = await schema.execute(document, variable_values=variables, context_value=context)
+        assert result.errors is None, result.errors
+        return result.data
+
+    first, again = await run(), await run()
+    assert not isinstance(first["adSets"]["edges"], KeptList)
+    assert isinstance(again["adSets"]["edges"], KeptList)
+    assert again == first
+    expected = orjson.dumps(first)
+    assert dumps_result(again) == expected
+    assert dumps_result(again) == expected  # written once, then reused
+
+
+def test_results_are_written_as_orjson_writes_them() -> None:
+    class Name(str):
+        pass
+
+    class Tag(enum.StrEnum):
+        A = "a"
+
+    class Level(enum.IntEnum):
+        ONE = 1
+
+    class Fields(dict[str, int]):
+        pass
+
+    class Items(list[int]):
+        pass
+
+    value = {
+        "name": Name("x"),
+        "tag": Tag.A,
+        "level": Level.ONE,
+        "fields": Fields(a=1),
+        "items": Items([1, 2]),
+        "plain": [True, 1.5, None, "s", {"k": [Color.RED.value]}],
+    }
+    assert dumps_result(value) == orjson.dumps(value)
 
 
 @pytest.mark.parametrize(
