@@ -16,9 +16,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bench import pages, profile
+from bench.drive import README_NESTED
 from bench.pages import (
     KINDS,
-    README_NESTED,
     AsgiDriver,
     PartialPage,
     Project,
