@@ -47,11 +47,15 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    VariableNode,
     is_leaf_type,
     is_list_type,
     is_non_null_type,
     is_object_type,
 )
+from graphql.execution.collect_fields import FragmentDetails
 from graphql.pyutils import Path, Undefined
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -163,6 +167,8 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         self._plans: dict[tuple[str, int], tuple[Any, Plan | None]] = {}
         # The same, for the programs of plain-only selections.
         self._programs: dict[tuple[str, int], tuple[Any, Program | None]] = {}
+        # The values of the variables the operation's directives read (see ``_selection_key``).
+        self._directive_values: tuple[Any, ...] | None = None
 
     def _program(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> Program | None:
         """How to build the result of ``grouped_field_set`` on ``parent_type`` in one pass,
@@ -204,9 +210,39 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
             return None
         return self._program(spec.named_type, grouped_field_set)
 
-    def _builder(self, program: Program) -> _Made:
-        """``program`` as a function (made once per shape of selection, see ``_Builders``)."""
-        return self.builders.get(program)
+    def _made(self, spec: PlainField, details: Any) -> _Made | None:
+        """The function that builds an object field's selection (``_sub_program``), made
+        once per shape of selection (``_Builders``) and found again, without collecting the
+        selection, in the executions of the same document after the first."""
+        key = self._selection_key(spec.named_type, details)
+        if key is not None:
+            found = self.builders.selections.get(key)
+            if found is not None:
+                return found[1]
+        program = self._sub_program(spec, details)
+        made = None if program is None else self.builders.get(program)
+        if key is not None:
+            # The nodes are held so that their ids in the key stay theirs.
+            self.builders.selections[key] = (tuple(d.node for d in details), made)
+        return made
+
+    def _selection_key(self, named_type: GraphQLObjectType, details: Any) -> Hashable | None:
+        """What an object field's selection is a function of: its type, its field nodes in
+        the (cached, so the same objects each time) parsed document, and the variables the
+        operation's ``@skip`` and ``@include`` read. None (not kept) with fragment arguments
+        or ``@defer``, whose selections depend on more."""
+        values = self._directive_values
+        if values is None:
+            names = self.builders.directive_variables(self.operation, self.fragments)
+            if names is None:
+                return None
+            variables: Any = self.variable_values
+            coerced = getattr(variables, "coerced", variables)
+            values = self._directive_values = tuple(coerced.get(name) for name in names)
+        for detail in details:
+            if detail.fragment_variable_values is not None:
+                return None
+        return (named_type.name, tuple(id(d.node) for d in details), values)
 
     def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> Plan | None:
         """(response name, plain field or None, field details) of each selected field; None
@@ -308,8 +344,7 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
             return self._leaf(spec, value)
         if spec.kind is Kind.LEAF_LIST:
             return [self._leaf(spec, item) for item in value]
-        program = self._sub_program(spec, details)
-        made = None if program is None else self._builder(program)
+        made = self._made(spec, details)
         build = None if made is None else made.build
         if spec.kind is Kind.OBJECT:
             done = None if build is None else _built(build, value)
@@ -451,6 +486,15 @@ class _Builders:
 
     def __init__(self, maxsize: int = 512, kept_items: int = 4096) -> None:
         self._made: LRUCache[Hashable, _Made] = LRUCache(maxsize=maxsize)
+        #: ``PlainFieldExecutor._selection_key`` -> (the field nodes it names, the function).
+        self.selections: LRUCache[Hashable, tuple[tuple[Any, ...], _Made | None]] = LRUCache(
+            maxsize=maxsize
+        )
+        # id(operation) -> (the operation, the variables its directives read, sorted; None
+        # when it has a @defer)
+        self._directives: LRUCache[int, tuple[Any, tuple[str, ...] | None]] = LRUCache(
+            maxsize=maxsize
+        )
         self._kept: LRUCache[tuple[int, tuple[int, ...]], _Kept] = LRUCache(
             maxsize=kept_items, getsizeof=lambda kept: max(1, len(kept.results))
         )
@@ -461,6 +505,22 @@ class _Builders:
         if made is None:
             made = self._made[key] = _Made(_make_builder(program))
         return made
+
+    def directive_variables(
+        self, operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDetails]
+    ) -> tuple[str, ...] | None:
+        """The variables the ``@skip`` and ``@include`` of ``operation`` and ``fragments``
+        read, sorted; None when one of them has a ``@defer``."""
+        found = self._directives.get(id(operation))
+        if found is not None and found[0] is operation:
+            return found[1]
+        names: set[str] = set()
+        result: tuple[str, ...] | None = None
+        nodes = (operation, *(fragment.definition for fragment in fragments.values()))
+        if all(_directive_variables(node.selection_set, names) is not None for node in nodes):
+            result = tuple(sorted(names))
+        self._directives[id(operation)] = (operation, result)
+        return result
 
     def recall(self, made: _Made, identity: tuple[object, ...]) -> KeptList | None:
         """The list ``made`` built from ``identity`` before, if it is still kept."""
@@ -473,6 +533,22 @@ class _Builders:
         if len(results) <= self._kept.maxsize:
             key = (id(made), tuple(map(id, identity)))
             self._kept[key] = _Kept(made, identity, list(results))
+
+
+def _directive_variables(selection_set: SelectionSetNode, names: set[str]) -> set[str] | None:
+    """``names`` and the variables the directives under ``selection_set`` read; None at a
+    ``@defer``."""
+    for selection in selection_set.selections:
+        for directive in selection.directives or ():
+            if directive.name.value == "defer":
+                return None
+            for argument in directive.arguments or ():
+                if isinstance(argument.value, VariableNode):
+                    names.add(argument.value.name.value)
+        inner = getattr(selection, "selection_set", None)
+        if inner is not None and _directive_variables(inner, names) is None:
+            return None
+    return names
 
 
 def _shape(program: Program) -> Hashable:
