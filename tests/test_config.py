@@ -146,5 +146,5 @@ def test_read_ahead_is_on_for_one_instance_and_off_with_redis_unless_configured(
 @pytest.mark.parametrize("value", ['"yes"', "1", '"false"'])
 def test_read_ahead_must_be_true_or_false(tmp_path: Path, value: str) -> None:
     text = VALID.replace("[gateway]\n", f"[gateway]\nread_ahead = {value}\n")
-    with pytest.raises(ConfigError, match="gateway.read_ahead must be true or false"):
+    with pytest.raises(ConfigError, match=r"gateway\.read_ahead must be true or false"):
         load_settings(write(tmp_path, text), {"SECRET": "s" * 20, "META_TOKEN": "t"})
