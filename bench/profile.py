@@ -53,7 +53,15 @@ REPO = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 SANDBOX_READY_SECONDS = 120.0
 WORKER_SECONDS = 1800.0
-ORDER = ["floor", "rest-warm", "rest-cold", "graphql-warm", "graphql-cold", "nested-warm", "nested-cold"]
+ORDER = [
+    "floor",
+    "rest-warm",
+    "rest-cold",
+    "graphql-warm",
+    "graphql-cold",
+    "nested-warm",
+    "nested-cold",
+]
 MEASURED_KEY = "lp_test_profile_measured"
 PRIMER_KEY = "lp_test_profile_primer"
 PRIMER_PROJECT_ID = "prj_PROFILEPRIMER"
