@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -33,6 +33,7 @@ from gateway.openapi import openapi_document
 from gateway.platforms import registry
 from gateway.platforms.base import AccountRef, AdPlatform, Platform, WarmsUp
 from gateway.platforms.pool import NetworkUpstream, SharedTls, upstream_pool
+from gateway.platforms.readahead import ReadAhead
 from gateway.platforms.upstream import Upstream
 from gateway.probes import probe_routes
 from gateway.ratelimit import RateLimitMiddleware
@@ -139,6 +140,19 @@ def build_clients(
     return clients, pools
 
 
+def read_ahead(
+    clients: Mapping[Platform, AdPlatform], metrics: Metrics
+) -> dict[Platform, AdPlatform]:
+    """Each client wrapped to read a walk's next page ahead (``platforms.readahead``), its
+    reads counted in ``metrics``."""
+
+    def wrapped(client: AdPlatform) -> ReadAhead:
+        platform = client.platform.value
+        return ReadAhead(client, outcome=lambda outcome: metrics.read_ahead(platform, outcome))
+
+    return {platform: wrapped(client) for platform, client in clients.items()}
+
+
 def _accounts_by_platform(settings: Settings) -> dict[Platform, tuple[AccountRef, ...]]:
     """Each platform's configured accounts, once each (projects may share one)."""
     found: dict[Platform, dict[AccountRef, None]] = {}
@@ -181,6 +195,8 @@ def create_app(
     )
     startup = Startup()
     clients, pools = build_clients(settings, transport, state, startup)
+    if settings.reads_ahead:
+        clients = read_ahead(clients, metrics)
     # Size hints are worth a round trip only when another process can use them.
     hints_shared_by = coordinator if settings.redis is not None else None
     service = ListingService(settings, clients, store, coordinator=hints_shared_by)

@@ -64,6 +64,14 @@ class Metrics:
             ["operation_name", "outcome"],
             registry=self.registry,
         )
+        self.read_aheads = Counter(
+            "gateway_read_aheads",
+            "Pages of a walk read ahead, by platform and how they ended (hit: a request took "
+            "the answer; unused: dropped unread; failed), and reads that were due but not "
+            "started (skipped: quota usage high, account unavailable, or too many under way).",
+            ["platform", "outcome"],
+            registry=self.registry,
+        )
         #: Regain time (monotonic) by throttle scope (platform, account or "*").
         self._throttled: dict[tuple[str, str], float] = {}
         #: Breaker state by (platform, account); closed circuits are dropped.
@@ -94,6 +102,10 @@ class Metrics:
             child = self.client_duration.labels(platform, outcome)
             self._client_children[key] = child
         child.observe(seconds)
+
+    def read_ahead(self, platform: str, outcome: str) -> None:
+        """A read ahead ended, or was not started (``gateway_read_aheads_total``)."""
+        self.read_aheads.labels(platform, outcome).inc()
 
     def throttled(self, scope: tuple[str, str], seconds: float) -> None:
         until = self._clock() + seconds

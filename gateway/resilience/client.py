@@ -76,8 +76,10 @@ class CallStats:
 class ResilientPlatform:
     """Wraps a platform client with retries, throttling, breakers and a deadline.
 
-    Also a ``KnowsAvailability``: the listing asks it which accounts would fail fast now; and
-    a ``WarmsCampaigns``, passing the inner client's on (a no-op for one that keeps none)."""
+    Also a ``KnowsAvailability``: the listing asks it which accounts would fail fast now; a
+    ``ReportsUsage`` (the usage known here or shared; None unless the inner client reports
+    usage); and a ``WarmsCampaigns``, passing the inner client's on (a no-op for one that keeps
+    none)."""
 
     def __init__(
         self,
@@ -164,7 +166,26 @@ class ResilientPlatform:
         return inner.cached_account(account) if caches_accounts(inner) else None
 
     async def aclose(self) -> None:
+        """Cancel the listings still under way (one a read-ahead left, whose caller was
+        cancelled: shielded, it would outlive the client) and wait for them; then close the
+        inner client."""
+        running = list(self._inflight.values())
+        for call in running:
+            call.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
         await self.inner.aclose()
+
+    def last_usage_pct(self, account_external_id: str) -> float | None:
+        """The highest quota usage (percent) known for the account: as the platform last
+        reported it here or, shared, to another instance. None when the platform reports no
+        usage (every platform but Meta) or has not yet."""
+        if self.usage is None:
+            return None
+        levels = (
+            self.usage.last_usage_pct(account_external_id),
+            self._shared_usage.get(account_external_id),
+        )
+        return max((level for level in levels if level is not None), default=None)
 
     def unavailable(self, account: AccountRef) -> UpstreamError | None:
         """The error a call for ``account`` would fail fast with now (throttled past what
@@ -352,13 +373,7 @@ class ResilientPlatform:
     async def _pace(self, account: AccountRef) -> None:
         """Space calls out when the platform reports usage near its limit (Meta), here or
         (shared) on another instance."""
-        if self.usage is None:
-            return
-        levels = [
-            self.usage.last_usage_pct(account.external_id),
-            self._shared_usage.get(account.external_id),
-        ]
-        usage = max((level for level in levels if level is not None), default=None)
+        usage = self.last_usage_pct(account.external_id)
         if usage is not None and usage >= SLOW_DOWN_AT:
             await self._sleep(min(2.0, 0.2 * (usage - SLOW_DOWN_AT + 1)))
 

@@ -10,6 +10,7 @@ import pytest
 from starlette.applications import Starlette
 
 from gateway.platforms.base import Platform
+from gateway.platforms.readahead import ReadAhead
 from gateway.resilience.client import ResilientPlatform
 from gateway.sandbox.suite import SandboxSuite
 from tests.apps import gateway_with_deadline
@@ -30,10 +31,18 @@ async def app(suite: SandboxSuite) -> AsyncIterator[Starlette]:
         yield app
 
 
+def resilient(app: Starlette, platform: Platform) -> ResilientPlatform:
+    """The app's resilient client of ``platform``, under the read-ahead that wraps it."""
+    client = app.state.runtime.clients[platform]
+    if isinstance(client, ReadAhead):
+        client = client.inner
+    assert isinstance(client, ResilientPlatform)
+    return client
+
+
 def breaker_clock(app: Starlette, platform: Platform) -> Clock:
     """Drive the process-wide breaker and throttle state with a clock the test moves."""
-    client = app.state.runtime.clients[platform]
-    assert isinstance(client, ResilientPlatform)
+    client = resilient(app, platform)
     clock = Clock()
     client.state.breakers.clock = clock
     client.state.throttles.clock = clock
@@ -47,9 +56,7 @@ async def test_an_account_answers_again_within_one_cooldown_after_a_long_outage(
     # given a fresh gateway (every cache cold, as after an outage longer than the caches)
     # whose platform fails every call until an account's circuit is open
     clock = breaker_clock(app, platform)
-    client = app.state.runtime.clients[platform]
-    assert isinstance(client, ResilientPlatform)
-    breakers = client.state.breakers
+    breakers = resilient(app, platform).state.breakers
     keys = [(platform.value, a.external_id) for a in suite.accounts[platform]]
     params = {"platforms": platform.value, "limit": "5"}
     suite.controls[platform].fail_next(100_000, "500")

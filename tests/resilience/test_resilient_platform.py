@@ -386,3 +386,30 @@ async def test_a_probe_refused_by_the_call_budget_leaves_the_circuit_open() -> N
         await page(h)
     # then nothing was learned about the platform: the circuit is not closed by it
     assert h.client.state.breakers.state(("meta_ads", "act_1")) != "closed"
+
+
+async def test_usage_is_reported_as_the_highest_seen_here_or_shared() -> None:
+    # given a Meta client whose own last response said 30 %
+    h = make(Scripted(usage=30.0))
+    assert h.client.last_usage_pct("act_1") == 30.0
+    # when another instance has shared 70 % for the account, read by the next call
+    await h.client.state.coordinator.set_usage("meta_ads:act_1", 70.0, 300.0)
+    await page(h)
+    # then the higher level is the one known (and the one calls are paced by)
+    assert h.client.last_usage_pct("act_1") == 70.0
+    assert ResilientPlatform(Silent(Platform.TIKTOK_ADS)).last_usage_pct("act_1") is None
+
+
+async def test_aclose_cancels_the_listings_still_under_way() -> None:
+    # given a listing under way whose only caller gave up (the call itself goes on, shielded)
+    inner = Scripted(delay=5.0)
+    client = ResilientPlatform(inner)
+    caller = asyncio.create_task(client.list_adsets(ACCOUNT, AdSetQuery(), start=None, count=1))
+    await asyncio.sleep(0.01)
+    caller.cancel()
+    (call,) = client._inflight.values()
+    assert not call.done()
+    # when the client is closed, then that call is cancelled and waited for
+    async with asyncio.timeout(1):
+        await client.aclose()
+    assert call.cancelled()
