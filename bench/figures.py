@@ -14,7 +14,7 @@ import os
 import statistics
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +34,7 @@ from bench.drive import (
     page_query,
 )
 from bench.env import Env, Gateway, UpstreamLog
-from bench.processes import cpu_seconds, settled_cpu_seconds, status_mb
+from bench.processes import cpu_seconds, settled_thread_times, status_mb
 from bench.report import Bound, Figure, at_least, at_most
 from bench.upstream import MetaAdsets
 from gateway.platforms.base import Platform
@@ -265,11 +265,25 @@ def _breakdown(log: UpstreamLog) -> str:
     return "; ".join(out) + (f"; {failures} failed" if failures else "")
 
 
-async def _cpu_ms_per_page(pid: int, pages: int, one: Callable[[], Awaitable[object]]) -> float:
-    before = await settled_cpu_seconds(pid)
-    for _ in range(pages):
-        await one()
-    return _ms(await settled_cpu_seconds(pid) - before) / pages
+async def _warm_cpu_ms(
+    pid: int, pages: Mapping[str, Callable[[], Awaitable[object]]], count: int, rounds: int
+) -> dict[str, float]:
+    """CPU ms per page of each kind of ``pages``, ``count`` pages of each, taken in
+    ``rounds`` interleaved blocks (all kinds in turn, then again): a machine whose speed
+    drifts during the run (other work on its cores) weighs on every kind alike, which the
+    ratios between kinds need. Each block is counted from an idle process to an idle process
+    again (``settled_thread_times``)."""
+    per_block = max(count // rounds, 1)
+    spent = dict.fromkeys(pages, 0.0)
+    reading = await settled_thread_times(pid)
+    for _ in range(rounds):
+        for kind, one in pages.items():
+            for _ in range(per_block):
+                await one()
+            after = await settled_thread_times(pid)
+            spent[kind] += after.since(reading)
+            reading = after
+    return {kind: _ms(seconds) / (per_block * rounds) for kind, seconds in spent.items()}
 
 
 Walker = Callable[[GatewayClient, str | None], Awaitable[tuple[int, str | None]]]
@@ -300,14 +314,14 @@ async def _cold_walk(ctx: Ctx, step: Walker, expected: int) -> tuple[float, int]
     async with GatewayClient(gateway.url) as client:
         (await client.http.head(client.rest_path)).raise_for_status()
         (await client.http.post("/graphql", json={"query": "{ __typename }"})).raise_for_status()
-        before = await settled_cpu_seconds(gateway.pid)
+        before = await settled_thread_times(gateway.pid)
         rows, pages, cursor = 0, 0, None
         while pages < 10_000:
             got, cursor = await step(client, cursor)
             rows, pages = rows + got, pages + 1
             if cursor is None:
                 break
-        spent = await settled_cpu_seconds(gateway.pid) - before
+        spent = (await settled_thread_times(gateway.pid)).since(before)
     ctx.env.stop_gateway()
     if rows != expected:
         raise RuntimeError(f"cold walk listed {rows} rows, the project has {expected}")
@@ -321,7 +335,7 @@ async def cpu(ctx: Ctx) -> list[Figure]:
     scalars, and ``totalCount``, whose accounts' totals cost upstream calls of their own)."""
     await ctx.env.use_sandbox(large_adsets=DEFAULT_LARGE, latency_ms=0)
     gateway = await ctx.env.use_gateway(await ctx.fanout_accounts())
-    n_rest, n_gql = ctx.n(300, 100), ctx.n(100, 30)
+    n_pages, rounds = ctx.n(300, 60), ctx.n(5, 3)
     nested_query = page_query(REST_FIELDS + README_NESTED)
     async with GatewayClient(gateway.url) as client:
         pages: dict[str, Callable[[], Awaitable[object]]] = {
@@ -333,10 +347,7 @@ async def cpu(ctx: Ctx) -> list[Figure]:
         for _ in range(ctx.n(10, 2)):
             for one in pages.values():
                 await one()
-        warm = {
-            kind: await _cpu_ms_per_page(gateway.pid, n_rest if kind == "rest" else n_gql, one)
-            for kind, one in pages.items()
-        }
+        warm = await _warm_cpu_ms(gateway.pid, pages, n_pages, rounds)
     expected = sum((await ctx.account_sizes()).values())
     steps: dict[str, Walker] = {
         "rest": _rest_step,
@@ -353,7 +364,8 @@ async def cpu(ctx: Ctx) -> list[Figure]:
             cold[kind].append(ms)
     cold_ms = {kind: statistics.median(cold[kind]) for kind in steps}
     warm_how = (
-        "gateway process utime+stime (/proc, until it is idle again), 6 small accounts, latency 0"
+        f"gateway process CPU (/proc schedstat of each thread, from idle to idle again), in "
+        f"{rounds} blocks interleaved with the other kinds; 6 small accounts, latency 0"
     )
     cold_how = (
         f"a fresh gateway over all {len(await ctx.account_sizes())} accounts ({expected} rows) "
@@ -363,11 +375,11 @@ async def cpu(ctx: Ctx) -> list[Figure]:
     )
     nested_what = f"REST's fields + the README's `{README_NESTED}`"
     return [
-        fig("cpu_ms_rest_100_warm", warm["rest"], "ms", f"{n_rest} same pages; {warm_how}"),
+        fig("cpu_ms_rest_100_warm", warm["rest"], "ms", f"{n_pages} same pages; {warm_how}"),
         fig("cpu_ms_rest_100_cold", cold_ms["rest"], "ms", f"REST; {cold_how}"),
-        fig("cpu_ms_graphql_100_warm", warm["flat"], "ms", f"{n_gql} same pages, REST's fields"),
+        fig("cpu_ms_graphql_100_warm", warm["flat"], "ms", f"{n_pages} same pages, REST's fields"),
         fig("cpu_ms_graphql_100_cold", cold_ms["flat"], "ms", "flat GraphQL (REST's fields), cold"),
-        fig("cpu_ms_nested_100_warm", warm["nested"], "ms", f"{n_gql} same pages, {nested_what}"),
+        fig("cpu_ms_nested_100_warm", warm["nested"], "ms", f"{n_pages} same pages, {nested_what}"),
         fig("cpu_ms_nested_100_cold", cold_ms["nested"], "ms", f"{nested_what}, walked cold"),
         fig(
             "cpu_ratio_nested_rest_warm",
@@ -383,7 +395,7 @@ async def cpu(ctx: Ctx) -> list[Figure]:
             "cpu_ms_readme_100_warm",
             warm["readme"],
             "ms",
-            f"{n_gql} same pages of the README's query: fewer scalars than REST, the nested "
+            f"{n_pages} same pages of the README's query: fewer scalars than REST, the nested "
             "fields, and totalCount (a first page asks each account the page does not reach "
             "for its total: upstream calls REST's page does not make)",
         ),
