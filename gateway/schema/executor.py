@@ -622,7 +622,19 @@ def _make_builder(program: Program) -> Builder:
                 continue
             lines.append(f"{pad}else:")
             if spec.kind is Kind.LEAF_LIST:
-                lines.append(f"{pad}    {local} = _leaf_list({constant(spec)}, {local})")
+                # each item as ``_leaf_value`` gives it, in a comprehension (no call a list)
+                leaf = constant(spec)
+                if spec.exact is not None:
+                    check = f"type(x) is {constant(spec.exact)}"
+                    if spec.fits is not None:
+                        check += f" and {constant(spec.fits)}(x)"
+                    item_value = f"x if {check} else _leaf({leaf}, x)"
+                elif spec.names is not None:
+                    names = constant(spec.names)
+                    item_value = f"{names}[x] if x in {names} else _leaf({leaf}, x)"
+                else:
+                    item_value = f"_leaf({leaf}, x)"
+                lines.append(f"{pad}    {local} = [{item_value} for x in {local}]")
             elif spec.kind is Kind.OBJECT_LIST:
                 item = constant(_make_builder(sub))
                 lines.append(f"{pad}    {local} = [{item}(i) for i in {local}]")

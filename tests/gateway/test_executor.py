@@ -27,6 +27,7 @@ from gateway.auth import Principal
 from gateway.listing.types import ListFilters, PageSize
 from gateway.platforms import base
 from gateway.schema import build_schema
+from gateway.schema.connection import AdSetEdge
 from gateway.schema.context import GraphQLContext
 from gateway.schema.documents import DocumentCache, DocumentLimits
 from gateway.schema.executor import (
@@ -179,6 +180,8 @@ async def test_adset_of_builds_what_init_builds(gateway: Gateway) -> None:
         fields = {f.name: getattr(built, f.name) for f in dataclasses.fields(AdSet) if f.init}
         assert set(vars(built)) == set(fields)
         assert AdSet(**fields) == built
+        edge = AdSetEdge.of(built, page, 3)
+        assert vars(edge) == vars(AdSetEdge(node=built, _page=page, _index=3))
 
 
 # -- a schema built to break ---------------------------------------------------------------
