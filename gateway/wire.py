@@ -31,7 +31,8 @@ def format_time(value: datetime | None) -> str | None:
     datetimes. (Equal aware datetimes are the same instant, so they write the same.)"""
     if value is None:
         return None
-    if value.utcoffset():
+    # Records hold UTC (``UTC`` itself): only another zone needs the offset asked for.
+    if value.tzinfo is not UTC and value.utcoffset():
         value = value.astimezone(UTC)
     return orjson.dumps(value, option=JSON_OPTIONS)[1:-1].decode()
 

@@ -38,7 +38,8 @@ async def _list(
     top = selections.fields
     node = selections.under(selections.under(top, "edges"), "node")
     campaigns = bool(selections.under(node, "campaign"))
-    accounts = bool(selections.under(selections.under(node, "adAccount"), "currency", "timezone"))
+    account = selections.under(node, "adAccount")
+    accounts = bool(selections.under(account, "currency", "timezone"))
     nested = ctx.loaders.prefetch(campaigns=campaigns, accounts=accounts)
     try:
         page = await ctx.service.list_adsets(
@@ -55,7 +56,9 @@ async def _list(
     finally:
         nested.cancel()
     ctx.report_sources(page.sources, list(info.path.as_list()))
-    return AdSetConnection.of(page, PageObjects(ctx.loaders))
+    # The rows' campaign and account objects, built only when the selection shows them.
+    nested_objects = PageObjects(ctx.loaders) if campaigns or account else None
+    return AdSetConnection.of(page, nested_objects)
 
 
 class _Selections:
