@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import orjson
 
-from bench import configs, instances, loadgen
+from bench import configs, instances, loadgen, served
 from bench.drive import (
     NESTED_FIELDS,
     README_NESTED,
@@ -710,6 +710,48 @@ async def shared(ctx: Ctx) -> list[Figure]:
     return await instances.two_instances(ctx.env, await ctx.fanout_accounts(), ctx.quick)
 
 
+async def instructions(ctx: Ctx) -> list[Figure]:
+    """Callgrind instructions per 100-row page of a served gateway (``bench.served``): the
+    ``cpu`` group's warm and cold pages, counted where CPU time drifts with the machine."""
+    missing = served.missing_tools()
+    if missing is not None:
+        return [unmeasured(name, missing) for name in names_of("instructions")]
+    await ctx.env.use_sandbox(large_adsets=DEFAULT_LARGE, latency_ms=0)
+    ctx.env.stop_gateway()
+    pages = ctx.n(100, 30)
+    warm = await served.warm(ctx.env, await ctx.fanout_accounts(), pages)
+    sizes = await ctx.account_sizes()
+    cold = await served.cold(ctx.env, list(sizes), sum(sizes.values()))
+    how = "`gateway serve` under callgrind, every thread, uvicorn included; sandbox latency 0"
+    out: list[Figure] = []
+    for kind, what in (("rest", "REST"), ("graphql", "REST's fields"), ("nested", "nested")):
+        out.append(
+            fig(
+                f"instr_m_{kind}_100_warm",
+                warm[kind] / 1e6,
+                "M",
+                f"{what}, {pages} same pages; {how}",
+            )
+        )
+        out.append(
+            fig(
+                f"instr_m_{kind}_100_cold",
+                cold[kind] / 1e6,
+                "M",
+                f"{what}, a fresh process walks the project",
+            )
+        )
+    for temperature, counts in (("warm", warm), ("cold", cold)):
+        out.append(
+            fig(
+                f"instr_ratio_nested_rest_{temperature}",
+                counts["nested"] / counts["rest"],
+                note=f"instr_m_nested_100_{temperature} / instr_m_rest_100_{temperature}",
+            )
+        )
+    return out
+
+
 Group = Callable[[Ctx], Awaitable[list[Figure]]]
 
 #: Group name -> its function, in the order they run (groups that share a sandbox together).
@@ -718,6 +760,7 @@ GROUPS: dict[str, Group] = {
     "first_page": first_page,
     "calls": calls_per_account,
     "cpu": cpu,
+    "instructions": instructions,
     "capacity": capacity,
     "quota": quota_bound,
     "shared": shared,
@@ -743,6 +786,13 @@ FIGURES: dict[str, tuple[str, Bound | None]] = {
     "cpu_ratio_nested_rest_cold": ("cpu", at_most(1.5)),
     "cpu_ms_readme_100_warm": ("cpu", None),
     "cpu_ms_readme_100_cold": ("cpu", None),
+    **{
+        f"instr_m_{kind}_100_{temperature}": ("instructions", None)
+        for kind in ("rest", "graphql", "nested")
+        for temperature in ("warm", "cold")
+    },
+    "instr_ratio_nested_rest_warm": ("instructions", None),
+    "instr_ratio_nested_rest_cold": ("instructions", None),
     "rps_rest_c8": ("capacity", at_least(1200)),
     "rps_nested_c8": ("capacity", at_least(500)),
     "rps_rest_c32_meta_quota": ("quota", None),

@@ -1,12 +1,16 @@
-"""The bench's CPU readings of another process."""
+"""The bench's CPU readings of another process, and of callgrind's counts."""
 
 from __future__ import annotations
 
 import os
 import threading
 import time
+from pathlib import Path
+
+import pytest
 
 from bench.processes import ThreadTimes, thread_times
+from bench.served import read_total
 
 
 def test_cpu_between_readings_counts_each_threads_growth() -> None:
@@ -35,3 +39,12 @@ def test_a_busy_thread_of_this_process_is_read_to_the_millisecond() -> None:
     worker.join()
     assert worker.native_id in after.by_thread
     assert after.since(before) >= 0.015
+
+
+def test_a_callgrind_dump_is_read_for_its_total(tmp_path: Path) -> None:
+    dump = tmp_path / "out.1"
+    dump.write_text("version: 1\ncmd: python\nevents: Ir\nfn=main\n3 17\nsummary: 1234567\n")
+    assert read_total(dump) == 1234567
+    (tmp_path / "empty.1").write_text("version: 1\n")
+    with pytest.raises(RuntimeError, match="no totals"):
+        read_total(tmp_path / "empty.1")
