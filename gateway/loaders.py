@@ -73,7 +73,7 @@ class RequestLoaders:
         failed: Mapping[AccountKey, BaseException],
     ) -> None:
         """Read the named campaigns of each account (one ``get_campaigns`` per account, all at
-        once) into ``campaigns_read``, and prime the campaign loader with those found. The
+        once) into ``campaigns_read``, where the campaign loader finds them too. The
         campaigns of an account in ``failed`` are not asked for again: its error is theirs."""
         groups = list(wanted.items())
 
@@ -88,16 +88,18 @@ class RequestLoaders:
         for ((platform, account_id), ids), result in zip(groups, results, strict=True):
             for campaign_id in ids:
                 key = (platform, account_id, campaign_id)
-                if isinstance(result, BaseException):
-                    read[key] = result
-                else:
-                    read[key] = found = result.get(campaign_id)
-                    self._campaigns.prime(key, found)
+                read[key] = result if isinstance(result, BaseException) else result.get(campaign_id)
 
     async def _batch_campaigns(self, keys: Sequence[CampaignKey]) -> list[Any]:
+        # What this request read with its page, failures included (an account whose read
+        # failed is not asked again by ID), then the rest from the platforms. Looked up here
+        # rather than primed into the loader: a future a campaign for the rare resolver that
+        # asks was most of a warm nested page's loader cost.
+        read = self.campaigns_read
         by_account: dict[AccountKey, list[str]] = defaultdict(list)
-        for platform, account_id, campaign_id in keys:
-            if campaign_id not in by_account[(platform, account_id)]:
+        for key in keys:
+            platform, account_id, campaign_id = key
+            if key not in read and campaign_id not in by_account[(platform, account_id)]:
                 by_account[(platform, account_id)].append(campaign_id)
         groups = list(by_account.items())
         results = await asyncio.gather(
@@ -107,7 +109,11 @@ class RequestLoaders:
             key: result for (key, _), result in zip(groups, results, strict=True)
         }
         out: list[Any] = []
-        for platform, account_id, campaign_id in keys:
+        for key in keys:
+            if key in read:
+                out.append(read[key])
+                continue
+            platform, account_id, campaign_id = key
             group = found[(platform, account_id)]
             out.append(group if isinstance(group, BaseException) else group.get(campaign_id))
         return out

@@ -74,8 +74,7 @@ class Edges(ByIdentity, Sequence[AdSetEdge]):
         if edges is None:
             page, nested = self._page, self._nested
             edges = self._edges = [
-                AdSetEdge.of(AdSet.of(item, nested), page, i)
-                for i, item in enumerate(page.items)
+                AdSetEdge.of(AdSet.of(item, nested), page, i) for i, item in enumerate(page.items)
             ]
         return edges
 
