@@ -3,7 +3,8 @@ listed page's nested fields show, read alongside its listing.
 
 Built inside the running event loop for each request (aiodataloader captures the loop) and
 dropped with it. A key whose load failed is cleared at once, so a transient upstream failure is
-never served from the cache.
+never served from the cache; but a campaign whose account's read with the page failed fails
+alike for the rest of the request (``_batch_campaigns``), as its rows' campaigns did.
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ class RequestLoaders:
         out: list[Any] = []
         for key in keys:
             if key in read:
-                out.append(read[key])
+                out.append(_loaded(read[key]))
                 continue
             platform, account_id, campaign_id = key
             group = found[(platform, account_id)]
@@ -252,6 +253,16 @@ class PagePrefetch:
 
     def _early(self) -> list[tuple[AccountKey, asyncio.Future[Any]]]:
         return [*self._warming.items(), *self._details.items()]
+
+
+def _loaded(outcome: Any) -> Any:
+    """A read's outcome as a loader value: a failure (an ``Exception`` to aiodataloader, which
+    takes anything else for a value) without the frames of the raises it has been through, as
+    each key's future raises it again."""
+    if isinstance(outcome, BaseException):
+        error = outcome if isinstance(outcome, Exception) else RuntimeError(repr(outcome))
+        return error.with_traceback(None)
+    return outcome
 
 
 async def _load(loader: DataLoader[Any, Any], key: Any) -> Any:

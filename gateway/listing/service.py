@@ -38,6 +38,7 @@ from gateway.platforms.base import (
     Platform,
     knows_availability,
 )
+from gateway.platforms.readahead import ReadAhead
 from gateway.platforms.tokens import is_resume_token
 from gateway.store import IdTarget, Store
 
@@ -257,6 +258,9 @@ class ListingService:
         """One ad set by reverse-map target: a walk of its campaign (no by-ID read exists on
         every platform), stopping at the row; bounded to ``_FIND_PAGES`` upstream pages."""
         client = self._clients[owner.ref.platform]
+        if isinstance(client, ReadAhead):
+            # A lookup stops at its row: the page after it would be read for no one.
+            client = client.inner
         query = AdSetQuery(campaign_external_id=target.campaign_external_id)
         start: str | None = None
         for _ in range(_FIND_PAGES):

@@ -114,6 +114,7 @@ class ReadAhead:
         self._outcome = outcome or _ignore
         #: Reads by the position they read, oldest first.
         self._reads: dict[_Key, _Read] = {}
+        self._closed = False
 
     @property
     def pending(self) -> int:
@@ -162,8 +163,8 @@ class ReadAhead:
         self, account: AccountRef, query: AdSetQuery, page: AdSetPage, count: int
     ) -> bool:
         """Start reading the page after ``page`` when the rules allow; whether it started."""
-        if len(page.rows) != count:
-            return False
+        if self._closed or len(page.rows) != count:
+            return False  # closing: a read started now would outlive the client
         token = page.resume_after(count)
         if token is None:
             return False
@@ -241,7 +242,8 @@ class ReadAhead:
 
     async def aclose(self) -> None:
         """Cancel the reads under way and drop the answers kept (waiting for each task),
-        then close the wrapped client."""
+        then close the wrapped client; no read starts after this begins."""
+        self._closed = True
         reads = list(self._reads.items())
         for key, read in reads:
             self._drop(key, read)

@@ -32,6 +32,7 @@ import enum
 import itertools
 import keyword
 import math
+import weakref
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
@@ -217,13 +218,18 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         key = self._selection_key(spec.named_type, details)
         if key is not None:
             found = self.builders.selections.get(key)
-            if found is not None:
+            if found is not None and all(
+                ref() is detail.node for ref, detail in zip(found[0], details, strict=True)
+            ):
                 return found[1]
         program = self._sub_program(spec, details)
         made = None if program is None else self.builders.get(program)
         if key is not None:
-            # The nodes are held so that their ids in the key stay theirs.
-            self.builders.selections[key] = (tuple(d.node for d in details), made)
+            # Weak references: a node keeps its whole document (its text, its tokens), which
+            # only the document cache, bounded in bytes, may hold; a node gone means its id
+            # in the key may be another's, which the check above refuses.
+            refs = tuple(weakref.ref(d.node) for d in details)
+            self.builders.selections[key] = (refs, made)
         return made
 
     def _selection_key(self, named_type: GraphQLObjectType, details: Any) -> Hashable | None:
@@ -388,15 +394,6 @@ def _leaf_value(spec: PlainField, value: Any) -> Any:
     return StrawberryGraphQLCoreExecutionContext.complete_leaf_value(spec.named_type, value)
 
 
-def _leaf_list(spec: PlainField, values: Any) -> list[Any]:
-    items = list(values)
-    exact, fits = spec.exact, spec.fits
-    for item in items:
-        if type(item) is not exact or (fits is not None and not fits(item)):
-            return [_leaf_value(spec, item) for item in values]
-    return items
-
-
 #: Builds the result of a plain-only selection on one object; raises (``_Bail`` or another
 #: exception) when a value is not one a plain field can take as it is: a null where the
 #: schema forbids one, an ``Unresolved``, a value whose coercion fails. The caller then
@@ -461,14 +458,15 @@ def _subclass_json(value: Any) -> Any:
         return value.json()
     if isinstance(value, enum.Enum):
         return value.value
+    # The stored value, as orjson reads it, whatever the subclass's own methods say.
     if isinstance(value, str):
-        return str(value)
+        return str.__str__(value)
     if isinstance(value, int):
-        return int(value)
+        return int.__int__(value)
     if isinstance(value, dict):
-        return dict(value)
+        return dict(dict.items(value))
     if isinstance(value, list):
-        return list(value)
+        return list.copy(value)
     raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
 
 
@@ -484,15 +482,16 @@ class _Builders:
     that give them; nothing changes a result once built (graphql-core and ``orjson.dumps``
     only read it)."""
 
-    def __init__(self, maxsize: int = 512, kept_items: int = 4096) -> None:
+    def __init__(self, maxsize: int = 512, kept_items: int = 2048) -> None:
         self._made: LRUCache[Hashable, _Made] = LRUCache(maxsize=maxsize)
-        #: ``PlainFieldExecutor._selection_key`` -> (the field nodes it names, the function).
-        self.selections: LRUCache[Hashable, tuple[tuple[Any, ...], _Made | None]] = LRUCache(
-            maxsize=maxsize
+        #: ``PlainFieldExecutor._selection_key`` -> (weak references to the field nodes it
+        #: names, the function).
+        self.selections: LRUCache[Hashable, tuple[tuple[weakref.ref[Any], ...], _Made | None]] = (
+            LRUCache(maxsize=maxsize)
         )
-        # id(operation) -> (the operation, the variables its directives read, sorted; None
-        # when it has a @defer)
-        self._directives: LRUCache[int, tuple[Any, tuple[str, ...] | None]] = LRUCache(
+        # id(operation) -> (a weak reference to the operation, the variables its directives
+        # read, sorted; None when it has a @defer)
+        self._directives: LRUCache[int, tuple[weakref.ref[Any], tuple[str, ...] | None]] = LRUCache(
             maxsize=maxsize
         )
         self._kept: LRUCache[tuple[int, tuple[int, ...]], _Kept] = LRUCache(
@@ -512,14 +511,14 @@ class _Builders:
         """The variables the ``@skip`` and ``@include`` of ``operation`` and ``fragments``
         read, sorted; None when one of them has a ``@defer``."""
         found = self._directives.get(id(operation))
-        if found is not None and found[0] is operation:
+        if found is not None and found[0]() is operation:
             return found[1]
         names: set[str] = set()
         result: tuple[str, ...] | None = None
         nodes = (operation, *(fragment.definition for fragment in fragments.values()))
         if all(_directive_variables(node.selection_set, names) is not None for node in nodes):
             result = tuple(sorted(names))
-        self._directives[id(operation)] = (operation, result)
+        self._directives[id(operation)] = (weakref.ref(operation), result)
         return result
 
     def recall(self, made: _Made, identity: tuple[object, ...]) -> KeptList | None:
@@ -569,7 +568,6 @@ def _make_builder(program: Program) -> Builder:
         "_Unresolved": Unresolved,
         "_Undefined": Undefined,
         "_leaf": _leaf_value,
-        "_leaf_list": _leaf_list,
     }
     counter = itertools.count()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import gc
 import math
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +27,7 @@ from strawberry.types import ExecutionResult, get_object_definition
 from gateway.auth import Principal
 from gateway.listing.types import ListFilters, PageSize
 from gateway.platforms import base
+from gateway.platforms.meta.client import MetaClient
 from gateway.schema import build_schema
 from gateway.schema.connection import AdSetEdge
 from gateway.schema.context import GraphQLContext
@@ -131,9 +133,86 @@ async def test_a_repeated_page_gives_its_edges_again_and_writes_the_same_json(
     assert dumps_result(again) == expected  # written once, then reused
 
 
+async def test_what_a_selection_made_keeps_holds_no_document() -> None:
+    # given a schema whose document cache keeps nothing (every document too large for it)
+    executor = executor_class()
+    schema = strawberry.Schema(
+        query=Query,
+        execution_context_class=executor,
+        extensions=[lambda: DocumentLimits(DocumentCache(max_bytes=1))],
+    )
+    executor.prepare(schema)
+    document = '{ table(keys: ["good"]) { rows { id leaf { name } } } }'
+    # when a document is executed, and dropped
+    assert (await schema.execute(document)).errors is None
+    gc.collect()
+    # then the functions made for it are kept, its nodes are not
+    kept = list(executor.builders.selections.values())
+    assert kept
+    assert all(ref() is None for refs, _ in kept for ref in refs)
+
+
+async def test_a_kept_page_is_built_again_when_a_campaign_it_shows_changed(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    schema = build_schema(fast=True)
+    document = """
+    query($projectId: ID!) { adSets(projectId: $projectId, first: 60) {
+        edges { node { id platform campaign { id name } adAccount { name currency } } }
+    } }
+    """
+
+    async def run() -> Any:
+        service = gateway.app.state.runtime.service
+        context = GraphQLContext(
+            principal=Principal(PROJECT, frozenset({"ads:read"})),
+            service=service,
+            loaders=service.loaders(PROJECT),
+        )
+        variables = {"projectId": PROJECT}
+        result = await schema.execute(document, variable_values=variables, context_value=context)
+        assert result.errors is None and result.data is not None, result.errors
+        return result.data["adSets"]["edges"]
+
+    await run()
+    assert isinstance(await run(), KeptList)
+    # when the campaigns Meta's client holds are renamed (a read a minute later)
+    original = MetaClient.cached_campaigns
+
+    def renamed(self: MetaClient, account: Any, ids: Any) -> dict[str, Any]:
+        found = original(self, account, ids)
+        return {k: dataclasses.replace(r, name=f"{r.name} (renamed)") for k, r in found.items()}
+
+    monkeypatch.setattr(MetaClient, "cached_campaigns", renamed)
+    edges = await run()
+    # then the page is built again and shows the new names
+    assert not isinstance(edges, KeptList)
+    meta = [e["node"] for e in edges if e["node"]["platform"] == "META_ADS"]
+    assert meta and all(n["campaign"]["name"].endswith("(renamed)") for n in meta)
+
+
 def test_results_are_written_as_orjson_writes_them() -> None:
     class Name(str):
         pass
+
+    class Loud(str):
+        def __str__(self) -> str:
+            return "OVERRIDDEN"
+
+    class Shifted(int):
+        def __int__(self) -> int:
+            return 0
+
+    class Hiding(dict[str, int]):
+        def items(self) -> Any:
+            return []
+
+        def keys(self) -> Any:
+            return []
+
+    class Short(list[int]):
+        def __iter__(self) -> Any:
+            return iter([])
 
     class Tag(enum.StrEnum):
         A = "a"
@@ -153,6 +232,10 @@ def test_results_are_written_as_orjson_writes_them() -> None:
         "level": Level.ONE,
         "fields": Fields(a=1),
         "items": Items([1, 2]),
+        "loud": Loud("x"),
+        "shifted": Shifted(7),
+        "hiding": Hiding(a=1),
+        "short": Short([1, 2]),
         "plain": [True, 1.5, None, "s", {"k": [Color.RED.value]}],
     }
     assert dumps_result(value) == orjson.dumps(value)

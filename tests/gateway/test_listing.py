@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator
 
@@ -17,9 +18,10 @@ from gateway.errors import (
 )
 from gateway.ids import IdKind, derive_id
 from gateway.listing.service import ListingService
-from gateway.listing.types import ListFilters, ListingPage, PageSize, SourceStatus
+from gateway.listing.types import ListFilters, ListingPage, PageSize, ScopedAccount, SourceStatus
 from gateway.platforms.base import AccountRef, AdSetStatus, Platform
-from gateway.store import SqliteStore
+from gateway.platforms.readahead import ReadAhead
+from gateway.store import IdTarget, SqliteStore
 from tests.fakes import FakePlatform, fake_clients, make_record
 
 PROJECT = "prj_01HX9Y7K8M2P4RSTVW56789AB"
@@ -491,3 +493,22 @@ async def test_pages_stay_full_when_a_size_hint_is_stale() -> None:
     assert seen == expected_order(clients, accounts)
     # and no account is asked twice for the same rows
     assert len(meta.calls) == len(set(meta.calls))
+
+
+async def test_finding_an_adset_reads_no_page_ahead_of_its_row() -> None:
+    # given a campaign of 3 pages behind a client that reads walks ahead
+    account = AccountRef(Platform.META_ADS, "act_1", "Big")
+    inner = FakePlatform(
+        Platform.META_ADS,
+        {"act_1": [make_record(Platform.META_ADS, "act_1", n) for n in range(3 * 3 * 200)]},
+    )
+    service = make_service({Platform.META_ADS: ReadAhead(inner)}, [account])  # type: ignore[dict-item]
+    row = inner.rows["act_1"][3 * 250]  # on the campaign's second page
+    target = IdTarget("meta_ads", "act_1", row.campaign_external_id, row.external_id)
+    owner = ScopedAccount(derive_id(IdKind.AD_ACCOUNT, Platform.META_ADS, "act_1"), account)
+    # when one of its rows on the second page is looked up
+    found = await service.find_adset(owner, target)
+    await asyncio.sleep(0.01)
+    # then two pages were read: none after the row's
+    assert found is not None and found.record.external_id == row.external_id
+    assert [start for _, start, _ in inner.calls] == [None, inner.calls[1][1]]

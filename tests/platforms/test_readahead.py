@@ -309,3 +309,21 @@ def test_it_passes_the_inner_clients_capabilities_on() -> None:
     assert warms_campaigns(h.client)
     h.inner.usage = 12.0
     assert h.client.last_usage_pct("act_1") == 12.0
+
+
+async def test_no_read_starts_once_closing_has_begun() -> None:
+    # given a continuation page still in flight when the client starts closing
+    h = make()
+    held = h.inner.hold(ACCOUNT, "|5")
+    page = asyncio.ensure_future(h.client.list_adsets(ACCOUNT, QUERY, start="|5", count=5))
+    await asyncio.sleep(0.01)
+    closing = asyncio.ensure_future(h.client.aclose())
+    await asyncio.sleep(0)
+    # when its answer arrives
+    held.set()
+    await page
+    await closing
+    # then it started no read that would outlive the closed client
+    assert h.inner.closed
+    assert h.client.pending == 0
+    assert h.listings() == [("act_1", "|5", 5)]
