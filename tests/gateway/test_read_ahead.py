@@ -42,6 +42,14 @@ def listing_calls(suite: SandboxSuite) -> dict[Platform, int]:
     return {p: suite.controls[p].log.count(path) for p, path in paths.items()}
 
 
+async def reads_settled(app: Starlette) -> None:
+    """Wait for the reads ahead under way in ``app`` to end (a busy machine may take longer
+    than any fixed pause)."""
+    clients = app.state.runtime.clients.values()
+    reads = [r.task for c in clients if isinstance(c, ReadAhead) for r in c._reads.values()]
+    await asyncio.gather(*reads, return_exceptions=True)
+
+
 @dataclass
 class Client:
     http: httpx.AsyncClient
@@ -99,7 +107,7 @@ async def walk(suite: SandboxSuite, params: dict[str, str], *, read_ahead: bool)
             cursor = body["nextCursor"]
             if cursor is None:
                 break
-        await asyncio.sleep(0.05)  # a read still under way would show in the logs
+        await reads_settled(client.app)  # a read still under way would show in the logs
         return Walk(ids, listing_calls(suite), await read_ahead_counts(client.http))
 
 
@@ -176,7 +184,7 @@ async def test_a_continuation_page_reads_the_next_one_unless_turned_off(
             first = await client.page(params)
             assert listing_calls(suite)[META] == 1  # a first page reads nothing ahead
             await client.page(params, first["nextCursor"])
-            await asyncio.sleep(0.05)
+            await reads_settled(client.app)
             assert listing_calls(suite)[META] == expected, f"read_ahead={read_ahead}"
 
 
@@ -189,7 +197,7 @@ async def test_no_read_ahead_when_the_page_ended_the_account(suite: SandboxSuite
         first = await client.page(params)
         # when the second page takes the last 8
         second = await client.page(params, first["nextCursor"])
-        await asyncio.sleep(0.05)
+        await reads_settled(client.app)
         # then nothing is read after them
         assert (len(second["items"]), second["nextCursor"]) == (8, None)
         assert listing_calls(suite)[META] == 2
@@ -205,7 +213,7 @@ async def test_an_account_whose_usage_is_high_is_not_read_ahead(suite: SandboxSu
         await client.app.state.runtime.coordinator.set_usage(scope, 80.0, 300.0)
         # when the walk goes on
         await client.page(params, first["nextCursor"])
-        await asyncio.sleep(0.05)
+        await reads_settled(client.app)
         # then nothing was read ahead: the read was skipped
         assert listing_calls(suite)[META] == 2
         assert await read_ahead_counts(client.http) == {("meta_ads", "skipped"): 1.0}
