@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,16 +125,22 @@ class Env:
         return self.sandbox
 
     async def use_gateway(
-        self, accounts: list[configs.AccountKey], *, fresh: bool = False
+        self,
+        accounts: list[configs.AccountKey],
+        *,
+        fresh: bool = False,
+        settings: Mapping[str, Any] | None = None,
     ) -> Gateway:
-        """A gateway (``gateway serve``) over the current sandbox and exactly ``accounts``."""
+        """A gateway (``gateway serve``) over the current sandbox and exactly ``accounts``,
+        with ``settings`` added to its ``[gateway]`` table (a fresh process then)."""
         assert self.sandbox is not None, "start a sandbox first"
         gateway = self.gateway
-        same = gateway is not None and gateway.accounts == tuple(accounts)
+        same = gateway is not None and gateway.accounts == tuple(accounts) and not settings
         if gateway is not None and same and not fresh and gateway.child.alive():
             return gateway
         self.stop_gateway()
         doc = configs.narrowed(self.sandbox.doc, accounts, self._next("gateway", ".db"))
+        doc["gateway"].update(settings or {})
         config = configs.write(doc, self._next("gateway", ".toml"))
         port = free_port()
         self.note(f"starting gateway over {len(accounts)} account(s)")

@@ -595,12 +595,14 @@ def _account_usage(response: httpx.Response) -> float:
     return float(value)
 
 
-async def _walk_once(ctx: Ctx, large: int, quick_latency: float) -> tuple[float, float, int, int]:
-    """Fresh sandbox and gateway over the large Meta account only; walk it at limit 200.
-    Returns (wall seconds, gateway peak RSS MiB, rows, upstream calls)."""
+async def _walk_once(
+    ctx: Ctx, large: int, quick_latency: float, settings: Mapping[str, Any] | None = None
+) -> tuple[float, float, int, int]:
+    """Fresh sandbox and gateway (with ``settings``) over the large Meta account only; walk
+    it at limit 200. Returns (wall seconds, gateway peak RSS MiB, rows, upstream calls)."""
     await ctx.env.use_sandbox(large_adsets=large, latency_ms=quick_latency)
     account = configs.largest(await ctx.account_sizes(), Platform.META_ADS)
-    gateway = await ctx.env.use_gateway([account], fresh=True)
+    gateway = await ctx.env.use_gateway([account], fresh=True, settings=settings)
     expected = (await ctx.account_sizes())[account]
     max_pages = expected // 200 + 10
     async with GatewayClient(gateway.url) as client:
@@ -624,6 +626,7 @@ async def _walk_once(ctx: Ctx, large: int, quick_latency: float) -> tuple[float,
 async def walk(ctx: Ctx) -> list[Figure]:
     """A full REST walk of a 10,000 ad-set account at limit 200."""
     latency = 20.0
+    ahead_wall, _, _, ahead_calls = await _walk_once(ctx, 10_000, latency, {"read_ahead": True})
     wall, peak_10k, rows, calls = await _walk_once(ctx, 10_000, latency)
     sandbox = ctx.env.sandbox
     assert sandbox is not None
@@ -637,6 +640,12 @@ async def walk(ctx: Ctx) -> list[Figure]:
             wall / upstream,
             note=f"{rows} rows in {wall:.2f} s through REST; direct walk {pages} pages "
             f"in {upstream:.2f} s; gateway made {calls} upstream calls; latency {latency:.0f} ms",
+        ),
+        fig(
+            "walk_10k_ratio_read_ahead",
+            ahead_wall / upstream,
+            note=f"the same walk with read_ahead = true: {ahead_wall:.2f} s, {ahead_calls} "
+            "upstream calls",
         ),
         fig("walk_rss_mb_10k", peak_10k, "MiB", "gateway VmHWM after the 10k walk"),
     ]
@@ -799,6 +808,7 @@ FIGURES: dict[str, tuple[str, Bound | None]] = {
     "two_instance_rps_ratio": ("shared", None),
     "shared_throttle_calls_saved": ("shared", None),
     "walk_10k_ratio": ("walk", at_most(1.2)),
+    "walk_10k_ratio_read_ahead": ("walk", None),
     "walk_rss_mb_10k": ("walk", None),
     "mem_rss_mb_180k": ("memory", at_most(150)),
     "mem_hwm_mb_180k": ("memory", None),

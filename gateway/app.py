@@ -195,7 +195,7 @@ def create_app(
     )
     startup = Startup()
     clients, pools = build_clients(settings, transport, state, startup)
-    if settings.reads_ahead:
+    if settings.read_ahead:
         clients = read_ahead(clients, metrics)
     # Size hints are worth a round trip only when another process can use them.
     hints_shared_by = coordinator if settings.redis is not None else None

@@ -94,17 +94,10 @@ class Settings:
     #: The longest throttle a platform's regain time may impose on an account, in seconds.
     max_regain_seconds: float = 900.0
     #: Whether a walk's next page is read while the client reads this one
-    #: (``platforms.readahead``); None: on for a single instance, off with ``redis`` (see
-    #: ``reads_ahead``).
-    read_ahead: bool | None = None
-
-    @property
-    def reads_ahead(self) -> bool:
-        """Whether pages are read ahead: as configured, else only when no Redis is. Behind a
-        load balancer the next page of a walk may reach another instance, where the read
-        made here would be wasted quota, so instances sharing state read ahead only when
-        told to (sticky sessions)."""
-        return self.read_ahead if self.read_ahead is not None else self.redis is None
+    #: (``platforms.readahead``). Off unless configured: a served gateway's resident memory
+    #: grew with every walk while it was on (README, Configuration), and behind a load
+    #: balancer the next page may reach another instance, the read made here wasted quota.
+    read_ahead: bool = False
 
     @property
     def cursor_secrets(self) -> tuple[bytes, ...]:
@@ -167,7 +160,7 @@ def parse_settings(raw: Mapping[str, Any], *, base_dir: Path | None = None) -> S
         rate_limit=_rate_limits(_as_table(gateway.get("rate_limit", {}), "gateway.rate_limit")),
         graphql_introspection=_flag(gateway, "graphql_introspection", default=False),
         max_regain_seconds=_seconds(gateway, "max_regain_seconds", default=900.0),
-        read_ahead=_opt_flag(gateway, "read_ahead"),
+        read_ahead=_flag(gateway, "read_ahead", default=False),
     )
 
 
@@ -215,13 +208,6 @@ def _flag(table: Mapping[str, Any], name: str, *, default: bool) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"gateway.{name} must be true or false")
     return value
-
-
-def _opt_flag(table: Mapping[str, Any], name: str) -> bool | None:
-    """A flag whose absence means "the default", which depends on other settings."""
-    if table.get(name) is None:
-        return None
-    return _flag(table, name, default=False)
 
 
 def _seconds(table: Mapping[str, Any], name: str, *, default: float) -> float:

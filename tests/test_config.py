@@ -125,22 +125,19 @@ def test_cors_origins_must_be_a_list_of_exact_origins(tmp_path: Path, value: str
 
 
 @pytest.mark.parametrize(
-    ("lines", "configured", "reads_ahead"),
+    ("lines", "read_ahead"),
     [
-        ("", None, True),
-        ("read_ahead = false\n", False, False),
-        ('redis = "redis://127.0.0.1:6379/0"\n', None, False),
-        ('redis = "redis://127.0.0.1:6379/0"\nread_ahead = true\n', True, True),
+        ("", False),
+        ("read_ahead = false\n", False),
+        ("read_ahead = true\n", True),
+        ('redis = "redis://127.0.0.1:6379/0"\nread_ahead = true\n', True),
     ],
-    ids=["default", "turned off", "default with redis", "turned on with redis"],
+    ids=["default", "turned off", "turned on", "turned on with redis"],
 )
-def test_read_ahead_is_on_for_one_instance_and_off_with_redis_unless_configured(
-    tmp_path: Path, lines: str, configured: bool | None, reads_ahead: bool
-) -> None:
+def test_read_ahead_is_off_unless_configured(tmp_path: Path, lines: str, read_ahead: bool) -> None:
     text = VALID.replace("[gateway]\n", "[gateway]\n" + lines)
     settings = load_settings(write(tmp_path, text), {"SECRET": "s" * 20, "META_TOKEN": "t"})
-    assert settings.read_ahead is configured
-    assert settings.reads_ahead is reads_ahead
+    assert settings.read_ahead is read_ahead
 
 
 @pytest.mark.parametrize("value", ['"yes"', "1", '"false"'])

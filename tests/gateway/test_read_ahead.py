@@ -197,7 +197,7 @@ async def test_no_read_ahead_when_the_page_ended_the_account(suite: SandboxSuite
     seed = suite.seeds[META]
     small = next(a for a in suite.accounts[META] if len(seed.adset_ids(a.external_id)) == 48)
     params = {"adAccountId": derive_id(IdKind.AD_ACCOUNT, META, small.external_id), "limit": "40"}
-    async with gateway_app(suite) as client:
+    async with gateway_app(suite, read_ahead=True) as client:
         first = await client.page(params)
         # when the second page takes the last 8
         second = await client.page(params, first["nextCursor"])
@@ -211,7 +211,7 @@ async def test_no_read_ahead_when_the_page_ended_the_account(suite: SandboxSuite
 async def test_an_account_whose_usage_is_high_is_not_read_ahead(suite: SandboxSuite) -> None:
     params = {"adAccountId": large_meta_account(suite), "limit": "100"}
     scope = f"meta_ads:{largest_meta(suite).external_id}"
-    async with gateway_app(suite) as client:
+    async with gateway_app(suite, read_ahead=True) as client:
         first = await client.page(params)
         # given another instance has seen the account's quota usage at 80 % since
         await client.app.state.runtime.coordinator.set_usage(scope, 80.0, 300.0)
@@ -223,10 +223,8 @@ async def test_an_account_whose_usage_is_high_is_not_read_ahead(suite: SandboxSu
         assert await read_ahead_counts(client.http) == {("meta_ads", "skipped"): 1.0}
 
 
-def test_read_ahead_is_on_by_default_and_off_when_configured(suite: SandboxSuite) -> None:
-    on = create_app(suite.settings(key=KEY), transport=suite.transport())
-    off = create_app(
-        replace(suite.settings(key=KEY), read_ahead=False), transport=suite.transport()
-    )
+def test_read_ahead_is_off_by_default_and_on_when_configured(suite: SandboxSuite) -> None:
+    off = create_app(suite.settings(key=KEY), transport=suite.transport())
+    on = create_app(replace(suite.settings(key=KEY), read_ahead=True), transport=suite.transport())
     assert all(isinstance(c, ReadAhead) for c in on.state.runtime.clients.values())
     assert all(isinstance(c, ResilientPlatform) for c in off.state.runtime.clients.values())
