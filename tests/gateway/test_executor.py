@@ -76,17 +76,21 @@ fragment Times on AdSet { startTime endTime createdAt }
 """
 
 
-async def run_gateway(gateway: Gateway, fast: bool, skip_budget: bool) -> Any:
+def reader_context(gateway: Gateway) -> GraphQLContext:
+    """A request's context for a reader of the test project."""
     service = gateway.app.state.runtime.service
-    context = GraphQLContext(
+    return GraphQLContext(
         principal=Principal(PROJECT, frozenset({"ads:read"})),
         service=service,
         loaders=service.loaders(PROJECT),
     )
+
+
+async def run_gateway(gateway: Gateway, fast: bool, skip_budget: bool) -> Any:
     result = await build_schema(fast=fast).execute(
         GATEWAY_QUERY,
         variable_values={"projectId": PROJECT, "skipBudget": skip_budget},
-        context_value=context,
+        context_value=reader_context(gateway),
     )
     assert result.errors is None, result.errors
     return result.data
@@ -112,12 +116,7 @@ async def test_a_repeated_page_gives_its_edges_again_and_writes_the_same_json(
     schema = build_schema(fast=True)
 
     async def run() -> Any:
-        service = gateway.app.state.runtime.service
-        context = GraphQLContext(
-            principal=Principal(PROJECT, frozenset({"ads:read"})),
-            service=service,
-            loaders=service.loaders(PROJECT),
-        )
+        context = reader_context(gateway)
         document = GATEWAY_QUERY.replace("cursor", "")  # an edge's cursor is its own resolver
         variables = {"projectId": PROJECT, "skipBudget": False}
         result = await schema.execute(document, variable_values=variables, context_value=context)
@@ -163,12 +162,7 @@ async def test_a_kept_page_is_built_again_when_a_campaign_it_shows_changed(
     """
 
     async def run() -> Any:
-        service = gateway.app.state.runtime.service
-        context = GraphQLContext(
-            principal=Principal(PROJECT, frozenset({"ads:read"})),
-            service=service,
-            loaders=service.loaders(PROJECT),
-        )
+        context = reader_context(gateway)
         variables = {"projectId": PROJECT}
         result = await schema.execute(document, variable_values=variables, context_value=context)
         assert result.errors is None and result.data is not None, result.errors
