@@ -22,7 +22,7 @@ from gateway.platforms.base import (
     LazyTokens,
     Platform,
 )
-from gateway.platforms.cache import FetchCache
+from gateway.platforms.cache import CampaignCache, FetchCache
 from gateway.platforms.http import DecodedBodies, fetch_json
 from gateway.platforms.memo import RowMemo
 from gateway.platforms.meta import mapping
@@ -42,10 +42,6 @@ from gateway.platforms.tasks import side_by_side
 from gateway.platforms.upstream import Upstream
 
 ACCOUNT_TTL_SECONDS = 15 * 60
-#: Campaigns read for GraphQL's nested ``campaign`` (by ID, or a whole account ahead of its
-#: ad sets) are served from memory for a minute: a warm page costs no campaign call, while a
-#: campaign renamed in Meta's UI shows within a minute (as Apple's campaigns do).
-CAMPAIGN_TTL_SECONDS = 60
 #: Largest ``limit`` we ask for (Meta documents none for this edge; the sandbox allows 500).
 MAX_LIMIT = 500
 CAMPAIGN_BATCH = 50  # ids per ``GET /?ids=`` call
@@ -143,13 +139,7 @@ class MetaClient:
         #: A repeated page's answers, decoded once: the row memo then knows its rows at once.
         self._bodies = DecodedBodies()
         self._usage: dict[str, float] = {}
-        #: (account, campaign id) -> the campaign, as ``get_campaigns`` serves it.
-        self._campaigns: FetchCache[tuple[str, str], CampaignRecord] = FetchCache(
-            ttl=CAMPAIGN_TTL_SECONDS, timer=clock, maxsize=65_536
-        )
-        #: Accounts whose campaigns were read whole lately. It expires a little before the
-        #: campaigns it put, so a warm account never points at campaigns already gone.
-        self._warm: FetchCache[str, int] = FetchCache(ttl=CAMPAIGN_TTL_SECONDS - 5, timer=clock)
+        self._campaigns = CampaignCache(timer=clock)
 
     async def aclose(self) -> None:
         """Nothing to release: the upstream is injected and owned by the caller."""
@@ -272,19 +262,13 @@ class MetaClient:
         """The named campaigns of this account: from the one-minute cache, else via
         ``GET /?ids=`` (50 ids a call, calls made concurrently; concurrent callers missing the
         same campaigns share them). Unknown ids and other accounts' campaigns are absent."""
-        account_id = account.external_id
-
-        async def fetch(missing: list[tuple[str, str]]) -> dict[tuple[str, str], CampaignRecord]:
-            found = await self._read_campaigns(account, [cid for _, cid in missing])
-            return {(account_id, cid): record for cid, record in found.items()}
-
-        keys = [(account_id, cid) for cid in dict.fromkeys(campaign_ids)]
-        found = await self._campaigns.get_many(keys, fetch)
-        return {key[1]: found[key] for key in keys if key in found}
+        return await self._campaigns.get(
+            account.external_id, campaign_ids, lambda ids: self._read_campaigns(account, ids)
+        )
 
     def campaigns_warm(self, account: AccountRef) -> bool:
         """Whether ``warm_campaigns`` read the account's campaigns within the last minute."""
-        return self._warm.fresh(account.external_id) is not None
+        return self._campaigns.is_warm(account.external_id)
 
     async def warm_campaigns(self, account: AccountRef) -> None:
         """Read the account's campaigns into ``get_campaigns``' cache, unless read within the
@@ -292,25 +276,19 @@ class MetaClient:
         its rows name their campaigns. An account with more campaigns than that has the others
         read by ID when asked for."""
 
-        async def fetch() -> int:
+        async def read() -> list[CampaignRecord]:
             async with side_by_side() as group:
                 reading = group.create_task(self.get_account(account))
                 page = await self._campaign_page(account, None)
-            self._keep(account, self._map_campaigns(account, page.data, reading.result()))
-            return len(page.data)
+            return self._map_campaigns(account, page.data, reading.result())
 
-        await self._warm.get(account.external_id, fetch)
+        await self._campaigns.warm(account.external_id, read)
 
     def cached_campaigns(
         self, account: AccountRef, campaign_ids: Sequence[str]
     ) -> dict[str, CampaignRecord]:
         """Those of the named campaigns read within the last minute (no call)."""
-        account_id = account.external_id
-        found = self._campaigns.fresh_many((account_id, cid) for cid in campaign_ids)
-        return {cid: record for (_, cid), record in found.items()}
-
-    def _keep(self, account: AccountRef, records: Sequence[CampaignRecord]) -> None:
-        self._campaigns.put_many(((account.external_id, r.external_id), r) for r in records)
+        return self._campaigns.cached(account.external_id, campaign_ids)
 
     def _map_campaigns(
         self, account: AccountRef, rows: Sequence[JsonObject], info: AdAccountInfo
@@ -358,7 +336,7 @@ class MetaClient:
             reading = group.create_task(self.get_account(account))
             raw = await self._campaign_rows(account)
         records = self._map_campaigns(account, raw, reading.result())
-        self._keep(account, records)
+        self._campaigns.keep(account.external_id, records)
         return records
 
     async def _campaign_rows(self, account: AccountRef) -> list[JsonObject]:

@@ -22,7 +22,7 @@ from gateway.platforms.base import (
     LazyTokens,
     Platform,
 )
-from gateway.platforms.cache import FetchCache
+from gateway.platforms.cache import CampaignCache, FetchCache
 from gateway.platforms.http import DecodedBodies, fetch_json
 from gateway.platforms.memo import RowMemo
 from gateway.platforms.payload import (
@@ -48,10 +48,6 @@ from gateway.platforms.upstream import Upstream
 
 API_PREFIX = "/open_api/v1.3"
 ACCOUNT_TTL_SECONDS = 15 * 60
-#: Campaigns read for GraphQL's nested ``campaign`` (by ID, or a whole advertiser ahead of its
-#: ad groups) are served from memory for a minute: a warm page costs no campaign call, while a
-#: campaign renamed in TikTok's UI shows within a minute (as Apple's campaigns do).
-CAMPAIGN_TTL_SECONDS = 60
 CAMPAIGN_BATCH = 100  # filtering.campaign_ids takes at most 100 ids
 # When rows are filtered locally, scan upstream in windows at least this large.
 _SCAN_MIN = 200
@@ -98,13 +94,7 @@ class TikTokClient:
         self._mapped: RowMemo[AdSetRecord] = RowMemo()
         #: A repeated page's answers, decoded once: the row memo then knows its rows at once.
         self._bodies = DecodedBodies()
-        #: (advertiser, campaign id) -> the campaign, as ``get_campaigns`` serves it.
-        self._campaigns: FetchCache[tuple[str, str], CampaignRecord] = FetchCache(
-            ttl=CAMPAIGN_TTL_SECONDS, timer=clock, maxsize=65_536
-        )
-        #: Advertisers whose campaigns were read whole lately. It expires a little before the
-        #: campaigns it put, so a warm advertiser never points at campaigns already gone.
-        self._warm: FetchCache[str, int] = FetchCache(ttl=CAMPAIGN_TTL_SECONDS - 5, timer=clock)
+        self._campaigns = CampaignCache(timer=clock)
 
     async def aclose(self) -> None:
         """Nothing to release: the upstream is injected and owned by the caller."""
@@ -263,19 +253,13 @@ class TikTokClient:
         """The named campaigns (deleted ones included): from the one-minute cache, else 100
         ids per call, calls concurrent (concurrent callers missing the same campaigns share
         them)."""
-        account_id = account.external_id
-
-        async def fetch(missing: list[tuple[str, str]]) -> dict[tuple[str, str], CampaignRecord]:
-            found = await self._read_campaigns(account, [cid for _, cid in missing])
-            return {(account_id, cid): record for cid, record in found.items()}
-
-        keys = [(account_id, cid) for cid in dict.fromkeys(campaign_ids)]
-        found = await self._campaigns.get_many(keys, fetch)
-        return {key[1]: found[key] for key in keys if key in found}
+        return await self._campaigns.get(
+            account.external_id, campaign_ids, lambda ids: self._read_campaigns(account, ids)
+        )
 
     def campaigns_warm(self, account: AccountRef) -> bool:
         """Whether ``warm_campaigns`` read the advertiser's campaigns within the last minute."""
-        return self._warm.fresh(account.external_id) is not None
+        return self._campaigns.is_warm(account.external_id)
 
     async def warm_campaigns(self, account: AccountRef) -> None:
         """Read the advertiser's campaigns into ``get_campaigns``' cache, unless read within
@@ -283,27 +267,21 @@ class TikTokClient:
         listing before its rows name their campaigns. An advertiser with more campaigns than
         that has the others read by ID when asked for."""
 
-        async def fetch() -> int:
+        async def read() -> list[CampaignRecord]:
             async with side_by_side() as group:
                 reading = group.create_task(self.get_account(account))
                 page = await self._campaign_page(
                     account, {"primary_status": "STATUS_ALL"}, 1, MAX_PAGE_SIZE
                 )
-            self._keep(account, self._map_campaigns(account, page.rows, reading.result()))
-            return len(page.rows)
+            return self._map_campaigns(account, page.rows, reading.result())
 
-        await self._warm.get(account.external_id, fetch)
+        await self._campaigns.warm(account.external_id, read)
 
     def cached_campaigns(
         self, account: AccountRef, campaign_ids: Sequence[str]
     ) -> dict[str, CampaignRecord]:
         """Those of the named campaigns read within the last minute (no call)."""
-        account_id = account.external_id
-        found = self._campaigns.fresh_many((account_id, cid) for cid in campaign_ids)
-        return {cid: record for (_, cid), record in found.items()}
-
-    def _keep(self, account: AccountRef, records: Sequence[CampaignRecord]) -> None:
-        self._campaigns.put_many(((account.external_id, r.external_id), r) for r in records)
+        return self._campaigns.cached(account.external_id, campaign_ids)
 
     def _map_campaigns(
         self, account: AccountRef, rows: Sequence[JsonObject], info: AdAccountInfo
@@ -357,7 +335,7 @@ class TikTokClient:
             )
             records.extend(self._map_campaigns(account, page.rows, info))
             if page.last:
-                self._keep(account, records)
+                self._campaigns.keep(account.external_id, records)
                 return records
             page_number += 1
 
