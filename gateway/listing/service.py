@@ -30,14 +30,12 @@ from gateway.listing.walk import Items, PageWalk
 from gateway.loaders import RequestLoaders
 from gateway.platforms.base import (
     AccountRef,
-    AdAccountInfo,
     AdPlatform,
     AdSetPage,
     AdSetQuery,
-    CampaignRecord,
     Platform,
-    knows_availability,
 )
+from gateway.platforms.delegating import Delegating
 from gateway.platforms.readahead import ReadAhead
 from gateway.platforms.tokens import is_resume_token
 from gateway.store import IdTarget, Store
@@ -280,12 +278,11 @@ def _announcing(
     return {platform: _Announcing(client, announce) for platform, client in clients.items()}
 
 
-class _Announcing:
+class _Announcing(Delegating):
     """A client that calls ``announce(account)`` as each listing starts; all else passes."""
 
     def __init__(self, inner: AdPlatform, announce: Callable[[AccountRef], None]) -> None:
-        self.inner = inner
-        self.platform = inner.platform
+        super().__init__(inner)
         self._announce = announce
 
     async def list_adsets(
@@ -293,21 +290,6 @@ class _Announcing:
     ) -> AdSetPage:
         self._announce(account)
         return await self.inner.list_adsets(account, query, start=start, count=count)
-
-    def unavailable(self, account: AccountRef) -> UpstreamError | None:
-        inner = self.inner
-        return inner.unavailable(account) if knows_availability(inner) else None
-
-    async def get_campaigns(
-        self, account: AccountRef, campaign_ids: Sequence[str]
-    ) -> dict[str, CampaignRecord]:
-        return await self.inner.get_campaigns(account, campaign_ids)
-
-    async def list_campaigns(self, account: AccountRef) -> list[CampaignRecord]:
-        return await self.inner.list_campaigns(account)
-
-    async def get_account(self, account: AccountRef) -> AdAccountInfo:
-        return await self.inner.get_account(account)
 
     async def aclose(self) -> None:
         """Nothing to release: the inner client is the service's."""

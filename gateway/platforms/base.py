@@ -319,6 +319,11 @@ def warms_campaigns(client: object) -> TypeGuard[WarmsCampaigns]:
     return _implements(client, WarmsCampaigns)
 
 
+def reports_usage(client: object) -> TypeGuard[ReportsUsage]:
+    """Whether ``client`` is a ``ReportsUsage`` (the answer kept per class)."""
+    return _implements(client, ReportsUsage)
+
+
 def knows_availability(client: object) -> TypeGuard[KnowsAvailability]:
     """Whether ``client`` is a ``KnowsAvailability``, for per-call checks: the answer is kept
     per class, as a runtime protocol check costs tens of microseconds."""

@@ -36,23 +36,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Final, Literal
 
 from gateway.errors import UpstreamError
 from gateway.observability.context import outside_request
-from gateway.platforms.base import (
-    AccountRef,
-    AdAccountInfo,
-    AdPlatform,
-    AdSetPage,
-    AdSetQuery,
-    CampaignRecord,
-    ReportsUsage,
-    caches_accounts,
-    knows_availability,
-    warms_campaigns,
-)
+from gateway.platforms.base import AccountRef, AdPlatform, AdSetPage, AdSetQuery
+from gateway.platforms.delegating import Delegating
 
 log = logging.getLogger("gateway.readahead")
 
@@ -91,7 +81,7 @@ class _Read:
             self.expiry.cancel()
 
 
-class ReadAhead:
+class ReadAhead(Delegating):
     """An ``AdPlatform`` that reads a walk's next page ahead; everything else passes through.
 
     ``outcome`` is told how each read ended (see the module docstring)."""
@@ -105,12 +95,10 @@ class ReadAhead:
         usage_ceiling: float = USAGE_CEILING,
         outcome: Callable[[Outcome], None] | None = None,
     ) -> None:
-        self.inner = inner
-        self.platform = inner.platform
+        super().__init__(inner)
         self._lifetime = lifetime
         self._capacity = capacity
         self._usage_ceiling = usage_ceiling
-        self._usage = inner if isinstance(inner, ReportsUsage) else None
         self._outcome = outcome or _ignore
         #: Reads by the position they read, oldest first.
         self._reads: dict[_Key, _Read] = {}
@@ -186,14 +174,10 @@ class ReadAhead:
         return True
 
     def _may_call(self, account: AccountRef) -> bool:
-        inner = self.inner
-        if knows_availability(inner) and inner.unavailable(account) is not None:
+        if self.unavailable(account) is not None:
             return False
-        if self._usage is not None:
-            usage = self._usage.last_usage_pct(account.external_id)
-            if usage is not None and usage >= self._usage_ceiling:
-                return False
-        return True
+        usage = self.last_usage_pct(account.external_id)
+        return usage is None or usage < self._usage_ceiling
 
     def _make_room(self) -> bool:
         """Whether a read may be added: at capacity, the oldest answer not yet taken is
@@ -248,47 +232,7 @@ class ReadAhead:
         for key, read in reads:
             self._drop(key, read)
         await asyncio.gather(*(read.task for _, read in reads), return_exceptions=True)
-        await self.inner.aclose()
-
-    # -- passed through ---------------------------------------------------------------------
-
-    def unavailable(self, account: AccountRef) -> UpstreamError | None:
-        inner = self.inner
-        return inner.unavailable(account) if knows_availability(inner) else None
-
-    def last_usage_pct(self, account_external_id: str) -> float | None:
-        usage = self._usage
-        return usage.last_usage_pct(account_external_id) if usage is not None else None
-
-    async def get_campaigns(
-        self, account: AccountRef, campaign_ids: Sequence[str]
-    ) -> dict[str, CampaignRecord]:
-        return await self.inner.get_campaigns(account, campaign_ids)
-
-    async def list_campaigns(self, account: AccountRef) -> list[CampaignRecord]:
-        return await self.inner.list_campaigns(account)
-
-    async def get_account(self, account: AccountRef) -> AdAccountInfo:
-        return await self.inner.get_account(account)
-
-    def cached_account(self, account: AccountRef) -> AdAccountInfo | None:
-        inner = self.inner
-        return inner.cached_account(account) if caches_accounts(inner) else None
-
-    def campaigns_warm(self, account: AccountRef) -> bool:
-        inner = self.inner
-        return not warms_campaigns(inner) or inner.campaigns_warm(account)
-
-    def cached_campaigns(
-        self, account: AccountRef, campaign_ids: Sequence[str]
-    ) -> dict[str, CampaignRecord]:
-        inner = self.inner
-        return inner.cached_campaigns(account, campaign_ids) if warms_campaigns(inner) else {}
-
-    async def warm_campaigns(self, account: AccountRef) -> None:
-        inner = self.inner
-        if warms_campaigns(inner):
-            await inner.warm_campaigns(account)
+        await super().aclose()
 
 
 def _ignore(_: Outcome) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,20 +46,28 @@ class Gateway:
         )
 
 
+@asynccontextmanager
+async def started_gateway(suite: SandboxSuite, settings: Settings) -> AsyncIterator[Gateway]:
+    """A gateway with ``settings`` over the sandboxes, started and stopped by its lifespan as
+    a server runs it, its start-up calls out of the sandboxes' logs."""
+    suite.reset()
+    app = create_app(settings, transport=suite.transport())
+    try:
+        async with (
+            running(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://gateway.test"
+            ) as http,
+        ):
+            await app.state.runtime.startup.over()
+            for control in suite.controls.values():
+                control.log.clear()  # what tests count is what their requests sent
+            yield Gateway(http, suite, settings, app)
+    finally:
+        suite.reset()
+
+
 @pytest.fixture
 async def gateway(suite: SandboxSuite) -> AsyncIterator[Gateway]:
-    suite.reset()
-    settings = suite.settings(key=KEY)
-    app = create_app(settings, transport=suite.transport())
-    # Started and stopped by its lifespan, as a server runs it.
-    async with (
-        running(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://gateway.test"
-        ) as http,
-    ):
-        await app.state.runtime.startup.over()
-        for control in suite.controls.values():
-            control.log.clear()  # what tests count is what their requests sent
-        yield Gateway(http, suite, settings, app)
-    suite.reset()
+    async with started_gateway(suite, suite.settings(key=KEY)) as started:
+        yield started

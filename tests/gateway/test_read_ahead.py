@@ -15,13 +15,13 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 
-from gateway.app import create_app, running
+from gateway.app import create_app
 from gateway.ids import IdKind, derive_id
 from gateway.platforms.base import AccountRef, Platform
 from gateway.platforms.readahead import ReadAhead
 from gateway.resilience.client import ResilientPlatform
 from gateway.sandbox.suite import SandboxSuite
-from tests.gateway.conftest import ADSETS, AUTH, KEY
+from tests.gateway.conftest import ADSETS, AUTH, KEY, started_gateway
 
 META = Platform.META_ADS
 ROUTE = "/v1/projects/{project_id}/ads/adsets"
@@ -69,25 +69,12 @@ async def gateway_app(suite: SandboxSuite, **changes: Any) -> AsyncIterator[Clie
     calls out of the sandboxes' logs. Meta's quota is out of play: the session's sandboxes
     have metered every call of the tests before, and a Meta account at 50 % usage is not read
     ahead (the one test of usage sets it itself)."""
-    suite.reset()
     suite.controls[META].metered = False
-    app: Starlette = create_app(
-        replace(suite.settings(key=KEY), **changes), transport=suite.transport()
-    )
     try:
-        async with (
-            running(app),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://gateway.test"
-            ) as http,
-        ):
-            await app.state.runtime.startup.over()
-            for control in suite.controls.values():
-                control.log.clear()
-            yield Client(http, app)
+        async with started_gateway(suite, replace(suite.settings(key=KEY), **changes)) as started:
+            yield Client(started.http, started.app)
     finally:
         suite.controls[META].metered = True
-        suite.reset()
 
 
 async def read_ahead_counts(http: httpx.AsyncClient) -> dict[tuple[str, str], float]:
