@@ -113,11 +113,17 @@ class DecodedBodies:
     again by identity. Requests are keyed by method, URL (query included) and body; the
     least recently used leave first, so what is kept stays a few pages per client (a Meta
     page of 100 rows is about 70 KB of bytes and 300 KB decoded).
+
+    ``volatile`` names a top-level string member whose value is new in every answer
+    (TikTok's envelope ``request_id``): two answers that differ only in that value count as
+    the same, and the JSON decoded from the first (holding its value) is handed out again.
+    Nothing reads the member of a successful answer.
     """
 
-    def __init__(self, capacity: int = 8) -> None:
+    def __init__(self, capacity: int = 8, *, volatile: str | None = None) -> None:
         self._capacity = capacity
         self._kept: OrderedDict[tuple[str, str, bytes | None], tuple[bytes, Any]] = OrderedDict()
+        self._volatile = None if volatile is None else orjson.dumps(volatile) + b':"'
 
     def __len__(self) -> int:
         return len(self._kept)
@@ -126,7 +132,7 @@ class DecodedBodies:
         """``orjson.loads(body)``, or the JSON decoded from the same bytes last time."""
         kept = self._kept
         hit = kept.get(request)
-        if hit is not None and hit[0] == body:
+        if hit is not None and (hit[0] == body or self._same_but_volatile(hit[0], body)):
             kept.move_to_end(request)
             return hit[1]
         payload = orjson.loads(body)
@@ -135,6 +141,28 @@ class DecodedBodies:
         if len(kept) > self._capacity:
             kept.popitem(last=False)
         return payload
+
+    def _same_but_volatile(self, kept: bytes, body: bytes) -> bool:
+        """Whether ``body`` is ``kept`` with another value of the volatile member: the same
+        bytes before the member's value and after it, the member at the top level (one
+        ``{`` before it) and its new value a plain string (no escape), so that ``body``
+        decodes to ``kept``'s JSON but for that value."""
+        name = self._volatile
+        if name is None:
+            return False
+        start = body.find(name)
+        if start < 0 or kept.find(name) != start or body.count(b"{", 0, start) != 1:
+            return False
+        value = start + len(name)
+        end, kept_end = body.find(b'"', value), kept.find(b'"', value)
+        return (
+            end >= 0
+            and kept_end >= 0
+            and body.find(b"\\", value, end) < 0
+            and kept.find(b"\\", value, kept_end) < 0
+            and kept[:start] == body[:start]
+            and kept[kept_end:] == body[end:]
+        )
 
 
 def _outcome(status: int) -> str:

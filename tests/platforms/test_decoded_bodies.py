@@ -186,3 +186,51 @@ def test_as_objects_fails_as_the_per_item_checks_did(value: object, message: str
 def test_as_objects_hands_a_decoded_array_of_objects_back_as_it_is() -> None:
     items = [{"id": "1"}, {"id": "2"}]
     assert as_objects(items, "data", "data[]") is items
+
+
+def _tiktok(request_id: str, data: bytes = b'{"list":[{"adgroup_id":"1"}]}') -> bytes:
+    """A TikTok envelope: its members in TikTok's order, the request_id a new one each time."""
+    head = b'{"code":0,"message":"OK","request_id":"' + request_id.encode()
+    return head + b'","data":' + data + b"}"
+
+
+def test_an_answer_that_differs_only_in_its_volatile_member_gives_the_json_decoded_before() -> None:
+    bodies = DecodedBodies(volatile="request_id")
+    first = bodies.decode(REQUEST, _tiktok("20261130120000000000000001"))
+    again = bodies.decode(REQUEST, _tiktok("20261130120000000000000002"))
+    assert again is first
+    assert bodies.decode(REQUEST, _tiktok("x")) is first  # another length too
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        _tiktok("2", b'{"list":[{"adgroup_id":"2"}]}'),  # the data changed as well
+        b'{"code":0,"message":"Ok","request_id":"2","data":{"list":[{"adgroup_id":"1"}]}}',
+        b'{"code":0,"message":"OK","data":{"list":[{"adgroup_id":"1"}]}}',  # no such member
+        # The name only inside the data: not the envelope's, so never passed over.
+        b'{"code":0,"message":"OK","data":{"list":[{"request_id":"9","adgroup_id":"1"}]}}',
+    ],
+    ids=["data", "message", "missing", "nested"],
+)
+def test_any_other_difference_is_decoded_again(changed: bytes) -> None:
+    bodies = DecodedBodies(volatile="request_id")
+    first = bodies.decode(REQUEST, _tiktok("1"))
+    decoded = bodies.decode(REQUEST, changed)
+    assert decoded is not first
+    assert decoded == orjson.loads(changed)
+
+
+def test_a_nested_volatile_name_does_not_hide_a_change_in_the_data() -> None:
+    bodies = DecodedBodies(volatile="request_id")
+    before = b'{"data":{"list":[{"request_id":"1","name":"a"}]}}'
+    after = b'{"data":{"list":[{"request_id":"2","name":"a"}]}}'
+    first = bodies.decode(REQUEST, before)
+    assert bodies.decode(REQUEST, after) == orjson.loads(after)
+    assert bodies.decode(REQUEST, after) is not first
+
+
+def test_without_a_volatile_member_every_byte_counts() -> None:
+    bodies = DecodedBodies()
+    first = bodies.decode(REQUEST, _tiktok("1"))
+    assert bodies.decode(REQUEST, _tiktok("2")) is not first

@@ -149,6 +149,31 @@ async def test_warm_client_costs_one_upstream_call_per_listing(
     assert control.log.by_endpoint() == {"GET /tiktok/open_api/v1.3/adgroup/get/": 3}
 
 
+async def test_a_repeated_page_is_not_decoded_again_though_its_request_id_is_new(
+    client: TikTokClient, large: AccountRef, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = await client.list_adsets(large, ALL, start=None, count=100)
+    decoded: list[bytes] = []
+
+    class CountingOrjson:
+        """orjson for the gateway's HTTP module only (the sandbox in-process uses its own)."""
+
+        JSONDecodeError = orjson.JSONDecodeError
+
+        @staticmethod
+        def loads(body: bytes) -> object:
+            decoded.append(body)
+            return orjson.loads(body)
+
+    monkeypatch.setattr("gateway.platforms.http.orjson", CountingOrjson)
+    again = await client.list_adsets(large, ALL, start=None, count=100)
+
+    # The sandbox, like TikTok, gives every answer a request_id of its own: the rows are the
+    # same, so the answer is not decoded and its rows are the records mapped before.
+    assert decoded == []
+    assert [a is b for a, b in zip(again.rows, first.rows, strict=True)] == [True] * 100
+
+
 async def test_cold_client_fetches_currency_alongside_the_page(
     client: TikTokClient, seed: TikTokSeed, control: SandboxControl
 ) -> None:

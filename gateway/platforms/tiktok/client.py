@@ -93,7 +93,7 @@ class TikTokClient:
         )
         self._mapped: RowMemo[AdSetRecord] = RowMemo()
         #: A repeated page's answers, decoded once: the row memo then knows its rows at once.
-        self._bodies = DecodedBodies()
+        self._bodies = DecodedBodies(volatile="request_id")
         self._campaigns = CampaignCache(timer=clock)
 
     async def aclose(self) -> None:
