@@ -5,30 +5,36 @@ from __future__ import annotations
 
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Callable
-
-from cachetools import TTLCache
 
 from gateway.coordination.base import AccountState, BucketGrant
 
-#: Entries kept per kind; least recently used go first (expired ones go anyway).
+#: Entries kept per kind; the least recently written go first.
 CAPACITY = 50_000
-#: The longest anything is remembered here (regain times are capped well below it).
-MAX_TTL = 24 * 3600.0
 
 
 class InProcessCoordinator:
-    """Everything in dictionaries of this process, expiring by wall-clock time."""
+    """Everything in dictionaries of this process, expiring by wall-clock time.
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    Ordered dictionaries: every upstream call reads an account's state here (three entries),
+    and a ``cachetools.TTLCache`` read cost several times a dictionary's. Each value
+    carries its own expiry and is dropped when read after it; what nobody reads any more
+    stays until ``capacity`` newer entries push it out."""
+
+    def __init__(self, clock: Callable[[], float] = time.time, capacity: int = CAPACITY) -> None:
         self._clock = clock
-        # (value, expires at) pairs: each entry has its own expiry, the TTLCache only bounds
-        # memory and drops what nobody reads any more.
-        self._values: TTLCache[str, tuple[float, float], float] = TTLCache(CAPACITY, MAX_TTL, clock)
+        self._capacity = capacity
+        # (value, expires at) pairs
+        self._values: OrderedDict[str, tuple[float, float]] = OrderedDict()
         # bucket -> (tokens, last refill time)
-        self._buckets: TTLCache[str, tuple[float, float], float] = TTLCache(
-            CAPACITY, MAX_TTL, clock
-        )
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    @property
+    def held(self) -> int:
+        """Entries held, values and buckets together. (Not ``__len__``: an empty coordinator
+        is still one, where callers write ``coordinator or InProcessCoordinator()``.)"""
+        return len(self._values) + len(self._buckets)
 
     def _get(self, key: str) -> float | None:
         entry = self._values.get(key)
@@ -36,12 +42,22 @@ class InProcessCoordinator:
             return None
         value, expires = entry
         if expires <= self._clock():
-            self._values.pop(key, None)
+            del self._values[key]
             return None
         return value
 
     def _put(self, key: str, value: float, expires: float) -> None:
-        self._values[key] = (value, expires)
+        self._keep(self._values, key, (value, expires))
+
+    def _keep(
+        self, table: OrderedDict[str, tuple[float, float]], key: str, entry: tuple[float, float]
+    ) -> None:
+        """Set ``key`` as ``table``'s most recently written entry, and drop its least recently
+        written one past capacity."""
+        table[key] = entry
+        table.move_to_end(key)
+        if len(table) > self._capacity:
+            table.popitem(last=False)
 
     async def account_state(self, scope: str) -> AccountState:
         return AccountState(
@@ -83,7 +99,7 @@ class InProcessCoordinator:
         granted = tokens >= 1.0
         if granted:
             tokens -= 1.0
-        self._buckets[bucket] = (tokens, now)
+        self._keep(self._buckets, bucket, (tokens, now))
         return BucketGrant(
             granted=granted,
             remaining=math.floor(tokens),

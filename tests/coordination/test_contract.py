@@ -9,6 +9,7 @@ import pytest
 
 from gateway.coordination import Coordinator, RedisCoordinator
 from gateway.coordination.base import AccountState
+from gateway.coordination.local import InProcessCoordinator
 
 
 async def test_unknown_scope_has_no_state(coordinator: Coordinator) -> None:
@@ -93,3 +94,29 @@ async def test_two_coordinators_on_one_redis_never_exceed_a_bucket_together(
     finally:
         await first.aclose()
         await second.aclose()
+
+
+async def test_the_in_process_coordinator_holds_at_most_its_capacity() -> None:
+    coordinator = InProcessCoordinator(clock=lambda: 1000.0, capacity=3)
+    for n in range(5):
+        await coordinator.set_usage(f"meta_ads:act_{n}", float(n), ttl=60)
+    await coordinator.set_usage("meta_ads:act_2", 20.0, ttl=60)  # written again: the newest
+    await coordinator.set_usage("meta_ads:act_5", 5.0, ttl=60)
+    for n in range(4):
+        await coordinator.take(f"rest:key_{n}", capacity=10, per_seconds=1.0)
+
+    assert coordinator.held == 6
+    usage = [(await coordinator.account_state(f"meta_ads:act_{n}")).usage_pct for n in range(6)]
+    assert usage == [None, None, 20.0, None, 4.0, 5.0]
+    # The oldest bucket went: it starts full again.
+    assert (await coordinator.take("rest:key_0", capacity=10, per_seconds=1.0)).remaining == 9
+    assert (await coordinator.take("rest:key_3", capacity=10, per_seconds=1.0)).remaining == 8
+
+
+async def test_an_expired_entry_is_dropped_when_read() -> None:
+    now = [1000.0]
+    coordinator = InProcessCoordinator(clock=lambda: now[0])
+    await coordinator.set_usage("meta_ads:act_1", 50.0, ttl=10)
+    now[0] += 10
+    assert (await coordinator.account_state("meta_ads:act_1")).usage_pct is None
+    assert coordinator.held == 0
