@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from types import TracebackType
 
 from gateway.observability import events
 
@@ -36,33 +37,32 @@ class CircuitBreakers:
     clock: Callable[[], float] = time.monotonic
     _circuits: dict[tuple[str, str], _Circuit] = field(default_factory=dict)
 
-    @contextmanager
-    def admit(self, key: tuple[str, str]) -> Iterator[float | None]:
-        """Admission for one call: yields None when it may go now (maybe as the probe), else
-        the seconds until one may. A probe is released when the block ends, however it ends,
-        unless ``success`` or ``failure`` already settled the circuit."""
+    def admit(self, key: tuple[str, str]) -> AbstractContextManager[float | None]:
+        """Admission for one call: entered, it gives None when the call may go now (maybe as
+        the probe), else the seconds until one may. A probe is released when the block ends,
+        however it ends, unless ``success`` or ``failure`` already settled the circuit.
+
+        Every upstream call passes here, nearly always through a closed circuit: that case
+        is one shared object with nothing to release (no generator, no allocation)."""
         circuit = self._circuits.get(key)
         if circuit is None or circuit.opened_at is None:
-            yield None
-            return
+            return _GO
         waited = self.clock() - circuit.opened_at
         if waited < self.cooldown:
-            yield self.cooldown - waited
-            return
+            return _Decided(self.cooldown - waited)
         if circuit.probe is not None:
-            yield 1.0  # one probe at a time
-            return
+            return _Decided(1.0)  # one probe at a time
         probe = circuit.probe = _Probe()
         events.breaker_transition(key, "open", "half_open")
-        try:
-            yield None
-        finally:
-            # Looked up again: success() may have dropped the circuit, failure() replaced
-            # nothing but the probe, and a later probe must not be released by this one.
-            current = self._circuits.get(key)
-            if current is not None and current.probe is probe:
-                current.probe = None
-                events.breaker_transition(key, "half_open", "open")
+        return _ProbeAdmission(self, key, probe)
+
+    def _release(self, key: tuple[str, str], probe: _Probe) -> None:
+        # Looked up again: success() may have dropped the circuit, failure() replaced nothing
+        # but the probe, and a later probe must not be released by this one.
+        current = self._circuits.get(key)
+        if current is not None and current.probe is probe:
+            current.probe = None
+            events.breaker_transition(key, "half_open", "open")
 
     def cooling_for(self, key: tuple[str, str]) -> float | None:
         """Seconds the circuit stays open, without taking the probe (a pure read)."""
@@ -94,3 +94,49 @@ class CircuitBreakers:
         if circuit is None or circuit.opened_at is None:
             return "closed"
         return "half_open" if circuit.probe is not None else "open"
+
+
+class _Decided(AbstractContextManager[float | None]):
+    """An admission decided when asked: the seconds until a call may go, or None for a call
+    through a closed circuit (``_GO``). Nothing to release either way."""
+
+    __slots__ = ("_wait",)
+
+    def __init__(self, wait: float | None) -> None:
+        self._wait = wait
+
+    def __enter__(self) -> float | None:
+        return self._wait
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        return None
+
+
+_GO = _Decided(None)
+
+
+class _ProbeAdmission(AbstractContextManager[float | None]):
+    """The probe of a half-open circuit: released when the call's block ends."""
+
+    __slots__ = ("_breakers", "_key", "_probe")
+
+    def __init__(self, breakers: CircuitBreakers, key: tuple[str, str], probe: _Probe) -> None:
+        self._breakers = breakers
+        self._key = key
+        self._probe = probe
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._breakers._release(self._key, self._probe)

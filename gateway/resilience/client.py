@@ -253,7 +253,9 @@ class ResilientPlatform:
                     raise self._circuit_open(account, refused_for)
                 try:
                     async with self._semaphore(account.external_id):
-                        await self._pace(account)
+                        pause = self._pause(account)
+                        if pause is not None:
+                            await self._sleep(pause)
                         self.stats.attempts += 1
                         result = await fn()
                 except UpstreamError as exc:
@@ -264,7 +266,8 @@ class ResilientPlatform:
                     events.retry(self.platform.value, account.external_id, attempt, wait, exc.code)
                 else:
                     self.state.breakers.success(breaker_key)
-                    await self._publish_success(account)
+                    if self.usage is not None:
+                        await self._publish_usage(account, self.usage)
                     return result
             self.stats.retries += 1
             attempt += 1
@@ -361,21 +364,22 @@ class ResilientPlatform:
             until = self._published[f"circuit:{_name(breaker_key)}"] = time.time() + cooling
             await self.state.coordinator.set_circuit(_name(breaker_key), until)
 
-    async def _publish_success(self, account: AccountRef) -> None:
-        """Share the usage level the platform reported. (A shared open circuit needs no
-        closing: it expires when its cool-down ends, and the next call is the probe.)"""
-        name = _name((self.platform.value, account.external_id))
-        if self.usage is not None:
-            usage = self.usage.last_usage_pct(account.external_id)
-            if usage is not None:
-                await self.state.coordinator.set_usage(name, usage, USAGE_TTL)
+    async def _publish_usage(self, account: AccountRef, reports: ReportsUsage) -> None:
+        """After a success, share the usage level the platform reported. (A shared open
+        circuit needs no closing: it expires when its cool-down ends, and the next call is
+        the probe.)"""
+        usage = reports.last_usage_pct(account.external_id)
+        if usage is not None:
+            name = _name((self.platform.value, account.external_id))
+            await self.state.coordinator.set_usage(name, usage, USAGE_TTL)
 
-    async def _pace(self, account: AccountRef) -> None:
-        """Space calls out when the platform reports usage near its limit (Meta), here or
-        (shared) on another instance."""
+    def _pause(self, account: AccountRef) -> float | None:
+        """Seconds to wait before a call when the platform reports usage near its limit
+        (Meta), here or (shared) on another instance; None to call now."""
         usage = self.last_usage_pct(account.external_id)
         if usage is not None and usage >= SLOW_DOWN_AT:
-            await self._sleep(min(2.0, 0.2 * (usage - SLOW_DOWN_AT + 1)))
+            return min(2.0, 0.2 * (usage - SLOW_DOWN_AT + 1))
+        return None
 
 
 def _name(scope: tuple[str, str]) -> str:
