@@ -400,16 +400,43 @@ async def test_usage_is_reported_as_the_highest_seen_here_or_shared() -> None:
     assert ResilientPlatform(Silent(Platform.TIKTOK_ADS)).last_usage_pct("act_1") is None
 
 
-async def test_aclose_cancels_the_listings_still_under_way() -> None:
-    # given a listing under way whose only caller gave up (the call itself goes on, shielded)
+async def test_a_listing_whose_only_caller_gave_up_is_cancelled_with_it() -> None:
     inner = Scripted(delay=5.0)
     client = ResilientPlatform(inner)
     caller = asyncio.create_task(client.list_adsets(ACCOUNT, AdSetQuery(), start=None, count=1))
     await asyncio.sleep(0.01)
+    assert inner.calls == 1
     caller.cancel()
-    (call,) = client._inflight.values()
-    assert not call.done()
-    # when the client is closed, then that call is cancelled and waited for
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    # nothing of it is left to outlive the request, or the client
+    assert client._inflight == {}
     async with asyncio.timeout(1):
         await client.aclose()
-    assert call.cancelled()
+
+
+async def test_callers_sharing_a_listing_share_its_failure() -> None:
+    inner = Scripted(script=[down()], delay=0.01)
+    client = ResilientPlatform(inner, policy=RetryPolicy(max_attempts=1))
+    calls = [client.list_adsets(ACCOUNT, AdSetQuery(), start=None, count=1) for _ in range(3)]
+    outcomes = await asyncio.gather(*calls, return_exceptions=True)
+    assert inner.calls == 1
+    assert [type(o) for o in outcomes] == [UpstreamUnavailableError] * 3
+
+
+async def test_callers_left_by_a_cancelled_first_caller_call_again() -> None:
+    inner = Scripted(delay=0.05)
+    client = ResilientPlatform(inner)
+    first = asyncio.create_task(client.list_adsets(ACCOUNT, AdSetQuery(), start=None, count=1))
+    await asyncio.sleep(0.01)
+    others = [
+        asyncio.create_task(client.list_adsets(ACCOUNT, AdSetQuery(), start=None, count=1))
+        for _ in range(2)
+    ]
+    await asyncio.sleep(0.01)
+    first.cancel()
+    assert await asyncio.gather(*others) == [PAGE, PAGE]
+    # the first call went with its caller; the two left made one call between them
+    assert inner.calls == 2
+    with pytest.raises(asyncio.CancelledError):
+        await first
