@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import httpx
 import pytest
@@ -25,6 +26,8 @@ from gateway.observability import context
 from gateway.observability.metrics import Metrics
 from gateway.observability.tracing import Tracing
 from gateway.platforms.apple import AppleClient
+from gateway.platforms.apple import client as client_module
+from gateway.platforms.apple import mapping as apple_mapping
 from gateway.platforms.base import (
     AccountRef,
     AdPlatform,
@@ -213,6 +216,40 @@ async def clocked(clock: Clock) -> AsyncIterator[tuple[AppleClient, SandboxContr
             ),
             control,
         )
+
+
+async def test_a_repeated_page_keeps_its_records_until_its_campaigns_are_read_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = Clock()
+    async with clocked(clock) as (client, _):
+        first = await client.list_adsets(LARGE, ALL, start=None, count=30)
+        mapped: list[int] = []
+        looked_up = apple_mapping.campaign_ids
+
+        def campaign_ids(rows: list[Mapping[str, Any]]) -> list[str]:
+            mapped.append(len(rows))
+            return looked_up(rows)
+
+        monkeypatch.setattr(client_module, "campaign_ids", campaign_ids)
+        # when the same rows come again: they are the records of the page before, unmapped
+        again = await client.list_adsets(LARGE, ALL, start=None, count=30)
+        assert mapped == []
+        assert [a is b for a, b in zip(again.rows, first.rows, strict=True)] == [True] * 30
+        # a page of other rows is mapped
+        await client.list_adsets(LARGE, ALL, start=None, count=29)
+        assert mapped == [29]
+        # when a campaign's countries change, and its catalog is read again (a day later)
+        changed = first.rows[0].campaign_external_id
+        campaign = SEED.data[LARGE.external_id].campaigns_by_id[int(changed)]
+        monkeypatch.setitem(campaign["targeting"]["countryOrRegion"], "include", ["FR"])
+        clock.now += 25 * 3600
+        later = await client.list_adsets(LARGE, ALL, start=None, count=30)
+        # then the same rows are mapped again, with the campaign as it now is
+        assert mapped == [29, 30]
+        assert {r.targeting.geo for r in later.rows if r.campaign_external_id == changed} == {
+            ("FR",)
+        }
 
 
 async def test_a_cold_page_reads_its_ad_groups_and_campaigns_side_by_side(env: Env) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import operator
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -91,6 +92,15 @@ class _Catalog:
     read_at: float
 
 
+@dataclass(frozen=True, slots=True)
+class _MappedRows:
+    """An account's last rows as mapped with its catalog (see ``AppleClient._map_rows``)."""
+
+    rows: list[Mapping[str, Any]]
+    catalog: _Catalog
+    records: list[AdSetRecord]
+
+
 class AppleClient:
     """An ``AdPlatform`` over the Apple Ads Platform API v1."""
 
@@ -113,6 +123,7 @@ class AppleClient:
             ttl=ACCOUNT_TTL_S, timer=clock
         )
         self._mapped: RowMemo[AdSetRecord] = RowMemo()
+        self._last_mapped: dict[AccountKey, _MappedRows] = {}
         #: A repeated page's answers, decoded once: the row memo then knows its rows at once.
         self._bodies = DecodedBodies()
         self._campaigns: FetchCache[CampaignKey, CampaignRecord] = FetchCache(
@@ -218,15 +229,34 @@ class AppleClient:
         self, account: AccountRef, raw_rows: list[Mapping[str, Any]], catalog: _Catalog
     ) -> list[AdSetRecord]:
         """Rows mapped with their campaigns' geo and placements, from the account's catalog;
-        a campaign missing from it is read by id within the same listing call."""
+        a campaign missing from it is read by id within the same listing call.
+
+        The rows of a repeated page are the very objects of the page before (an answer
+        whose bytes had not changed is not decoded again: ``DecodedBodies``); mapped with the
+        same catalog, they give the same records, which are taken as they are, without a
+        lookup per row. The account's last rows are kept for that (its answer keeps them
+        alive anyway) when the catalog knew all their campaigns."""
+        key = self._key(account)
+        last = self._last_mapped.get(key)
+        if (
+            last is not None
+            and last.catalog is catalog
+            and len(last.rows) == len(raw_rows)
+            and all(map(operator.is_, last.rows, raw_rows))
+        ):
+            return list(last.records)
         with _malformed(account):
             ids = campaign_ids(raw_rows)
         known = catalog.by_id
         found = {cid: known[cid] for cid in ids if cid in known}
-        if len(found) < len(ids):
+        complete = len(found) == len(ids)
+        if not complete:
             found.update(await self.get_campaigns(account, [i for i in ids if i not in found]))
         with _malformed(account):
-            return [self._map_row(account.external_id, row, found) for row in raw_rows]
+            records = [self._map_row(account.external_id, row, found) for row in raw_rows]
+        if complete:
+            self._last_mapped[key] = _MappedRows(raw_rows, catalog, records)
+        return list(records)
 
     def _map_row(
         self, account_id: str, row: Mapping[str, Any], found: Mapping[str, CampaignRecord]
