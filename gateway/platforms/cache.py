@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Generic, TypeVar
-
-from cachetools import TTLCache
 
 from gateway.platforms.base import CampaignRecord
 
@@ -15,41 +14,72 @@ V = TypeVar("V")
 
 
 class FetchCache(Generic[K, V]):
-    """A ``cachetools.TTLCache`` in front of an async fetch that shares cold fetches.
+    """Values kept for ``ttl`` seconds in front of an async fetch that shares cold fetches.
 
     Callers that miss the same key at the same time make one upstream read: the first one
     fetches, the others wait for its outcome, value or error (errors are never cached). A
     waiter that is cancelled leaves the fetch running for the rest; when the fetching caller
     itself is cancelled, its waiters fetch again. ``timer`` is the clock entries expire by
     (injected in tests). Values are never None: None means "the platform has no such key".
+
+    At most ``maxsize`` values are kept, the least recently written leaving first; an
+    expired one is dropped when read. (An ordered dict of values and their expiry: a nested
+    page reads a score of campaigns here, and a ``cachetools.TTLCache`` read cost several
+    times a dict's.)
     """
 
     def __init__(self, *, ttl: float, timer: Callable[[], float], maxsize: int = 4096) -> None:
-        self._values: TTLCache[K, V] = TTLCache(maxsize=maxsize, ttl=ttl, timer=timer)
+        self._ttl = ttl
+        self._timer = timer
+        self._maxsize = maxsize
+        self._values: OrderedDict[K, tuple[V, float]] = OrderedDict()  # value, expires at
         self._pending: dict[K, asyncio.Future[V | None]] = {}
+
+    def __len__(self) -> int:
+        """Values held, expired ones not yet dropped included."""
+        return len(self._values)
 
     def fresh(self, key: K) -> V | None:
         """The cached value, if it has not expired; never fetches."""
-        return self._values.get(key)
+        entry = self._values.get(key)
+        if entry is None:
+            return None
+        if entry[1] <= self._timer():
+            del self._values[key]
+            return None
+        return entry[0]
 
     def put(self, key: K, value: V) -> None:
         """Cache a value read by another call (a listing that returned it anyway)."""
-        self._values[key] = value
+        self.put_many(((key, value),))
 
     def fresh_many(self, keys: Iterable[K]) -> dict[K, V]:
         """Those of ``keys`` whose cached value has not expired; never fetches."""
-        values = self._values
+        values, now = self._values, self._timer()
         found = {key: values.get(key) for key in keys}
-        return {key: value for key, value in found.items() if value is not None}
+        out: dict[K, V] = {}
+        for key, entry in found.items():
+            if entry is None:
+                continue
+            if entry[1] <= now:
+                del values[key]
+            else:
+                out[key] = entry[0]
+        return out
 
     def put_many(self, items: Iterable[tuple[K, V]]) -> None:
         """Cache values read together (a whole account's campaigns)."""
+        values = self._values
+        expires = self._timer() + self._ttl
         for key, value in items:
-            self._values[key] = value
+            values[key] = (value, expires)
+            values.move_to_end(key)
+        while len(values) > self._maxsize:
+            values.popitem(last=False)
 
     async def get(self, key: K, fetch: Callable[[], Awaitable[V]]) -> V:
         """The value of ``key``, fetched with ``fetch()`` unless cached or being fetched."""
-        value = self._values.get(key)
+        value = self.fresh(key)
         if value is not None:
             return value
 
@@ -70,7 +100,7 @@ class FetchCache(Generic[K, V]):
             mine: list[K] = []
             theirs: dict[K, asyncio.Future[V | None]] = {}
             for key in wanted:
-                value = self._values.get(key)
+                value = self.fresh(key)
                 if value is not None:
                     out[key] = value
                 elif key in self._pending:
@@ -118,7 +148,7 @@ class FetchCache(Generic[K, V]):
         for key, pending in futures.items():
             value = found.get(key)
             if value is not None:
-                self._values[key] = value
+                self.put(key, value)
                 out[key] = value
             pending.set_result(value)
 

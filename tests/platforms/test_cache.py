@@ -63,6 +63,21 @@ def test_values_put_together_are_served_fresh_until_they_expire() -> None:
     assert cache.fresh_many(["a", "b"]) == {}
 
 
+def test_at_most_maxsize_values_are_kept_the_least_recently_written_leaving_first() -> None:
+    clock = Clock()
+    cache: FetchCache[str, str] = FetchCache(ttl=60, timer=clock, maxsize=3)
+    cache.put_many([("a", "1"), ("b", "2"), ("c", "3")])
+    cache.put("a", "1 again")  # written again: now the newest
+    cache.put("d", "4")
+    assert len(cache) == 3
+    assert cache.fresh_many(["a", "b", "c", "d"]) == {"a": "1 again", "c": "3", "d": "4"}
+    # expired values are dropped as they are read
+    clock.now += 61
+    assert cache.fresh("a") is None
+    assert cache.fresh_many(["c", "d"]) == {}
+    assert len(cache) == 0
+
+
 async def test_concurrent_misses_share_one_fetch_and_new_keys_get_their_own() -> None:
     cache: FetchCache[str, str] = FetchCache(ttl=60, timer=Clock())
     upstream = Upstream({"a", "b", "c"})
