@@ -219,6 +219,27 @@ async def test_a_cold_client_fetches_the_account_alongside_then_one_call_per_pag
         assert len(env.control.log.entries) - before == 1
 
 
+async def test_a_repeated_page_is_the_records_of_the_page_before_without_a_lookup_per_row(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = await env.client.list_adsets(env.large, AdSetQuery(), start=None, count=50)
+    looked_up: list[int] = []
+    map_rows = env.client._mapped.map_rows
+
+    def counting(context: Any, raws: Any, mapper: Any) -> Any:
+        looked_up.append(len(raws))
+        return map_rows(context, raws, mapper)
+
+    monkeypatch.setattr(env.client._mapped, "map_rows", counting)
+    again = await env.client.list_adsets(env.large, AdSetQuery(), start=None, count=50)
+    assert looked_up == []
+    assert [a is b for a, b in zip(again.rows, first.rows, strict=True)] == [True] * 50
+    # another window of the same answer is looked up row by row (and found by identity)
+    fewer = await env.client.list_adsets(env.large, AdSetQuery(), start=None, count=49)
+    assert looked_up == [49]
+    assert [a is b for a, b in zip(fewer.rows, first.rows[:49], strict=True)] == [True] * 49
+
+
 async def test_account_info_is_cached_for_fifteen_minutes(env: Env) -> None:
     assert env.client.cached_account(env.large) is None
     info = await env.client.get_account(env.large)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Collection, Iterator
+from typing import Any
 from urllib.parse import parse_qs, unquote
 
 import httpx
@@ -166,11 +167,21 @@ async def test_a_repeated_page_is_not_decoded_again_though_its_request_id_is_new
             return orjson.loads(body)
 
     monkeypatch.setattr("gateway.platforms.http.orjson", CountingOrjson)
+    looked_up: list[int] = []
+    map_rows = client._mapped.map_rows
+
+    def counting(context: Any, raws: Any, mapper: Any) -> Any:
+        looked_up.append(len(raws))
+        return map_rows(context, raws, mapper)
+
+    monkeypatch.setattr(client._mapped, "map_rows", counting)
     again = await client.list_adsets(large, ALL, start=None, count=100)
 
     # The sandbox, like TikTok, gives every answer a request_id of its own: the rows are the
-    # same, so the answer is not decoded and its rows are the records mapped before.
+    # same, so the answer is not decoded and its rows are the records mapped before, taken
+    # whole (no lookup per row).
     assert decoded == []
+    assert looked_up == []
     assert [a is b for a, b in zip(again.rows, first.rows, strict=True)] == [True] * 100
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import operator
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -53,6 +52,7 @@ from gateway.platforms.payload import (
     malformed_payload,
     opt_int,
 )
+from gateway.platforms.repeated import RepeatedRows
 from gateway.platforms.tasks import side_by_side
 from gateway.platforms.upstream import Upstream
 
@@ -84,21 +84,13 @@ AccountKey = tuple[str, str]
 CampaignKey = tuple[str, str, str]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class _Catalog:
-    """An account's campaigns by id as read at ``read_at``."""
+    """An account's campaigns by id as read at ``read_at``. (Equal only to itself: rows
+    mapped with it are known again by it, ``RepeatedRows``.)"""
 
     by_id: Mapping[str, CampaignRecord]
     read_at: float
-
-
-@dataclass(frozen=True, slots=True)
-class _MappedRows:
-    """An account's last rows as mapped with its catalog (see ``AppleClient._map_rows``)."""
-
-    rows: list[Mapping[str, Any]]
-    catalog: _Catalog
-    records: list[AdSetRecord]
 
 
 class AppleClient:
@@ -123,7 +115,7 @@ class AppleClient:
             ttl=ACCOUNT_TTL_S, timer=clock
         )
         self._mapped: RowMemo[AdSetRecord] = RowMemo()
-        self._last_mapped: dict[AccountKey, _MappedRows] = {}
+        self._repeated: RepeatedRows[AdSetRecord] = RepeatedRows()
         #: A repeated page's answers, decoded once: the row memo then knows its rows at once.
         self._bodies = DecodedBodies()
         self._campaigns: FetchCache[CampaignKey, CampaignRecord] = FetchCache(
@@ -229,22 +221,13 @@ class AppleClient:
         self, account: AccountRef, raw_rows: list[Mapping[str, Any]], catalog: _Catalog
     ) -> list[AdSetRecord]:
         """Rows mapped with their campaigns' geo and placements, from the account's catalog;
-        a campaign missing from it is read by id within the same listing call.
-
-        The rows of a repeated page are the very objects of the page before (an answer
-        whose bytes had not changed is not decoded again: ``DecodedBodies``); mapped with the
-        same catalog, they give the same records, which are taken as they are, without a
-        lookup per row. The account's last rows are kept for that (its answer keeps them
-        alive anyway) when the catalog knew all their campaigns."""
+        a campaign missing from it is read by id within the same listing call. A repeated
+        page's rows mapped with the same catalog are the records they gave before
+        (``RepeatedRows``; kept only when the catalog knew all their campaigns)."""
         key = self._key(account)
-        last = self._last_mapped.get(key)
-        if (
-            last is not None
-            and last.catalog is catalog
-            and len(last.rows) == len(raw_rows)
-            and all(map(operator.is_, last.rows, raw_rows))
-        ):
-            return list(last.records)
+        repeated = self._repeated.records(key, raw_rows, catalog)
+        if repeated is not None:
+            return repeated
         with _malformed(account):
             ids = campaign_ids(raw_rows)
         known = catalog.by_id
@@ -255,8 +238,8 @@ class AppleClient:
         with _malformed(account):
             records = [self._map_row(account.external_id, row, found) for row in raw_rows]
         if complete:
-            self._last_mapped[key] = _MappedRows(raw_rows, catalog, records)
-        return list(records)
+            self._repeated.keep(key, raw_rows, catalog, records)
+        return records
 
     def _map_row(
         self, account_id: str, row: Mapping[str, Any], found: Mapping[str, CampaignRecord]

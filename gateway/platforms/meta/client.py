@@ -38,6 +38,7 @@ from gateway.platforms.payload import (
     opt_int,
     opt_str,
 )
+from gateway.platforms.repeated import RepeatedRows
 from gateway.platforms.tasks import side_by_side
 from gateway.platforms.upstream import Upstream
 
@@ -136,6 +137,7 @@ class MetaClient:
             ttl=ACCOUNT_TTL_SECONDS, timer=clock
         )
         self._mapped: RowMemo[AdSetRecord] = RowMemo()
+        self._repeated: RepeatedRows[AdSetRecord] = RepeatedRows()
         #: A repeated page's answers, decoded once: the row memo then knows its rows at once.
         self._bodies = DecodedBodies()
         self._usage: dict[str, float] = {}
@@ -200,8 +202,12 @@ class MetaClient:
         def map_row(raw: JsonObject) -> AdSetRecord:
             return mapping.map_adset(raw, account_id=account_id, currency=currency)
 
-        with _malformed(account):
-            rows = self._mapped.map_rows((account_id, currency), walk.rows, map_row)
+        context = (account_id, currency)
+        rows = self._repeated.records(account_id, walk.rows, context)
+        if rows is None:
+            with _malformed(account):
+                rows = self._mapped.map_rows(context, walk.rows, map_row)
+            self._repeated.keep(account_id, walk.rows, context, rows)
         return AdSetPage(
             rows=rows,
             resume_points=LazyTokens(walk.points, Position.encode),

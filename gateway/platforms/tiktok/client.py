@@ -34,6 +34,7 @@ from gateway.platforms.payload import (
     malformed_payload,
     opt_int,
 )
+from gateway.platforms.repeated import RepeatedRows
 from gateway.platforms.tasks import side_by_side
 from gateway.platforms.tiktok import mapping
 from gateway.platforms.tiktok.errors import PLATFORM, envelope_data
@@ -92,6 +93,7 @@ class TikTokClient:
             ttl=ACCOUNT_TTL_SECONDS, timer=clock
         )
         self._mapped: RowMemo[AdSetRecord] = RowMemo()
+        self._repeated: RepeatedRows[AdSetRecord] = RepeatedRows()
         #: A repeated page's answers, decoded once: the row memo then knows its rows at once.
         self._bodies = DecodedBodies(volatile="request_id")
         self._campaigns = CampaignCache(timer=clock)
@@ -168,8 +170,12 @@ class TikTokClient:
         def map_row(raw: JsonObject) -> AdSetRecord:
             return mapping.map_adgroup(raw, account_id=account_id, currency=currency)
 
-        with _malformed(account):
-            rows = self._mapped.map_rows((account_id, currency), scan.rows, map_row)
+        context = (account_id, currency)
+        rows = self._repeated.records(account_id, scan.rows, context)
+        if rows is None:
+            with _malformed(account):
+                rows = self._mapped.map_rows(context, scan.rows, map_row)
+            self._repeated.keep(account_id, scan.rows, context, rows)
         points: list[int | None] = list(scan.after)
         if scan.at_end:
             # Nothing (matching) follows the last row: say so rather than hand out a token
