@@ -12,9 +12,10 @@ from gateway.platforms.payload import JsonObject
 
 R = TypeVar("R", bound=Record)
 
-#: Accounts whose last page is kept per client: as many as the answers ``DecodedBodies``
-#: keeps, which hold the same rows alive anyway.
-CAPACITY = 8
+#: Rows of last pages kept per client, as many as the row memo keeps records
+#: (``platforms.memo.DEFAULT_CAPACITY``): the records are the memo's, and the rows are
+#: mostly held by the answers ``DecodedBodies`` keeps anyway.
+MAX_ROWS = 1024
 
 
 class RepeatedRows(Generic[R]):
@@ -25,11 +26,13 @@ class RepeatedRows(Generic[R]):
     had not changed is not decoded again (``platforms.http.DecodedBodies``). Mapped in an
     equal context (the account's currency, Apple's campaign catalog), they give the same
     records, so those are taken whole, in one comparison of the rows' identities, instead
-    of a lookup per row in the row memo (``platforms.memo``). The accounts' last pages are
-    kept for the ``capacity`` accounts listed last."""
+    of a lookup per row in the row memo (``platforms.memo``). The pages of the accounts
+    listed last are kept, up to ``max_rows`` rows in all (the last page kept whatever its
+    size)."""
 
-    def __init__(self, capacity: int = CAPACITY) -> None:
-        self._capacity = capacity
+    def __init__(self, max_rows: int = MAX_ROWS) -> None:
+        self._max_rows = max_rows
+        self._rows = 0
         self._last: OrderedDict[Hashable, tuple[list[JsonObject], object, list[R]]] = OrderedDict()
 
     def __len__(self) -> int:
@@ -55,7 +58,10 @@ class RepeatedRows(Generic[R]):
     ) -> None:
         """Remember ``records`` as what ``rows`` gave in ``context``: the account's last page."""
         last = self._last
+        replaced = last.pop(account, None)
+        if replaced is not None:
+            self._rows -= len(replaced[0])
         last[account] = (list(rows), context, list(records))
-        last.move_to_end(account)
-        if len(last) > self._capacity:
-            last.popitem(last=False)
+        self._rows += len(rows)
+        while self._rows > self._max_rows and len(last) > 1:
+            self._rows -= len(last.popitem(last=False)[1][0])

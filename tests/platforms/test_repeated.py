@@ -40,11 +40,21 @@ def test_anything_else_is_mapped_again() -> None:
     assert repeated.records("act_1", [dict(r) for r in rows], "USD") is None
 
 
-def test_the_accounts_listed_last_are_kept() -> None:
-    repeated: RepeatedRows[Mapped] = RepeatedRows(capacity=2)
-    pages: dict[str, list[JsonObject]] = {f"act_{n}": [{"id": str(n)}] for n in range(3)}
+def test_the_accounts_listed_last_are_kept_up_to_a_number_of_rows() -> None:
+    repeated: RepeatedRows[Mapped] = RepeatedRows(max_rows=4)
+    pages: dict[str, list[JsonObject]] = {
+        f"act_{n}": [{"id": f"{n}.{i}"} for i in range(2)] for n in range(3)
+    }
     for account, rows in pages.items():
         repeated.keep(account, rows, "USD", mapped(rows))
     assert len(repeated) == 2
     assert repeated.records("act_0", pages["act_0"], "USD") is None
     assert repeated.records("act_2", pages["act_2"], "USD") == mapped(pages["act_2"])
+    # an account's page kept again replaces its last one
+    repeated.keep("act_1", pages["act_1"][:1], "USD", mapped(pages["act_1"][:1]))
+    assert len(repeated) == 2
+    # a page over the bound alone is kept, the others go
+    big: list[JsonObject] = [{"id": str(i)} for i in range(5)]
+    repeated.keep("act_3", big, "USD", mapped(big))
+    assert len(repeated) == 1
+    assert repeated.records("act_3", big, "USD") == mapped(big)
