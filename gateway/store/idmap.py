@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import itertools
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
@@ -35,7 +36,8 @@ log = logging.getLogger("gateway.store")
 CACHE_SIZE = 10_000
 #: Seconds a new ID may wait to be written, so that the pages of a burst share one write.
 WRITE_DELAY = 1.0
-#: IDs waiting that are written at once, without waiting for ``WRITE_DELAY``.
+#: IDs waiting that are written at once, without waiting for ``WRITE_DELAY``; also the most
+#: one write takes.
 WRITE_BATCH = 5_000
 
 WriteIds = Callable[[list[tuple[str, IdTarget]]], Awaitable[None]]
@@ -118,15 +120,21 @@ class IdMap:
             self._wakeup.set_result(None)
 
     async def _write_pending(self) -> None:
+        backlog = False  # more than a batch was waiting: the rest goes at once too
         while self._pending:
-            if not self._flushing and len(self._pending) < self._batch:
+            if not self._flushing and not backlog and len(self._pending) < self._batch:
                 self._wakeup = asyncio.get_running_loop().create_future()
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self._delay):
                         await self._wakeup
                 self._wakeup = None
-            batch = list(self._pending.items())
-            self._pending.clear()
+            # At most ``batch`` IDs a write: when the database is slow (a COMMIT waiting on the
+            # disk) IDs pile up, and one write of all of them would hold their rows and the
+            # driver's copies at once, which the allocator keeps as the process's RSS.
+            batch = list(itertools.islice(self._pending.items(), self._batch))
+            backlog = len(self._pending) > len(batch)
+            for public_id, _ in batch:
+                del self._pending[public_id]
             try:
                 await self._write(batch)
             except StoreUnavailableError as exc:
