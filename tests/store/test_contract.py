@@ -114,6 +114,19 @@ async def test_ids_are_seen_at_once_and_by_another_instance_once_written(
     await first.flush()
 
 
+async def test_ids_are_written_as_the_text_they_are(make_store: MakeStore) -> None:
+    # IDs that look like numbers keep their zeros; quotes, backslashes and accents pass as is
+    odd = {
+        "adg_0012": IdTarget("apple_ads", "0400", None, "0012"),
+        "adg_quoted": IdTarget("tiktok_ads", 'a"b\\c', "x'y", "é 1e3"),
+    }
+    first = await make_store()
+    first.remember_ids(odd.items())
+    await first.flush()
+    second = await make_store()
+    assert {i: await second.resolve(i) for i in odd} == odd
+
+
 async def test_id_cache_is_bounded_and_evicted_ids_are_read_back(
     make_store: MakeStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
