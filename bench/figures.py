@@ -626,7 +626,7 @@ async def _walk_once(
 async def walk(ctx: Ctx) -> list[Figure]:
     """A full REST walk of a 10,000 ad-set account at limit 200."""
     latency = 20.0
-    ahead_wall, _, _, ahead_calls = await _walk_once(ctx, 10_000, latency, {"read_ahead": True})
+    plain_wall, _, _, plain_calls = await _walk_once(ctx, 10_000, latency, {"read_ahead": False})
     wall, peak_10k, rows, calls = await _walk_once(ctx, 10_000, latency)
     sandbox = ctx.env.sandbox
     assert sandbox is not None
@@ -638,13 +638,14 @@ async def walk(ctx: Ctx) -> list[Figure]:
         fig(
             "walk_10k_ratio",
             wall / upstream,
-            note=f"{rows} rows in {wall:.2f} s through REST; direct walk {pages} pages "
-            f"in {upstream:.2f} s; gateway made {calls} upstream calls; latency {latency:.0f} ms",
+            note=f"{rows} rows in {wall:.2f} s through REST (the default configuration: "
+            f"read-ahead on); direct walk {pages} pages in {upstream:.2f} s; gateway made "
+            f"{calls} upstream calls; latency {latency:.0f} ms",
         ),
         fig(
-            "walk_10k_ratio_read_ahead",
-            ahead_wall / upstream,
-            note=f"the same walk with read_ahead = true: {ahead_wall:.2f} s, {ahead_calls} "
+            "walk_10k_ratio_no_read_ahead",
+            plain_wall / upstream,
+            note=f"the same walk with read_ahead = false: {plain_wall:.2f} s, {plain_calls} "
             "upstream calls",
         ),
         fig("walk_rss_mb_10k", peak_10k, "MiB", "gateway VmHWM after the 10k walk"),
@@ -808,7 +809,7 @@ FIGURES: dict[str, tuple[str, Bound | None]] = {
     "two_instance_rps_ratio": ("shared", None),
     "shared_throttle_calls_saved": ("shared", None),
     "walk_10k_ratio": ("walk", at_most(1.2)),
-    "walk_10k_ratio_read_ahead": ("walk", None),
+    "walk_10k_ratio_no_read_ahead": ("walk", None),
     "walk_rss_mb_10k": ("walk", None),
     "mem_rss_mb_180k": ("memory", at_most(150)),
     "mem_hwm_mb_180k": ("memory", None),

@@ -94,9 +94,10 @@ class Settings:
     #: The longest throttle a platform's regain time may impose on an account, in seconds.
     max_regain_seconds: float = 900.0
     #: Whether a walk's next page is read while the client reads this one
-    #: (``platforms.readahead``). Off unless configured: a served gateway's resident memory
-    #: settled 40-50 MiB higher with it on (README, Configuration), and behind a load
-    #: balancer the next page may reach another instance, the read made here wasted quota.
+    #: (``platforms.readahead``). A configuration file turns it on unless ``redis`` is set:
+    #: instances sharing state are behind a load balancer, where a walk's next page may reach
+    #: another instance and the read made here would be wasted quota. (Off for settings built
+    #: in code, as the in-process tests' are, unless they ask.)
     read_ahead: bool = False
 
     @property
@@ -148,6 +149,7 @@ def parse_settings(raw: Mapping[str, Any], *, base_dir: Path | None = None) -> S
     ids = [p.id for p in projects]
     if len(set(ids)) != len(ids):
         raise ConfigError("project ids must be unique")
+    redis = _redis(gateway.get("redis"))
     return Settings(
         cursor_secret=secrets[0],
         retired_cursor_secrets=secrets[1:],
@@ -155,12 +157,12 @@ def parse_settings(raw: Mapping[str, Any], *, base_dir: Path | None = None) -> S
         platforms=platforms,
         projects=projects,
         cors_origins=_cors_origins(gateway.get("cors_origins", [])),
-        redis=_redis(gateway.get("redis")),
+        redis=redis,
         redis_prefix=_opt_str(gateway, "redis_prefix", "gateway") or "gateway:",
         rate_limit=_rate_limits(_as_table(gateway.get("rate_limit", {}), "gateway.rate_limit")),
         graphql_introspection=_flag(gateway, "graphql_introspection", default=False),
         max_regain_seconds=_seconds(gateway, "max_regain_seconds", default=900.0),
-        read_ahead=_flag(gateway, "read_ahead", default=False),
+        read_ahead=_flag(gateway, "read_ahead", default=redis is None),
     )
 
 

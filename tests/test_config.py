@@ -127,14 +127,16 @@ def test_cors_origins_must_be_a_list_of_exact_origins(tmp_path: Path, value: str
 @pytest.mark.parametrize(
     ("lines", "read_ahead"),
     [
-        ("", False),
+        ("", True),
         ("read_ahead = false\n", False),
-        ("read_ahead = true\n", True),
+        ('redis = "redis://127.0.0.1:6379/0"\n', False),
         ('redis = "redis://127.0.0.1:6379/0"\nread_ahead = true\n', True),
     ],
-    ids=["default", "turned off", "turned on", "turned on with redis"],
+    ids=["default", "turned off", "off by default with redis", "turned on with redis"],
 )
-def test_read_ahead_is_off_unless_configured(tmp_path: Path, lines: str, read_ahead: bool) -> None:
+def test_read_ahead_is_on_unless_instances_share_redis(
+    tmp_path: Path, lines: str, read_ahead: bool
+) -> None:
     text = VALID.replace("[gateway]\n", "[gateway]\n" + lines)
     settings = load_settings(write(tmp_path, text), {"SECRET": "s" * 20, "META_TOKEN": "t"})
     assert settings.read_ahead is read_ahead
