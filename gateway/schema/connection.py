@@ -25,10 +25,15 @@ class PageInfo:
     has_previous_page: bool = strawberry.field(
         description="Whether this page was reached through a cursor (pages exist before it)."
     )
-    start_cursor: str | None = strawberry.field(description="Cursor of the first edge.")
+    # Signed on demand, as an edge's cursor: most pages are read for their endCursor only.
+    start_cursor: str | None = strawberry.field(
+        description="Cursor of the first edge.",
+        resolver=lambda root: root._page.edge_cursor(0) if root._page.items else None,
+    )
     end_cursor: str | None = strawberry.field(
         description="Cursor of the last edge; pass it as `after` for the next page."
     )
+    _page: strawberry.Private[ListingPage]
 
 
 @strawberry.type(description="An ad set and its cursor.")
@@ -151,10 +156,10 @@ class AdSetConnection:
             page_info=PageInfo(
                 has_next_page=page.has_next,
                 has_previous_page=page.has_previous,
-                start_cursor=page.edge_cursor(0) if edges else None,
                 # An empty page that is not the last still names where to go on: a Relay
                 # client given no endCursor would start over at the first page.
                 end_cursor=page.edge_cursor(len(edges) - 1) if edges else page.next_cursor,
+                _page=page,
             ),
             total_count=page.total_count,
             sources=[Source.of(s) for s in page.sources],
