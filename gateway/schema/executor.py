@@ -380,7 +380,13 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         results: list[Any] = []
         pending, built_all = False, True
         for index, item in enumerate(value):
-            result: Any = None if build is None else _built(build, item)
+            result: Any = None
+            if build is not None:
+                # ``_built``, in line: a call less per row
+                try:
+                    result = build(item)
+                except Exception:
+                    result = None  # the normal path below reports it properly
             if result is None:
                 result = self.collect_and_execute_subfields(
                     spec.named_type, details, path.add_key(index), item, position_context

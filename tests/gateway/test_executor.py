@@ -282,13 +282,17 @@ async def test_adset_of_builds_what_init_builds(gateway: Gateway) -> None:
     assert project is not None
     page = await service.list_adsets(project, ListFilters(), limit=PageSize(50))
     objects = PageObjects(service.loaders(PROJECT))
-    for item in page.items:
-        built = AdSet.of(item, objects)
+    nodes = AdSet.of_rows(page.items, objects)
+    assert len(nodes) == len(page.items)
+    for item, built in zip(page.items, nodes, strict=True):
+        assert vars(built) == vars(AdSet.of(item, objects))
         fields = {f.name: getattr(built, f.name) for f in dataclasses.fields(AdSet) if f.init}
         assert set(vars(built)) == set(fields)
         assert AdSet(**fields) == built
-        edge = AdSetEdge.of(built, page, 3)
-        assert vars(edge) == vars(AdSetEdge(node=built, _page=page, _index=3))
+    edges = AdSetEdge.of_nodes(nodes, page)
+    assert [vars(e) for e in edges] == [
+        vars(AdSetEdge(node=node, _page=page, _index=i)) for i, node in enumerate(nodes)
+    ]
 
 
 # -- a schema built to break ---------------------------------------------------------------
