@@ -1,10 +1,11 @@
 """Per-request dataloaders: campaigns and ad accounts, batched per ad account; and what a
 listed page's nested fields show, read alongside its listing.
 
-Built inside the running event loop for each request (aiodataloader captures the loop) and
-dropped with it. A key whose load failed is cleared at once, so a transient upstream failure is
-never served from the cache; but a campaign whose account's read with the page failed fails
-alike for the rest of the request (``_batch_campaigns``), as its rows' campaigns did.
+Built inside the running event loop for each request, their dataloaders on first use
+(aiodataloader captures the loop), and dropped with it. A key whose load failed is cleared at
+once, so a transient upstream failure is never served from the cache; but a campaign whose
+account's read with the page failed fails alike for the rest of the request
+(``_batch_campaigns``), as its rows' campaigns did.
 """
 
 from __future__ import annotations
@@ -44,8 +45,10 @@ class RequestLoaders:
     ) -> None:
         self._clients = clients
         self._accounts = {(a.platform, a.external_id): a for a in accounts}
-        self._campaigns = DataLoader(self._batch_campaigns)
-        self._account_info = DataLoader(self._batch_accounts)
+        # Made on first use: most requests load nothing through them (a listed page's
+        # campaigns and accounts are read with it, into ``campaigns_read``/``accounts_read``).
+        self._campaigns: DataLoader[CampaignKey, CampaignRecord | None] | None = None
+        self._account_info: DataLoader[AccountKey, AdAccountInfo | None] | None = None
         #: What ``PagePrefetch.finish`` read for listed pages, failures included.
         self.campaigns_read: dict[CampaignKey, CampaignOutcome] = {}
         self.accounts_read: dict[AccountKey, AccountOutcome] = {}
@@ -60,11 +63,15 @@ class RequestLoaders:
 
     async def campaign(self, key: CampaignKey) -> CampaignRecord | None:
         """One campaign, batched with every other campaign asked for in this tick."""
+        if self._campaigns is None:
+            self._campaigns = DataLoader(self._batch_campaigns)
         result: CampaignRecord | None = await _load(self._campaigns, key)
         return result
 
     async def account(self, key: AccountKey) -> AdAccountInfo | None:
         """What the platform says about one configured ad account."""
+        if self._account_info is None:
+            self._account_info = DataLoader(self._batch_accounts)
         result: AdAccountInfo | None = await _load(self._account_info, key)
         return result
 
