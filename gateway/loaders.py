@@ -1,10 +1,11 @@
 """Per-request dataloaders: campaigns and ad accounts, batched per ad account; and what a
 listed page's nested fields show, read alongside its listing.
 
-Built inside the running event loop for each request (aiodataloader captures the loop) and
-dropped with it. A key whose load failed is cleared at once, so a transient upstream failure is
-never served from the cache; but a campaign whose account's read with the page failed fails
-alike for the rest of the request (``_batch_campaigns``), as its rows' campaigns did.
+Built inside the running event loop for each request, their dataloaders on first use
+(aiodataloader captures the loop), and dropped with it. A key whose load failed is cleared at
+once, so a transient upstream failure is never served from the cache; but a campaign whose
+account's read with the page failed fails alike for the rest of the request
+(``_batch_campaigns``), as its rows' campaigns did.
 """
 
 from __future__ import annotations
@@ -44,8 +45,10 @@ class RequestLoaders:
     ) -> None:
         self._clients = clients
         self._accounts = {(a.platform, a.external_id): a for a in accounts}
-        self._campaigns = DataLoader(self._batch_campaigns)
-        self._account_info = DataLoader(self._batch_accounts)
+        # Made on first use: most requests load nothing through them (a listed page's
+        # campaigns and accounts are read with it, into ``campaigns_read``/``accounts_read``).
+        self._campaigns: DataLoader[CampaignKey, CampaignRecord | None] | None = None
+        self._account_info: DataLoader[AccountKey, AdAccountInfo | None] | None = None
         #: What ``PagePrefetch.finish`` read for listed pages, failures included.
         self.campaigns_read: dict[CampaignKey, CampaignOutcome] = {}
         self.accounts_read: dict[AccountKey, AccountOutcome] = {}
@@ -60,11 +63,15 @@ class RequestLoaders:
 
     async def campaign(self, key: CampaignKey) -> CampaignRecord | None:
         """One campaign, batched with every other campaign asked for in this tick."""
+        if self._campaigns is None:
+            self._campaigns = DataLoader(self._batch_campaigns)
         result: CampaignRecord | None = await _load(self._campaigns, key)
         return result
 
     async def account(self, key: AccountKey) -> AdAccountInfo | None:
         """What the platform says about one configured ad account."""
+        if self._account_info is None:
+            self._account_info = DataLoader(self._batch_accounts)
         result: AdAccountInfo | None = await _load(self._account_info, key)
         return result
 
@@ -75,8 +82,19 @@ class RequestLoaders:
     ) -> None:
         """Read the named campaigns of each account (one ``get_campaigns`` per account, all at
         once) into ``campaigns_read``, where the campaign loader finds them too. The
-        campaigns of an account in ``failed`` are not asked for again: its error is theirs."""
-        groups = list(wanted.items())
+        campaigns of an account in ``failed`` are not asked for again: its error is theirs.
+        Accounts whose campaigns are all known without a call are taken first, as they are
+        (no task of their own)."""
+        read = self.campaigns_read
+        groups: list[tuple[AccountKey, Sequence[str]]] = []
+        for key, ids in wanted.items():
+            cached = None if key in failed else self._cached_campaigns(key, ids)
+            if cached is None:
+                groups.append((key, ids))
+            else:
+                _note_campaigns(read, key, ids, cached)
+        if not groups:
+            return
 
         async def of(key: AccountKey, ids: Sequence[str]) -> dict[str, CampaignRecord]:
             error = failed.get(key)
@@ -85,11 +103,8 @@ class RequestLoaders:
             return await self._campaigns_of(key, ids)
 
         results = await asyncio.gather(*(of(k, ids) for k, ids in groups), return_exceptions=True)
-        read = self.campaigns_read
-        for ((platform, account_id), ids), result in zip(groups, results, strict=True):
-            for campaign_id in ids:
-                key = (platform, account_id, campaign_id)
-                read[key] = result if isinstance(result, BaseException) else result.get(campaign_id)
+        for (key, ids), result in zip(groups, results, strict=True):
+            _note_campaigns(read, key, ids, result)
 
     async def _batch_campaigns(self, keys: Sequence[CampaignKey]) -> list[Any]:
         # What this request read with its page, failures included (an account whose read
@@ -120,6 +135,17 @@ class RequestLoaders:
         return out
 
     async def _campaigns_of(self, key: AccountKey, ids: Sequence[str]) -> dict[str, CampaignRecord]:
+        cached = self._cached_campaigns(key, ids)
+        if cached is not None:
+            return cached
+        account = self._accounts[key]
+        return await self._clients[account.platform].get_campaigns(account, ids)
+
+    def _cached_campaigns(
+        self, key: AccountKey, ids: Sequence[str]
+    ) -> dict[str, CampaignRecord] | None:
+        """The campaigns ``ids`` of an account when known without a call: none for an account
+        the request may not see, all of them from the client's cache; else None."""
         account = self._accounts.get(key)
         if account is None:
             return {}
@@ -129,7 +155,7 @@ class RequestLoaders:
             cached = client.cached_campaigns(account, ids)
             if len(cached) == len(ids):
                 return cached
-        return await client.get_campaigns(account, ids)
+        return None
 
     async def _batch_accounts(self, keys: Sequence[AccountKey]) -> list[Any]:
         async def one(key: AccountKey) -> AdAccountInfo | None:
@@ -226,14 +252,17 @@ class PagePrefetch:
                 self._loaders.read_campaigns({k: list(v) for k, v in wanted.items()}, failed)
             )
         if self._accounts:
-            reads.append(self._read_accounts(list(wanted)))
-        await asyncio.gather(*reads)
+            reading = self._take_known_accounts(wanted)
+            if reading:
+                reads.append(self._read_accounts(reading))
+        if len(reads) == 1:
+            await reads[0]  # alone: awaited as it is, without a task of its own
+        elif reads:
+            await asyncio.gather(*reads)
 
-    async def _read_accounts(self, keys: Sequence[AccountKey]) -> None:
-        async def one(key: AccountKey) -> AdAccountInfo | None:
-            early = self._details.get(key)
-            return await (early if early is not None else self._loaders.account(key))
-
+    def _take_known_accounts(self, keys: Iterable[AccountKey]) -> list[AccountKey]:
+        """Put the details of ``keys`` known without a read into ``accounts_read``; returns
+        the keys left to read."""
         read = self._loaders.accounts_read
         reading = []
         for key in keys:
@@ -242,9 +271,15 @@ class PagePrefetch:
                 read[key] = known
             else:
                 reading.append(key)
-        if reading:
-            results = await asyncio.gather(*(one(k) for k in reading), return_exceptions=True)
-            read.update(zip(reading, results, strict=True))
+        return reading
+
+    async def _read_accounts(self, keys: Sequence[AccountKey]) -> None:
+        async def one(key: AccountKey) -> AdAccountInfo | None:
+            early = self._details.get(key)
+            return await (early if early is not None else self._loaders.account(key))
+
+        results = await asyncio.gather(*(one(k) for k in keys), return_exceptions=True)
+        self._loaders.accounts_read.update(zip(keys, results, strict=True))
 
     def cancel(self) -> None:
         """Stop the early reads still running."""
@@ -253,6 +288,20 @@ class PagePrefetch:
 
     def _early(self) -> list[tuple[AccountKey, asyncio.Future[Any]]]:
         return [*self._warming.items(), *self._details.items()]
+
+
+def _note_campaigns(
+    read: dict[CampaignKey, CampaignOutcome],
+    account: AccountKey,
+    ids: Sequence[str],
+    found: dict[str, CampaignRecord] | BaseException,
+) -> None:
+    """Put what reading the campaigns ``ids`` of ``account`` gave into ``read``: each one's
+    record (None when missing), or the read's failure."""
+    platform, account_id = account
+    for campaign_id in ids:
+        key = (platform, account_id, campaign_id)
+        read[key] = found if isinstance(found, BaseException) else found.get(campaign_id)
 
 
 def _loaded(outcome: Any) -> Any:

@@ -15,7 +15,9 @@ A field with a resolver can be plain too, when its value is usually known before
 that holds the value. The executor takes the attribute as the field's value unless it holds an
 ``Unresolved`` (not read ahead, or read and failed); then the resolver runs, and it must give
 the attribute's value whenever the attribute has one (graphql-core's own execution only ever
-calls the resolver).
+calls the resolver). A field whose resolver only reads a dotted path of attributes
+(``plain_path("_item.record.name")``, an object's fields read from the row it wraps rather
+than copied into it) is plain the same way, the path read by the executor.
 
 It overrides graphql-core's ``ExecutionContext.execute_fields`` and ``execute_field`` and reads
 the schema's graphql-core form, so graphql-core is pinned to the minor version these were
@@ -64,12 +66,21 @@ from strawberry.types.base import StrawberryObjectDefinition
 
 #: Field metadata key: the attribute that holds a resolver-backed plain field's value.
 PLAIN_ATTR = "gateway.plain_attr"
+#: Field metadata key: the dotted attribute path a field's resolver reads, and nothing else.
+PLAIN_PATH = "gateway.plain_path"
 
 
 def plain(attr: str) -> dict[str, str]:
     """Field metadata that makes a field with a resolver plain, its value read from ``attr``
     (``strawberry.field(metadata=plain("_campaign"))``)."""
     return {PLAIN_ATTR: attr}
+
+
+def plain_path(path: str) -> dict[str, str]:
+    """Field metadata that makes a field plain whose resolver returns what the dotted
+    ``path`` reads (``"_item.record.name"``): the executor reads the path itself, and never
+    runs the resolver for it (there is no ``Unresolved`` to run it for)."""
+    return {PLAIN_PATH: path}
 
 
 class Unresolved:
@@ -96,7 +107,8 @@ class Kind(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class PlainField:
-    """How to complete one plain field: the attribute, what it holds, its named type."""
+    """How to complete one plain field: the attribute (or dotted path of attributes) that
+    holds its value, what it holds, its named type."""
 
     attr: str
     kind: Kind
@@ -285,7 +297,7 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         for response_name, spec, details in plan:
             if spec is not None and spec.kind is Kind.LEAF:
                 # inline fast path for leaves: no Path, no resolve info
-                value = getattr(source_value, spec.attr, None)
+                value = _attribute(source_value, spec.attr)
                 if value is None:
                     if spec.nullable:
                         results[response_name] = None
@@ -325,7 +337,7 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         if table is not None:
             spec = table.get(field_details_list[0].node.name.value)
             if spec is not None:
-                value = getattr(source, spec.attr, None)
+                value = _attribute(source, spec.attr)
                 if value is None:
                     if spec.nullable:
                         return None
@@ -368,7 +380,13 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         results: list[Any] = []
         pending, built_all = False, True
         for index, item in enumerate(value):
-            result: Any = None if build is None else _built(build, item)
+            result: Any = None
+            if build is not None:
+                # ``_built``, in line: a call less per row
+                try:
+                    result = build(item)
+                except Exception:
+                    result = None  # the normal path below reports it properly
             if result is None:
                 result = self.collect_and_execute_subfields(
                     spec.named_type, details, path.add_key(index), item, position_context
@@ -381,6 +399,16 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         if not pending:
             return results
         return _gather_list(results, self.is_awaitable)
+
+
+def _attribute(source: Any, attr: str) -> Any:
+    """``getattr(source, attr, None)``, one attribute after the other along a dotted ``attr``
+    (None from the first one missing)."""
+    if "." not in attr:
+        return getattr(source, attr, None)
+    for name in attr.split("."):
+        source = getattr(source, name, None)
+    return source
 
 
 def _leaf_value(spec: PlainField, value: Any) -> Any:
@@ -576,10 +604,35 @@ def _make_builder(program: Program) -> Builder:
         constants[name] = value
         return name
 
-    def read(src: str, attr: str) -> str:
+    def exact_check(spec: PlainField, value: str) -> str:
+        """The test that ``value`` is already in its output form (``PlainField.exact``)."""
+        check = f"type({value}) is {constant(spec.exact)}"
+        if spec.fits is _is_int32:
+            check += f" and {GRAPHQL_MIN_INT} <= {value} <= {GRAPHQL_MAX_INT}"
+        elif spec.fits is not None:
+            check += f" and {constant(spec.fits)}({value})"
+        return check
+
+    def attribute(src: str, attr: str) -> str:
         if attr.isidentifier() and not keyword.iskeyword(attr):
             return f"{src}.{attr}"
         return f"getattr({src}, {attr!r})"
+
+    #: (object's local, dotted prefix) -> the local that holds what the prefix reads.
+    hoisted: dict[tuple[str, str], str] = {}
+
+    def read(src: str, attr: str, pad: str, lines: list[str]) -> str:
+        """The expression reading ``attr`` of ``src``; along a dotted ``attr``, the objects
+        on the way are read once per object (into a local) for all the fields under them."""
+        *way, last = attr.split(".")
+        for depth in range(len(way)):
+            prefix = ".".join(way[: depth + 1])
+            key = (src, prefix)
+            if key not in hoisted:
+                parent = src if depth == 0 else hoisted[(src, ".".join(way[:depth]))]
+                hoisted[key] = f"v{next(counter)}"
+                lines.append(f"{pad}{hoisted[key]} = {attribute(parent, way[depth])}")
+        return attribute(hoisted[(src, ".".join(way))] if way else src, last)
 
     def emit(program: Program, src: str, pad: str, lines: list[str]) -> str:
         """Lines that set one local per field of ``program`` on ``src``; returns the dict
@@ -591,19 +644,25 @@ def _make_builder(program: Program) -> Builder:
                 continue
             local = f"f{next(counter)}"
             entries.append(f"{name!r}: {local}")
-            lines.append(f"{pad}{local} = {read(src, spec.attr)}")
+            lines.append(f"{pad}{local} = {read(src, spec.attr, pad, lines)}")
+            if spec.kind is Kind.LEAF and spec.exact is not None and spec.names is None:
+                # The usual value, already in its output form, is tested first and alone.
+                lines.append(f"{pad}if not ({exact_check(spec, local)}):")
+                inner = pad + "    "
+                lines.append(f"{inner}if {local} is None:")
+                lines.append(f"{inner}    pass" if spec.nullable else f"{inner}    raise _Bail")
+                if spec.resolved:
+                    lines.append(f"{inner}elif isinstance({local}, _Unresolved):")
+                    lines.append(f"{inner}    raise _Bail")
+                lines.append(f"{inner}else:")
+                lines.append(f"{inner}    {local} = _leaf({constant(spec)}, {local})")
+                continue
             lines.append(f"{pad}if {local} is None:")
             lines.append(f"{pad}    pass" if spec.nullable else f"{pad}    raise _Bail")
             if spec.resolved:
                 lines.append(f"{pad}elif isinstance({local}, _Unresolved):")
                 lines.append(f"{pad}    raise _Bail")
             if spec.kind is Kind.LEAF:
-                if spec.exact is not None:
-                    check = f"type({local}) is {constant(spec.exact)}"
-                    if spec.fits is not None:
-                        check += f" and {constant(spec.fits)}({local})"
-                    lines.append(f"{pad}elif {check}:")
-                    lines.append(f"{pad}    pass")
                 if spec.names is not None:
                     names = constant(spec.names)
                     lines.append(f"{pad}elif {local} in {names}:")
@@ -623,10 +682,7 @@ def _make_builder(program: Program) -> Builder:
                 # each item as ``_leaf_value`` gives it, in a comprehension (no call a list)
                 leaf = constant(spec)
                 if spec.exact is not None:
-                    check = f"type(x) is {constant(spec.exact)}"
-                    if spec.fits is not None:
-                        check += f" and {constant(spec.fits)}(x)"
-                    item_value = f"x if {check} else _leaf({leaf}, x)"
+                    item_value = f"x if {exact_check(spec, 'x')} else _leaf({leaf}, x)"
                 elif spec.names is not None:
                     names = constant(spec.names)
                     item_value = f"{names}[x] if x in {names} else _leaf({leaf}, x)"
@@ -693,7 +749,7 @@ def refuse_field_hooks(schema: strawberry.Schema) -> None:
 
 def plain_fields(schema: strawberry.Schema) -> dict[str, dict[str, PlainField]]:
     """Every resolver-less field of every object type, and every field whose metadata names
-    its attribute (``plain``), by GraphQL type and field name."""
+    its attribute (``plain``) or path (``plain_path``), by GraphQL type and field name."""
     table: dict[str, dict[str, PlainField]] = {}
     for name, graphql_type in schema._schema.type_map.items():
         if name.startswith("__") or not isinstance(graphql_type, GraphQLObjectType):
@@ -703,16 +759,17 @@ def plain_fields(schema: strawberry.Schema) -> dict[str, dict[str, PlainField]]:
             continue
         fields: dict[str, PlainField] = {}
         for field in definition.fields:
-            attr = field.metadata.get(PLAIN_ATTR) if field.metadata else None
+            metadata: Mapping[str, Any] = field.metadata or {}
+            attr, path = metadata.get(PLAIN_ATTR), metadata.get(PLAIN_PATH)
             if field.extensions or field.permission_classes:
                 continue
-            if field.base_resolver is not None and attr is None:
+            if field.base_resolver is not None and attr is None and path is None:
                 continue
             graphql_name = schema.config.name_converter.get_graphql_name(field)
             graphql_field = graphql_type.fields.get(graphql_name)
             if graphql_field is None:
                 continue  # private attributes are not part of the schema
-            spec = _classify(attr or field.python_name, graphql_field.type)
+            spec = _classify(attr or path or field.python_name, graphql_field.type)
             if spec is not None:
                 if attr is not None:
                     spec = replace(spec, resolved=True)

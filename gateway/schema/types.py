@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -18,7 +19,7 @@ from strawberry.scalars import JSON
 from gateway.ids import IdKind, derive_id
 from gateway.listing.types import AdSetItem
 from gateway.platforms import base
-from gateway.schema.executor import NOT_LOADED, Unresolved, plain
+from gateway.schema.executor import NOT_LOADED, Unresolved, plain, plain_path
 from gateway.wire import format_time
 
 if TYPE_CHECKING:
@@ -47,10 +48,6 @@ AdSetStatusEnum = strawberry.enum(
 )
 
 
-def _serialize_datetime(value: datetime) -> str:
-    return format_time(value) or ""
-
-
 def _parse_datetime(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
@@ -58,7 +55,9 @@ def _parse_datetime(value: str) -> datetime:
 DATETIME_SCALAR = strawberry.scalar(
     name="DateTime",
     description="An RFC 3339 instant in UTC, e.g. 2026-04-01T00:00:00Z.",
-    serialize=_serialize_datetime,
+    # The wire's own memoized formatting, called directly: a plain page serializes three
+    # times a row, and never a null (graphql-core and the executor handle those before).
+    serialize=format_time,
     parse_value=_parse_datetime,
 )
 
@@ -187,33 +186,53 @@ class Campaign(Node):
         )
 
 
+def _row_field(path: str, description: str) -> Any:
+    """A field of ``AdSet`` that reads its row (``AdSet._item``) along ``path``: plain to the
+    executor, which reads the path, and a resolver for graphql-core's own execution."""
+    read = attrgetter(path)
+    return strawberry.field(
+        description=description,
+        resolver=lambda root: read(root),
+        metadata=plain_path(path),
+    )
+
+
 @strawberry.type(description="An ad set (an ad group on TikTok and Apple), normalized.")
 class AdSet(Node):
-    adset_id: strawberry.ID = strawberry.field(description="Same as id (the REST field name).")
-    campaign_id: strawberry.ID = strawberry.field(description="ID of the parent campaign.")
-    ad_account_id: strawberry.ID = strawberry.field(description="ID of the owning ad account.")
-    platform: base.Platform = strawberry.field(description="The ad set's platform.")
-    external_id: str = strawberry.field(description="The platform's own ad-set ID.")
-    name: str = strawberry.field(description="The ad set's name.")
-    status: base.AdSetStatus = strawberry.field(description="Normalized status.")
-    platform_status: str = strawberry.field(
-        description="The platform's raw status (Meta effective_status, TikTok secondary_status, "
-        "Apple status)."
+    # Read from the listed row, not copied from it: a page builds one ``AdSet`` per row.
+    adset_id: strawberry.ID = _row_field("_item.adset_id", "Same as id (the REST field name).")
+    campaign_id: strawberry.ID = _row_field("_item.campaign_id", "ID of the parent campaign.")
+    ad_account_id: strawberry.ID = _row_field("_item.ad_account_id", "ID of the owning ad account.")
+    platform: base.Platform = _row_field("_item.record.platform", "The ad set's platform.")
+    external_id: str = _row_field("_item.record.external_id", "The platform's own ad-set ID.")
+    name: str = _row_field("_item.record.name", "The ad set's name.")
+    status: base.AdSetStatus = _row_field("_item.record.status", "Normalized status.")
+    platform_status: str = _row_field(
+        "_item.record.platform_status",
+        "The platform's raw status (Meta effective_status, TikTok secondary_status, Apple status).",
     )
-    optimization_goal: str | None = strawberry.field(
-        description="Platform-native optimization goal, lowercased."
+    optimization_goal: str | None = _row_field(
+        "_item.record.optimization_goal", "Platform-native optimization goal, lowercased."
     )
-    billing_event: str | None = strawberry.field(
-        description="Platform-native billing event, lowercased."
+    billing_event: str | None = _row_field(
+        "_item.record.billing_event", "Platform-native billing event, lowercased."
     )
-    daily_budget: Money | None = strawberry.field(description="Daily budget; null when none.")
-    lifetime_budget: Money | None = strawberry.field(description="Lifetime budget; null when none.")
-    start_time: datetime | None = strawberry.field(description="Scheduled start.")
-    end_time: datetime | None = strawberry.field(
-        description="Scheduled end; null means it runs indefinitely."
+    # The domain records themselves: ``Money``, ``AgeRange`` and ``TargetingSummary`` have
+    # exactly the fields of ``base.Money``, ``base.AgeRange`` and ``base.TargetingSummary``
+    # (names, and tuples for lists), and fields read attributes, so the immutable records are
+    # served as they are (``test_records_served_as_they_are_have_the_graphql_types_fields``).
+    daily_budget: Money | None = _row_field(
+        "_item.record.daily_budget", "Daily budget; null when none."
     )
-    targeting_summary: TargetingSummary = strawberry.field(description="Targeting summary.")
-    created_at: datetime | None = strawberry.field(description="When it was created.")
+    lifetime_budget: Money | None = _row_field(
+        "_item.record.lifetime_budget", "Lifetime budget; null when none."
+    )
+    start_time: datetime | None = _row_field("_item.record.start_time", "Scheduled start.")
+    end_time: datetime | None = _row_field(
+        "_item.record.end_time", "Scheduled end; null means it runs indefinitely."
+    )
+    targeting_summary: TargetingSummary = _row_field("_item.record.targeting", "Targeting summary.")
+    created_at: datetime | None = _row_field("_item.record.created_at", "When it was created.")
     metrics_snapshot_7d: JSON = strawberry.field(
         name="metricsSnapshot7d", description="Reserved for a future rollup; always {} today."
     )
@@ -228,21 +247,23 @@ class AdSet(Node):
             return value
         if value.error is not None:
             raise value.error.with_traceback(None)  # shared by rows: no chain of raises
+        r = self._item.record
         record = await info.context.campaign(
-            self.platform, self._account_external_id, self._campaign_external_id
+            r.platform, r.account_external_id, r.campaign_external_id
         )
-        return None if record is None else Campaign.of(record, self.ad_account_id)
+        return None if record is None else Campaign.of(record, self._item.ad_account_id)
 
     @strawberry.field(description="The owning ad account.", metadata=plain("_ad_account"))
     def ad_account(self, info: strawberry.Info[GraphQLContext, None]) -> AdAccount | None:
         value = self._ad_account
         if not isinstance(value, Unresolved):
             return value
-        account = info.context.account_ref(self.platform, self._account_external_id)
-        return None if account is None else AdAccount.of(account, self.ad_account_id)
+        r = self._item.record
+        account = info.context.account_ref(r.platform, r.account_external_id)
+        return None if account is None else AdAccount.of(account, self._item.ad_account_id)
 
-    _account_external_id: strawberry.Private[str]
-    _campaign_external_id: strawberry.Private[str]
+    #: The listed row the fields above read.
+    _item: strawberry.Private[AdSetItem]
     #: The campaign and account objects, when built with the page (``PageObjects``).
     _campaign: strawberry.Private[Campaign | Unresolved | None] = NOT_LOADED
     _ad_account: strawberry.Private[AdAccount | Unresolved | None] = NOT_LOADED
@@ -250,44 +271,30 @@ class AdSet(Node):
     @classmethod
     def of(cls, item: AdSetItem, nested: PageObjects | None = None) -> AdSet:
         """The row as an ``AdSet``; ``nested`` holds the page's campaigns and accounts when
-        they were read with it.
+        they were read with it."""
+        return cls.of_rows([item], nested)[0]
 
-        Built with every field set directly in the instance's ``__dict__``, as the dataclass
+    @classmethod
+    def of_rows(cls, items: Sequence[AdSetItem], nested: PageObjects | None = None) -> list[AdSet]:
+        """``of`` each row, in one loop: a page builds one ``AdSet`` per row.
+
+        Built with their fields set directly in each instance's ``__dict__``, as the dataclass
         ``__init__`` would set them (``test_adset_of_builds_what_init_builds`` checks it), at
-        half its cost: a page builds one per row."""
-        r = item.record
-        adset_id = item.adset_id
-        adset = cls.__new__(cls)
-        adset.__dict__ = {
-            "id": adset_id,
-            "adset_id": adset_id,
-            "campaign_id": item.campaign_id,
-            "ad_account_id": item.ad_account_id,
-            "platform": r.platform,
-            "external_id": r.external_id,
-            "name": r.name,
-            "status": r.status,
-            "platform_status": r.platform_status,
-            "optimization_goal": r.optimization_goal,
-            "billing_event": r.billing_event,
-            # The domain records themselves: ``Money``, ``AgeRange`` and ``TargetingSummary``
-            # have exactly the fields of ``base.Money``, ``base.AgeRange`` and
-            # ``base.TargetingSummary`` (names, and tuples for lists), and fields read
-            # attributes, so the immutable records are served as they are, not copied per row
-            # (``test_records_served_as_they_are_have_the_graphql_types_fields``).
-            "daily_budget": r.daily_budget,
-            "lifetime_budget": r.lifetime_budget,
-            "start_time": r.start_time,
-            "end_time": r.end_time,
-            "targeting_summary": r.targeting,
-            "created_at": r.created_at,
-            "metrics_snapshot_7d": {},
-            "_account_external_id": r.account_external_id,
-            "_campaign_external_id": r.campaign_external_id,
-            "_campaign": NOT_LOADED if nested is None else nested.campaign(item),
-            "_ad_account": NOT_LOADED if nested is None else nested.account(item),
-        }
-        return adset
+        half its cost."""
+        new = cls.__new__
+        adsets = []
+        campaign, account = (None, None) if nested is None else (nested.campaign, nested.account)
+        for item in items:
+            adset = new(cls)
+            adset.__dict__ = {
+                "id": item.adset_id,
+                "metrics_snapshot_7d": {},
+                "_item": item,
+                "_campaign": NOT_LOADED if campaign is None else campaign(item),
+                "_ad_account": NOT_LOADED if account is None else account(item),
+            }
+            adsets.append(adset)
+        return adsets
 
 
 class PageObjects:

@@ -93,6 +93,20 @@ async def test_connection_shape_and_first_page(gateway: Gateway) -> None:
     assert result["totalCount"] > 3000
 
 
+async def test_the_page_after_the_last_edge_is_empty_without_cursors(gateway: Gateway) -> None:
+    # given every ad set of one campaign, on one page
+    first = await page(gateway, first=1)
+    campaign = {"campaignId": first["edges"][0]["node"]["campaignId"]}
+    whole = await page(gateway, first=200, filter=campaign)
+    assert whole["edges"] and not whole["pageInfo"]["hasNextPage"]
+    # when the page after its last edge is asked for
+    after = await page(gateway, first=200, filter=campaign, after=whole["pageInfo"]["endCursor"])
+    # then it has no edges, and no cursor to start or go on from
+    assert after["edges"] == []
+    assert after["pageInfo"]["startCursor"] is None
+    assert after["pageInfo"]["endCursor"] is None
+
+
 async def test_rest_and_graphql_return_the_same_rows_in_the_same_order(gateway: Gateway) -> None:
     cases: list[tuple[list[tuple[str, str]], dict[str, Any]]] = [
         ([], {}),
