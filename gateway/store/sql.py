@@ -202,8 +202,12 @@ class SqlStore(ABC, Generic[Handle]):
 
 
 def id_rows(batch: list[tuple[str, IdTarget]]) -> list[tuple[str, str, str, str | None, str]]:
-    """ID map entries as ``id_map`` rows, in its column order."""
+    """ID map entries as ``id_map`` rows, in its column order.
+
+    The platform is bound as a plain ``str``: listings pass the ``Platform`` enum, a ``str``
+    subclass, which sqlite3 first looks up in its adapter registry (and probes for
+    ``__adapt__`` and ``__conform__``) for every row, at many times the cost of binding it."""
     return [
-        (i, t.platform, t.account_external_id, t.campaign_external_id, t.external_id)
+        (i, str(t.platform), t.account_external_id, t.campaign_external_id, t.external_id)
         for i, t in batch
     ]
