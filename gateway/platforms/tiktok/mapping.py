@@ -188,7 +188,7 @@ def map_adgroup(obj: JsonObject, *, account_id: str, currency: str) -> AdSetReco
         end_time,
         _time(obj, "create_time"),
         TargetingSummary(
-            _geo(_strings(obj, "location_ids")),
+            _geo(tuple(_strings(obj, "location_ids"))),
             _age(tuple(_strings(obj, "age_groups"))),
             tuple(_strings(obj, "audience_ids")),
             _placements(obj),
@@ -254,7 +254,8 @@ def _strings(obj: JsonObject, key: str) -> list[str]:
     return str_list(obj, key)
 
 
-def _geo(location_ids: list[str]) -> tuple[str, ...]:
+@lru_cache(maxsize=1024)  # ad groups share their few location lists
+def _geo(location_ids: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys([location_to_geo(i) for i in location_ids]))
 
 
