@@ -14,6 +14,7 @@ from gateway.platforms.apple.statuses import map_status
 from gateway.platforms.base import (
     AdAccountInfo,
     AdSetRecord,
+    AdSetStatus,
     AgeRange,
     CampaignRecord,
     Money,
@@ -23,6 +24,7 @@ from gateway.platforms.base import (
 from gateway.platforms.payload import (
     JsonObject,
     PayloadError,
+    TextMemo,
     as_object,
     opt_str,
     req_str,
@@ -150,7 +152,7 @@ def map_adgroup(raw: Any, account_external_id: str, campaign: CampaignRecord | N
     """
     obj = raw if type(raw) is dict else as_object(raw, "adGroup")
     get = obj.get
-    status, platform_status = map_status(obj)
+    status, platform_status = _status(obj)
     bid = get("bidStrategy")
     if bid is None:
         goal = None
@@ -183,6 +185,16 @@ def map_adgroup(raw: Any, account_external_id: str, campaign: CampaignRecord | N
 
 
 # --- the common case of each field, for map_adgroup -------------------------------------------
+
+#: Results of ``map_status`` by the fields it reads of a row that is not soft-deleted (a
+#: handful of combinations exist).
+_STATUSES = TextMemo(map_status)
+
+
+def _status(obj: JsonObject) -> tuple[AdSetStatus, str]:
+    if obj.get("deleted") is True:
+        return map_status(obj)
+    return _STATUSES.get((obj.get("status"), obj.get("displayStatus")), obj)
 
 
 def _id(obj: JsonObject, key: str) -> str:
