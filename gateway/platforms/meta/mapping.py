@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 from gateway.platforms.base import (
     AdAccountInfo,
     AdSetRecord,
@@ -343,9 +345,44 @@ def _audiences(targeting: dict[str, Any]) -> tuple[str, ...]:
 
 #: ``<network>_positions`` for the networks Meta documents.
 _POSITIONS_KEYS = {network: f"{network}_positions" for network in NETWORKS}
+#: Every field ``_placements`` reads when the networks are ones Meta documents.
+_PLACEMENT_FIELDS = ("publisher_platforms", *_POSITIONS_KEYS.values())
+#: Placements by those fields as orjson writes them: ad sets repeat a few dozen combinations.
+#: Only fields of texts are kept, naming only those networks (no other field is read for
+#: them): a row whose fields write the same is then the same texts. Past the limit, new
+#: combinations are read without being kept.
+_PLACEMENTS: dict[bytes, tuple[str, ...]] = {}
+_PLACEMENTS_MAX = 1024
 
 
 def _placements(targeting: dict[str, Any]) -> tuple[str, ...]:
+    """``_read_placements(targeting)``, known by the fields it reads."""
+    fields = tuple(map(targeting.get, _PLACEMENT_FIELDS))
+    for value in fields:
+        # Another type could write as a kept field does (orjson writes inf as null).
+        if value is not None and type(value) is not list:
+            return _read_placements(targeting)
+    key = orjson.dumps(fields)
+    found = _PLACEMENTS.get(key)
+    if found is None:
+        found = _read_placements(targeting)
+        if len(_PLACEMENTS) < _PLACEMENTS_MAX and _known_texts(fields):
+            _PLACEMENTS[key] = found
+    return found
+
+
+def _known_texts(fields: tuple[list[Any] | None, ...]) -> bool:
+    """Whether the placement fields are lists of texts, naming only ``NETWORKS``."""
+    for value in fields:
+        if value is not None:
+            for text in value:
+                if type(text) is not str:
+                    return False
+    networks = fields[0]
+    return networks is None or all(n.lower() in _POSITIONS_KEYS for n in networks)
+
+
+def _read_placements(targeting: dict[str, Any]) -> tuple[str, ...]:
     # Plain loops: in Python 3.11 each comprehension or any(...) is a call of its own.
     get = targeting.get
     networks = get("publisher_platforms")
