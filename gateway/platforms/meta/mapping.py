@@ -25,6 +25,7 @@ from gateway.platforms.base import (
 from gateway.platforms.meta.currency import budget, currency_offset
 from gateway.platforms.meta.statuses import status_of_payload
 from gateway.platforms.payload import (
+    JsonMemo,
     JsonObject,
     PayloadError,
     TextMemo,
@@ -292,7 +293,7 @@ def _targeting(targeting: dict[str, Any]) -> TargetingSummary:
     if geo is None:
         countries: tuple[str, ...] = ()
     elif type(geo) is dict:
-        countries = _geo(geo)
+        countries = _GEOS.get(geo, geo)
     else:
         countries = geo_countries(as_object(geo, "geo_locations"))
     low, high = get("age_min"), get("age_max")
@@ -304,10 +305,16 @@ def _targeting(targeting: dict[str, Any]) -> TargetingSummary:
         )
     else:
         age = age_range(targeting)
-    return TargetingSummary(countries, age, _audiences(targeting), _placements(targeting))
+    audiences = get("custom_audiences")
+    return TargetingSummary(
+        countries,
+        age,
+        _AUDIENCES.get(audiences, targeting) if audiences else (),
+        _placements(targeting),
+    )
 
 
-def _geo(geo: dict[str, Any]) -> tuple[str, ...]:
+def _geo(geo: JsonObject) -> tuple[str, ...]:
     codes: list[str] = []
     for key, value in geo.items():
         if type(value) is not list:
@@ -332,7 +339,7 @@ def _geo(geo: dict[str, Any]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(codes))
 
 
-def _audiences(targeting: dict[str, Any]) -> tuple[str, ...]:
+def _audiences(targeting: JsonObject) -> tuple[str, ...]:
     audiences = targeting.get("custom_audiences")
     if not audiences:
         return ()
@@ -342,6 +349,11 @@ def _audiences(targeting: dict[str, Any]) -> tuple[str, ...]:
             return tuple(dict.fromkeys(ids))
     return _audience_ids(targeting)
 
+
+#: Countries by their ``geo_locations`` and audience ids by their ``custom_audiences``: ad
+#: sets share a few dozen of each.
+_GEOS = JsonMemo(_geo)
+_AUDIENCES = JsonMemo(_audiences)
 
 #: ``<network>_positions`` for the networks Meta documents.
 _POSITIONS_KEYS = {network: f"{network}_positions" for network in NETWORKS}
