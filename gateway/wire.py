@@ -114,10 +114,11 @@ class WrittenItems:
 
     def item(self, item: AdSetItem) -> orjson.Fragment:
         """The item's JSON, to be placed in a body that ``dumps`` writes."""
-        hit = self._written.get((id(item.record), item.ad_account_id))
+        key = (id(item.record), item.ad_account_id)
+        hit = self._written.get(key)
         if hit is not None and hit[0] is item.record:
             return hit[1]
-        return self._write(item)
+        return self._write(key, item)
 
     def items(self, items: Iterable[AdSetItem]) -> list[orjson.Fragment]:
         """Each item's JSON (``item``), in order: one loop, with no call per item already
@@ -126,18 +127,20 @@ class WrittenItems:
         out: list[orjson.Fragment] = []
         for item in items:
             record = item.record
-            hit = written.get((id(record), item.ad_account_id))
-            out.append(hit[1] if hit is not None and hit[0] is record else self._write(item))
+            key = (id(record), item.ad_account_id)
+            hit = written.get(key)
+            out.append(hit[1] if hit is not None and hit[0] is record else self._write(key, item))
         return out
 
-    def _write(self, item: AdSetItem) -> orjson.Fragment:
+    def _write(self, key: tuple[int, str], item: AdSetItem) -> orjson.Fragment:
+        """Write ``item`` and keep it under ``key``, its record's ``id`` and account ID."""
         # An exact-size copy: orjson returns its whole write buffer (32 KB for a 3 KB item),
         # which the entry would hold for as long as it lives.
         data = memoryview(dumps(adset_json(item))).tobytes()
         fragment = orjson.Fragment(data)
         written = self._written
         # A new key: an entry keeps its record alive, so no other record has its id().
-        written[(id(item.record), item.ad_account_id)] = (item.record, fragment, len(data))
+        written[key] = (item.record, fragment, len(data))
         self._bytes += len(data)
         # The item just written stays, even alone over ``max_bytes``: it is being served.
         while len(written) > self._capacity or (self._bytes > self._max_bytes and len(written) > 1):
