@@ -205,6 +205,11 @@ def _id(obj: JsonObject, key: str) -> str:
     return value if type(value) is str else req_str(obj, key)
 
 
+#: ``datetime.fromisoformat`` read once: reading it off the class makes a new bound method
+#: each time, about a quarter of what the parse of a row's time costs.
+_from_iso = datetime.fromisoformat
+
+
 def _time(value: Any, what: str) -> datetime | None:
     if type(value) is str:
         # Apple's own shape ("2026-04-01T07:00:00.000", or to the second) has no offset:
@@ -212,7 +217,7 @@ def _time(value: Any, what: str) -> datetime | None:
         # A text with an offset of its own fails this parse (two offsets) and is read below.
         if (len(value) == 23 or len(value) == 19) and value[10] == "T":
             try:
-                return datetime.fromisoformat(value + "+00:00")
+                return _from_iso(value + "+00:00")
             except ValueError:
                 pass
         try:

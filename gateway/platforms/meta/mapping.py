@@ -271,11 +271,16 @@ def _shared_time(obj: JsonObject, key: str) -> datetime | None:
     return parsed
 
 
+#: ``datetime.fromisoformat`` read once: reading it off the class makes a new bound method
+#: each time, about a quarter of what the parse of a row's time costs.
+_from_iso = datetime.fromisoformat
+
+
 def _time(obj: JsonObject, key: str) -> datetime | None:
     text = obj.get(key)
     if type(text) is str and text:
         try:
-            parsed = datetime.fromisoformat(text)
+            parsed = _from_iso(text)
         except ValueError:
             return parse_time(obj, key)  # raises the PayloadError
         if parsed.tzinfo is None:
