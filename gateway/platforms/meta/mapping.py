@@ -202,8 +202,12 @@ def map_adset(obj: JsonObject, *, account_id: str, currency: str) -> AdSetRecord
         v if type(v := get("name")) is str else req_str(obj, "name"),
         status,
         platform_status,
-        _lower_field(obj, "optimization_goal"),
-        _lower_field(obj, "billing_event"),
+        (v.lower() or None)
+        if type(v := get("optimization_goal")) is str
+        else _lower(obj, "optimization_goal"),
+        (v.lower() or None)
+        if type(v := get("billing_event")) is str
+        else _lower(obj, "billing_event"),
         _budget(obj, "daily_budget", currency, unit),
         _budget(obj, "lifetime_budget", currency, unit),
         _shared_time(obj, "start_time"),
@@ -224,13 +228,6 @@ def _status(obj: JsonObject) -> tuple[AdSetStatus, str]:
     return _STATUSES.get(
         (obj.get("effective_status"), obj.get("configured_status"), obj.get("status")), obj
     )
-
-
-def _lower_field(obj: JsonObject, key: str) -> str | None:
-    value = obj.get(key)
-    if type(value) is str:
-        return value.lower() or None
-    return _lower(obj, key)
 
 
 @lru_cache(maxsize=64)

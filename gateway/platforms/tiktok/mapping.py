@@ -180,8 +180,12 @@ def map_adgroup(obj: JsonObject, *, account_id: str, currency: str) -> AdSetReco
         v if type(v := get("adgroup_name")) is str else (opt_str(obj, "adgroup_name") or ""),
         status,
         platform_status,
-        _lower_field(obj, "optimization_goal"),
-        _lower_field(obj, "billing_event"),
+        (v.lower() or None)
+        if type(v := get("optimization_goal")) is str
+        else _lower(obj, "optimization_goal"),
+        (v.lower() or None)
+        if type(v := get("billing_event")) is str
+        else _lower(obj, "billing_event"),
         daily,
         lifetime,
         _time(obj, "schedule_start_time"),
@@ -235,13 +239,6 @@ def _time(obj: JsonObject, key: str) -> datetime | None:
         except ValueError:
             pass
     return parse_time(opt_str(obj, key))
-
-
-def _lower_field(obj: JsonObject, key: str) -> str | None:
-    value = obj.get(key)
-    if type(value) is str:
-        return value.lower() or None
-    return _lower(obj, key)
 
 
 def _advertiser(obj: JsonObject, account_id: str) -> str:
