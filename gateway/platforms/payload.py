@@ -51,9 +51,11 @@ def as_objects(value: Any, what: str, item_what: str) -> list[JsonObject]:
     or ``as_object(item, item_what)``. A decoded array of objects is returned as it is,
     checked in one pass (no call per item: pages hold hundreds)."""
     items = as_list(value, what)
-    if all(type(item) is dict for item in items):
-        return items
-    return [as_object(item, item_what) for item in items]
+    # A plain loop: all(...) over a generator resumes a frame for every item.
+    for item in items:
+        if type(item) is not dict:
+            return [as_object(item, item_what) for item in items]
+    return items
 
 
 def req_str(obj: JsonObject, key: str) -> str:
