@@ -14,7 +14,6 @@ from gateway.platforms.apple.statuses import map_status
 from gateway.platforms.base import (
     AdAccountInfo,
     AdSetRecord,
-    AdSetStatus,
     AgeRange,
     CampaignRecord,
     Money,
@@ -152,7 +151,10 @@ def map_adgroup(raw: Any, account_external_id: str, campaign: CampaignRecord | N
     """
     obj = raw if type(raw) is dict else as_object(raw, "adGroup")
     get = obj.get
-    status, platform_status = _status(obj)
+    if get("deleted") is True:
+        status, platform_status = map_status(obj)
+    else:
+        status, platform_status = _STATUSES.get((get("status"), get("displayStatus")), obj)
     bid = get("bidStrategy")
     if bid is None:
         goal = None
@@ -189,12 +191,6 @@ def map_adgroup(raw: Any, account_external_id: str, campaign: CampaignRecord | N
 #: Results of ``map_status`` by the fields it reads of a row that is not soft-deleted (a
 #: handful of combinations exist).
 _STATUSES = TextMemo(map_status)
-
-
-def _status(obj: JsonObject) -> tuple[AdSetStatus, str]:
-    if obj.get("deleted") is True:
-        return map_status(obj)
-    return _STATUSES.get((obj.get("status"), obj.get("displayStatus")), obj)
 
 
 def _id(obj: JsonObject, key: str) -> str:

@@ -15,7 +15,6 @@ import orjson
 from gateway.platforms.base import (
     AdAccountInfo,
     AdSetRecord,
-    AdSetStatus,
     AgeRange,
     CampaignRecord,
     Money,
@@ -193,7 +192,9 @@ def map_adset(obj: JsonObject, *, account_id: str, currency: str) -> AdSetRecord
     unit = _money_unit(currency)
     # Arguments are evaluated in the order of the fields, as before: the first malformed field
     # is the one a PayloadError names.
-    status, platform_status = _status(obj)
+    status, platform_status = _STATUSES.get(
+        (get("effective_status"), get("configured_status"), get("status")), obj
+    )
     return AdSetRecord(
         PLATFORM,
         v if type(v := get("id")) is str else req_str(obj, "id"),
@@ -222,12 +223,6 @@ def map_adset(obj: JsonObject, *, account_id: str, currency: str) -> AdSetRecord
 _NO_TARGETING = TargetingSummary()
 #: Results of ``status_of_payload`` by the status fields (a few dozen combinations exist).
 _STATUSES = TextMemo(status_of_payload)
-
-
-def _status(obj: JsonObject) -> tuple[AdSetStatus, str]:
-    return _STATUSES.get(
-        (obj.get("effective_status"), obj.get("configured_status"), obj.get("status")), obj
-    )
 
 
 @lru_cache(maxsize=64)

@@ -13,7 +13,6 @@ from functools import lru_cache
 from gateway.platforms.base import (
     AdAccountInfo,
     AdSetRecord,
-    AdSetStatus,
     AgeRange,
     CampaignRecord,
     Money,
@@ -161,7 +160,7 @@ def map_adgroup(obj: JsonObject, *, account_id: str, currency: str) -> AdSetReco
     one an error names.
     """
     get = obj.get
-    status, platform_status = _status(obj)
+    status, platform_status = _STATUSES.get((get("secondary_status"), get("operation_status")), obj)
     daily, lifetime = _budgets(obj, currency)
     end_time = _time(obj, "schedule_end_time")
     # SCHEDULE_FROM_NOW reports a far-future end; a lifetime budget always has a real one.
@@ -204,10 +203,6 @@ def map_adgroup(obj: JsonObject, *, account_id: str, currency: str) -> AdSetReco
 
 #: Results of ``status_of`` by the status fields (a few dozen combinations exist).
 _STATUSES = TextMemo(status_of)
-
-
-def _status(obj: JsonObject) -> tuple[AdSetStatus, str]:
-    return _STATUSES.get((obj.get("secondary_status"), obj.get("operation_status")), obj)
 
 
 def _budgets(obj: JsonObject, currency: str) -> tuple[Money | None, Money | None]:
