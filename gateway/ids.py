@@ -30,6 +30,8 @@ class IdKind(enum.StrEnum):
 _PAIRS: tuple[str, ...] = tuple(high + low for high in CROCKFORD for low in CROCKFORD)
 #: The digest's top 130 bits (26 digits of 5 bits) of its first 17 bytes.
 _SPARE_BITS = 17 * 8 - ID_LENGTH * 5
+#: ``int.from_bytes`` read once: reading it off the class makes a new bound method each time.
+_from_bytes = int.from_bytes
 #: IDs remembered by ``derive_id``: about 230 bytes each (key, ID and the cache's link), so
 #: 2 MB when full. A page of 200 rows derives at most 400 (ad set and campaign), so this holds
 #: the last twenty pages: warm pages repeat recent rows. Deriving one afresh costs about 2 us.
@@ -46,7 +48,7 @@ def derive_id(kind: IdKind, platform: str, external_id: str) -> str:
     and ``+`` read an enum member's text directly (an f-string would call ``Enum.__format__``).
     """
     n = (
-        int.from_bytes(
+        _from_bytes(
             hashlib.sha256("\x1f".join((kind, platform, external_id)).encode()).digest()[:17],
             "big",
         )

@@ -101,13 +101,20 @@ class AdSetItem(Record, frozen=True):
     record: AdSetRecord
 
 
+#: The kinds of a row's IDs, read once: a member read off its enum class goes through the
+#: interpreter's generic attribute lookup (the ``EnumType`` metaclass), hundreds of
+#: instructions each time, twice a row.
+_ADSET, _CAMPAIGN = IdKind.ADSET, IdKind.CAMPAIGN
+
+
 def make_item(record: AdSetRecord, ad_account_id: str) -> AdSetItem:
     """A listed row with its public IDs."""
+    platform = record.platform
     return AdSetItem(
-        adset_id=derive_id(IdKind.ADSET, record.platform, record.external_id),
-        campaign_id=derive_id(IdKind.CAMPAIGN, record.platform, record.campaign_external_id),
-        ad_account_id=ad_account_id,
-        record=record,
+        derive_id(_ADSET, platform, record.external_id),
+        derive_id(_CAMPAIGN, platform, record.campaign_external_id),
+        ad_account_id,
+        record,
     )
 
 

@@ -74,22 +74,7 @@ class RowMemo(Generic[R]):
         same = self._same.get(id(raw))
         if same is not None and same[0] is raw and same[1] == context:
             return same[2]
-        json = orjson.dumps(raw)
-        rows = self._rows
-        record = rows.get((context, json))
-        if record is None:
-            record = mapper(raw)
-            # Kept as an exact-size copy: orjson returns its whole write buffer (8 KB for a
-            # 1 KB row, 64 KB for an 8 KB one), which would be held for as long as the entry.
-            rows[(context, memoryview(json).tobytes())] = record
-            self._bytes += len(json)
-            # The row just added stays, even alone over ``max_bytes``: it is being served.
-            while len(rows) > self._capacity or (self._bytes > self._max_bytes and len(rows) > 1):
-                self._bytes -= len(rows.popitem(last=False)[0][1])
-        if len(self._same) >= self._same_capacity:
-            self._same.popitem(last=False)
-        self._same[id(raw)] = (raw, context, record)
-        return record
+        return self._map_by_json(context, raw, mapper)
 
     def map_rows(
         self, context: Hashable, raws: Iterable[JsonObject], mapper: Callable[[JsonObject], R]
@@ -103,5 +88,26 @@ class RowMemo(Generic[R]):
             if hit is not None and hit[0] is raw and hit[1] == context:
                 out.append(hit[2])
             else:
-                out.append(self.map(context, raw, mapper))
+                out.append(self._map_by_json(context, raw, mapper))
         return out
+
+    def _map_by_json(
+        self, context: Hashable, raw: JsonObject, mapper: Callable[[JsonObject], R]
+    ) -> R:
+        """``map`` for a row not known by identity: by its JSON, else mapped afresh."""
+        # An exact-size copy, made before the lookup so that its hash (over the whole JSON) is
+        # computed once: orjson returns its whole write buffer (8 KB for a 1 KB row, 64 KB for
+        # an 8 KB one), which a new entry would hold for as long as it is kept.
+        key = (context, memoryview(orjson.dumps(raw)).tobytes())
+        rows = self._rows
+        record = rows.get(key)
+        if record is None:
+            record = rows[key] = mapper(raw)
+            self._bytes += len(key[1])
+            # The row just added stays, even alone over ``max_bytes``: it is being served.
+            while len(rows) > self._capacity or (self._bytes > self._max_bytes and len(rows) > 1):
+                self._bytes -= len(rows.popitem(last=False)[0][1])
+        if len(self._same) >= self._same_capacity:
+            self._same.popitem(last=False)
+        self._same[id(raw)] = (raw, context, record)
+        return record

@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
+import orjson
+
 from gateway.errors import MalformedResponseError
 
 
@@ -49,9 +51,11 @@ def as_objects(value: Any, what: str, item_what: str) -> list[JsonObject]:
     or ``as_object(item, item_what)``. A decoded array of objects is returned as it is,
     checked in one pass (no call per item: pages hold hundreds)."""
     items = as_list(value, what)
-    if all(type(item) is dict for item in items):
-        return items
-    return [as_object(item, item_what) for item in items]
+    # A plain loop: all(...) over a generator resumes a frame for every item.
+    for item in items:
+        if type(item) is not dict:
+            return [as_object(item, item_what) for item in items]
+    return items
 
 
 def req_str(obj: JsonObject, key: str) -> str:
@@ -139,5 +143,36 @@ class TextMemo(Generic[V]):
             return found
         found = self._compute(obj)
         if len(self._found) < self._limit and all(v is None or type(v) is str for v in key):
+            self._found[key] = found
+        return found
+
+
+class JsonMemo(Generic[V]):
+    """Results of a pure function of a payload, by the one JSON value of it that the function
+    reads, as orjson writes that value (compared whole: another value writes other bytes).
+
+    For nested values that rows share (Meta's ``geo_locations``), where writing the value
+    costs a fraction of reading it. A value written with ``null`` anywhere is not kept:
+    orjson writes NaN and the infinities as null too, and a function handed those (no JSON
+    decoder gives them, but mapping takes any value) may read them differently. Nor is a
+    value orjson cannot write; past ``limit`` keys, results are computed without being kept.
+    """
+
+    def __init__(self, compute: Callable[[JsonObject], V], limit: int = 1024) -> None:
+        self._compute = compute
+        self._found: dict[bytes, V] = {}
+        self._limit = limit
+
+    def get(self, value: Any, obj: JsonObject) -> V:
+        """``compute(obj)``, where ``value`` is the part of ``obj`` it depends on."""
+        try:
+            key = orjson.dumps(value)
+        except orjson.JSONEncodeError:
+            return self._compute(obj)
+        found = self._found.get(key)
+        if found is not None:
+            return found
+        found = self._compute(obj)
+        if len(self._found) < self._limit and b"null" not in key:
             self._found[key] = found
         return found

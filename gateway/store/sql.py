@@ -65,6 +65,9 @@ class SqlStore(ABC, Generic[Handle]):
         self._closed = False
         self._opening = asyncio.Lock()
         self._ids = IdMap(self._write_ids, self._read_id)
+        #: ``Store.knows``: the ID map's own method, so that a listing's check of each row
+        #: is one call.
+        self.knows: Callable[[str], bool] = self._ids.knows
 
     # --- what each driver provides ---------------------------------------------------------
 
@@ -173,9 +176,6 @@ class SqlStore(ABC, Generic[Handle]):
 
     # --- ID reverse map -------------------------------------------------------------------
 
-    def knows(self, public_id: str) -> bool:
-        return self._ids.knows(public_id)
-
     def remember_ids(self, entries: Iterable[tuple[str, IdTarget]]) -> None:
         self._ids.remember(entries)
 
@@ -202,8 +202,12 @@ class SqlStore(ABC, Generic[Handle]):
 
 
 def id_rows(batch: list[tuple[str, IdTarget]]) -> list[tuple[str, str, str, str | None, str]]:
-    """ID map entries as ``id_map`` rows, in its column order."""
+    """ID map entries as ``id_map`` rows, in its column order.
+
+    The platform is bound as a plain ``str``: listings pass the ``Platform`` enum, a ``str``
+    subclass, which sqlite3 first looks up in its adapter registry (and probes for
+    ``__adapt__`` and ``__conform__``) for every row, at many times the cost of binding it."""
     return [
-        (i, t.platform, t.account_external_id, t.campaign_external_id, t.external_id)
+        (i, str(t.platform), t.account_external_id, t.campaign_external_id, t.external_id)
         for i, t in batch
     ]

@@ -16,26 +16,17 @@ import asyncio
 import sqlite3
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
-import orjson
 
 from gateway.errors import StoreUnavailableError
 from gateway.store import migrations
 from gateway.store.base import IdTarget
 from gateway.store.sql import Dialect, SqlStore, id_rows
-
-#: A batch of ID map rows, in one statement over its rows as one JSON array. With
-#: ``executemany`` the driver took the GIL back for every row, and a busy event loop held it
-#: for up to the switch interval each time: 5,000 IDs took 0.2-1.2 s to write while pages were
-#: served, fell behind a walk, and piled up in memory.
-_INSERT_ID_ROWS = (
-    "INSERT OR IGNORE INTO id_map SELECT json_extract(value, '$[0]'), "
-    "json_extract(value, '$[1]'), json_extract(value, '$[2]'), "
-    "json_extract(value, '$[3]'), json_extract(value, '$[4]') FROM json_each(?)"
-)
 
 
 def _text(at: datetime | None) -> str | None:
@@ -48,6 +39,20 @@ def _time(text: str | None) -> datetime | None:
 
 
 _SQLITE = Dialect(placeholder="?", write_time=_text, read_time=_time)
+
+#: ID map rows written by one INSERT: a statement runs, and hands the GIL back and forth, once
+#: for this many rows rather than once a row. One statement a row made 5,000 IDs take 0.2-1.2 s
+#: to write while pages were served (a busy event loop held the GIL up to the switch interval
+#: at each handoff), so the writer fell behind a walk and the queued IDs held tens of MiB.
+#: 2,500 parameters; SQLite allows 32,766.
+_ROWS_PER_INSERT = 500
+
+
+@lru_cache(maxsize=_ROWS_PER_INSERT)
+def _insert_ids(rows: int) -> str:
+    """The INSERT of ``rows`` ID map rows, keeping existing ones."""
+    values = ", ".join(["(?, ?, ?, ?, ?)"] * rows)
+    return f"INSERT OR IGNORE INTO id_map VALUES {values}"  # noqa: S608 - placeholders only
 
 
 class SqliteStore(SqlStore[aiosqlite.Connection]):
@@ -140,12 +145,24 @@ class SqliteStore(SqlStore[aiosqlite.Connection]):
 
     async def _write_ids(self, batch: list[tuple[str, IdTarget]]) -> None:
         db = await self._connected()
-        rows = orjson.dumps(id_rows(batch)).decode()
+        rows = id_rows(batch)
+        size = _ROWS_PER_INSERT
+        full = len(rows) - len(rows) % size
         try:
             async with self._turn:
                 await db.execute("BEGIN")
                 try:
-                    await db.execute(_INSERT_ID_ROWS, (rows,))
+                    if full:
+                        await db.executemany(
+                            _insert_ids(size),
+                            [
+                                tuple(chain.from_iterable(rows[i : i + size]))
+                                for i in range(0, full, size)
+                            ],
+                        )
+                    if full < len(rows):
+                        rest = rows[full:]
+                        await db.execute(_insert_ids(len(rest)), tuple(chain.from_iterable(rest)))
                 except BaseException:
                     await db.execute("ROLLBACK")
                     raise

@@ -299,3 +299,58 @@ def test_apple_times_without_a_clock_time_come_out_in_utc(value: str) -> None:
     same_outcome(apple.map_adgroup, apple_reference, row, account_id, campaign)
     end = apple.map_adgroup(row, account_id, campaign).end_time
     assert end is not None and end.utcoffset() is not None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2025-07-05T07:56:59.843",
+        "2025-07-05T07:56:59",
+        "2025-07-05T07:56:59.8+00",
+        "2025-07-05T07:56+02:00",
+        "2025-07-05T07:56:59+0200",
+        "2025-07-05T07:56:59.84Z",
+        "2025-07-05T07:56:59.843Z",
+        "2025-07-05T07:56:5.8432",
+        "2025-07-05 07:56:59.843",
+    ],
+)
+def test_apple_times_of_the_common_lengths_map_as_the_reference_maps_them(value: str) -> None:
+    account_id, row, campaign = APPLE_ROWS[0]
+    for key in ("startTime", "endTime", "creationTime"):
+        same_outcome(apple.map_adgroup, apple_reference, {**row, key: value}, account_id, campaign)
+
+
+@pytest.mark.parametrize(
+    "dimension",
+    [
+        None,
+        {},
+        {"include": None},
+        {"include": []},
+        {"include": ["25"]},
+        {"include": ["25", "34"]},
+        {"include": ["٣"]},
+        {"include": [" 5"]},
+        {"include": ["+5"]},
+        {"include": ["x"]},
+        {"include": [25]},
+        {"include": ["25", 3]},
+        {"include": [True]},
+        {"include": "25"},
+        ["25"],
+    ],
+)
+def test_apple_age_dimensions_map_as_the_reference_maps_them(dimension: object) -> None:
+    account_id, row, campaign = APPLE_ROWS[0]
+    for key in ("minAge", "maxAge"):
+        for other in (None, {"include": ["54"]}):
+            other_key = "maxAge" if key == "minAge" else "minAge"
+            targeting = {"deviceClass": {"include": ["IPHONE"]}, key: dimension, other_key: other}
+            same_outcome(
+                apple.map_adgroup,
+                apple_reference,
+                {**row, "targeting": targeting},
+                account_id,
+                campaign,
+            )

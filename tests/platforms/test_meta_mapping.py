@@ -228,6 +228,23 @@ def test_placements_bare_networks_and_automatic() -> None:
     assert placements({"instagram_positions": ["reels"]}) == ("instagram_reels",)
 
 
+def test_placements_kept_by_their_fields_are_only_those_their_fields_decide() -> None:
+    def mapped(targeting: dict[str, Any]) -> tuple[str, ...]:
+        row = adset(targeting=targeting)
+        return map_adset(row, account_id="act_1", currency="USD").targeting.placements
+
+    # networks Meta does not document read positions fields outside the kept key
+    oculus = {"publisher_platforms": ["oculus"], "oculus_positions": ["home"]}
+    assert mapped(oculus) == ("oculus_home",)
+    assert mapped({**oculus, "oculus_positions": ["store"]}) == ("oculus_store",)
+    # a value of another type that orjson writes as a kept one (null) is still refused
+    assert mapped({"facebook_positions": ["feed"]}) == ("facebook_feed",)
+    with pytest.raises(PayloadError):
+        mapped({"publisher_platforms": float("inf"), "facebook_positions": ["feed"]})
+    # the same texts in a row mapped again give the placements kept for them
+    assert mapped({"facebook_positions": ["feed"]}) == ("facebook_feed",)
+
+
 def test_missing_targeting_is_an_empty_summary() -> None:
     record = map_adset(adset(targeting=None), account_id="act_1", currency="USD")
     assert record.targeting == TargetingSummary()

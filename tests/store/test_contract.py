@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from gateway.platforms.base import Platform
 from gateway.store import IdTarget, KeyRecord, Store, idmap, migrations
+from gateway.store.sql import id_rows
 from tests.store.conftest import MakeStore
 
 T0 = datetime(2026, 4, 1, 12, 0, 0, 123000, tzinfo=UTC)
@@ -166,3 +168,26 @@ async def applied_versions(store: Store) -> list[int]:
     run = store._run  # type: ignore[attr-defined]
     rows = await run("SELECT version FROM schema_migrations ORDER BY version")
     return [row[0] for row in rows]
+
+
+def test_id_rows_bind_the_platform_as_plain_text() -> None:
+    # listings hand the Platform enum (a str subclass): drivers get the plain text
+    target = IdTarget(Platform.META_ADS, "act_1", "c1", "s1")
+    rows = id_rows([("adg_1", target)])
+    assert rows == [("adg_1", "meta_ads", "act_1", "c1", "s1")]
+    assert type(rows[0][1]) is str
+
+
+async def test_a_batch_of_ids_larger_than_one_insert_is_written_whole(
+    make_store: MakeStore,
+) -> None:
+    # two full inserts of SQLite's and a partial one, with an ID written before among them
+    first = await make_store()
+    first.remember_ids([("adg_7", IdTarget("meta_ads", "act_1", "c1", "7"))])
+    await first.flush()
+    entries = [(f"adg_{n}", IdTarget("meta_ads", "act_1", "c1", str(n))) for n in range(250)]
+    first.remember_ids(entries)
+    await first.flush()
+    second = await make_store()
+    for public_id, target in entries:
+        assert await second.resolve(public_id) == target

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +46,7 @@ from gateway.platforms.cache import FetchCache
 from gateway.platforms.http import DecodedBodies, fetch_json
 from gateway.platforms.memo import RowMemo
 from gateway.platforms.payload import (
+    JsonObject,
     PayloadError,
     as_object,
     as_objects,
@@ -235,23 +236,36 @@ class AppleClient:
         complete = len(found) == len(ids)
         if not complete:
             found.update(await self.get_campaigns(account, [i for i in ids if i not in found]))
+        # The memo's context and mapper of each campaign, made once for its rows (a
+        # campaignId was read as an id by campaign_ids, so it is a key).
+        by_campaign: dict[object, tuple[Hashable, Callable[[JsonObject], AdSetRecord]]] = {}
+        mapped = self._mapped
+        records: list[AdSetRecord] = []
         with _malformed(account):
-            records = [self._map_row(account.external_id, row, found) for row in raw_rows]
+            for row in raw_rows:
+                campaign_id = row.get("campaignId")
+                mapper = by_campaign.get(campaign_id)
+                if mapper is None:
+                    mapper = by_campaign[campaign_id] = self._row_mapper(
+                        account.external_id, found.get(str(campaign_id))
+                    )
+                records.append(mapped.map(mapper[0], row, mapper[1]))
         if complete:
             self._repeated.keep(key, raw_rows, catalog, records)
         return records
 
-    def _map_row(
-        self, account_id: str, row: Mapping[str, Any], found: Mapping[str, CampaignRecord]
-    ) -> AdSetRecord:
-        campaign = found.get(str(row.get("campaignId")))
-        # What the mapping reads of the campaign: its geo and placements.
+    @staticmethod
+    def _row_mapper(
+        account_id: str, campaign: CampaignRecord | None
+    ) -> tuple[Hashable, Callable[[JsonObject], AdSetRecord]]:
+        """The row memo's context for the rows of ``campaign`` (what the mapping reads of the
+        campaign: its geo and placements), and their mapper."""
         context = (account_id, campaign.countries, campaign.placements) if campaign else account_id
 
-        def map_row(raw: Mapping[str, Any]) -> AdSetRecord:
+        def map_row(raw: JsonObject) -> AdSetRecord:
             return map_adgroup(raw, account_id, campaign)
 
-        return self._mapped.map(context, row, map_row)
+        return context, map_row
 
     # -- campaigns ---------------------------------------------------------------------------
 
