@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import operator
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Generic, TypeVar
 
 from gateway.platforms.base import Record
@@ -52,6 +52,21 @@ class RepeatedRows(Generic[R]):
         ):
             return None
         return list(last[2])
+
+    def mapped(
+        self,
+        account: Hashable,
+        rows: Sequence[JsonObject],
+        context: object,
+        map_rows: Callable[[], list[R]],
+    ) -> list[R]:
+        """``records(account, rows, context)``, else ``map_rows()``, kept as the account's
+        last page."""
+        records = self.records(account, rows, context)
+        if records is None:
+            records = map_rows()
+            self.keep(account, rows, context, records)
+        return records
 
     def keep(
         self, account: Hashable, rows: Sequence[JsonObject], context: object, records: list[R]

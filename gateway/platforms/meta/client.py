@@ -203,11 +203,13 @@ class MetaClient:
             return mapping.map_adset(raw, account_id=account_id, currency=currency)
 
         context = (account_id, currency)
-        rows = self._repeated.records(account_id, walk.rows, context)
-        if rows is None:
-            with _malformed(account):
-                rows = self._mapped.map_rows(context, walk.rows, map_row)
-            self._repeated.keep(account_id, walk.rows, context, rows)
+        with _malformed(account):
+            rows = self._repeated.mapped(
+                account_id,
+                walk.rows,
+                context,
+                lambda: self._mapped.map_rows(context, walk.rows, map_row),
+            )
         return AdSetPage(
             rows=rows,
             resume_points=LazyTokens(walk.points, Position.encode),

@@ -171,11 +171,13 @@ class TikTokClient:
             return mapping.map_adgroup(raw, account_id=account_id, currency=currency)
 
         context = (account_id, currency)
-        rows = self._repeated.records(account_id, scan.rows, context)
-        if rows is None:
-            with _malformed(account):
-                rows = self._mapped.map_rows(context, scan.rows, map_row)
-            self._repeated.keep(account_id, scan.rows, context, rows)
+        with _malformed(account):
+            rows = self._repeated.mapped(
+                account_id,
+                scan.rows,
+                context,
+                lambda: self._mapped.map_rows(context, scan.rows, map_row),
+            )
         points: list[int | None] = list(scan.after)
         if scan.at_end:
             # Nothing (matching) follows the last row: say so rather than hand out a token
