@@ -344,9 +344,11 @@ def profile_config(
     primer: Sequence[configs.AccountKey],
 ) -> dict[str, Any]:
     """The sandbox's configuration with two projects: the measured accounts, and the primer's
-    (each with a key of its own), and no client rate limits."""
+    (each with a key of its own), no client rate limits and no read-ahead: a cold sample is
+    one page of a fresh app, and the next page it would read ahead is no one's."""
     out: dict[str, Any] = orjson.loads(orjson.dumps(doc))
     out["gateway"]["rate_limit"] = {"per_key": 10**9, "per_project": 10**9, "per_seconds": 1}
+    out["gateway"]["read_ahead"] = False
     source = out["projects"][0]
     accounts = {(a["platform"], a["external_id"]): a for a in source["ad_accounts"]}
 
