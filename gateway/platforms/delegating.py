@@ -1,5 +1,6 @@
 """A platform client that hands every call to the client it wraps, for wrappers that change
-one thing (``platforms.readahead``'s listings, the listing service's announced listings).
+what they override (``platforms.readahead``'s listings, the listing service's announced
+listings, ``resilience.client``'s calls).
 
 It passes the optional capabilities of ``platforms.base`` on as the wrapped client has them:
 a capability the wrapped client lacks answers as "nothing known" (no unavailability, no usage,

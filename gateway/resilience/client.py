@@ -33,9 +33,9 @@ from gateway.platforms.base import (
     CampaignRecord,
     Platform,
     ReportsUsage,
-    caches_accounts,
     warms_campaigns,
 )
+from gateway.platforms.delegating import Delegating
 from gateway.resilience.backoff import RetryBudget, RetryPolicy
 from gateway.resilience.breaker import CircuitBreakers
 from gateway.resilience.budget import calling_account
@@ -73,13 +73,14 @@ class CallStats:
     short_circuited: int = 0
 
 
-class ResilientPlatform:
+class ResilientPlatform(Delegating):
     """Wraps a platform client with retries, throttling, breakers and a deadline.
 
     Also a ``KnowsAvailability``: the listing asks it which accounts would fail fast now; a
     ``ReportsUsage`` (the usage known here or shared; None unless the inner client reports
     usage); and a ``WarmsCampaigns``, passing the inner client's on (a no-op for one that keeps
-    none)."""
+    none). What reads no platform (cached campaigns and accounts) and ``aclose`` (every listing
+    runs in its caller's task, so none outlives its callers) pass straight through."""
 
     def __init__(
         self,
@@ -91,8 +92,7 @@ class ResilientPlatform:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
-        self.inner = inner
-        self.platform: Platform = inner.platform
+        super().__init__(inner)
         self.policy = policy or RetryPolicy()
         self.state = state or ResilienceState()
         self.stats = CallStats()
@@ -164,17 +164,6 @@ class ResilientPlatform:
     async def list_campaigns(self, account: AccountRef) -> list[CampaignRecord]:
         return await self._call(account, lambda: self.inner.list_campaigns(account))
 
-    def campaigns_warm(self, account: AccountRef) -> bool:
-        """True also when the inner client keeps no campaigns: there is nothing to warm."""
-        inner = self.inner
-        return not warms_campaigns(inner) or inner.campaigns_warm(account)
-
-    def cached_campaigns(
-        self, account: AccountRef, campaign_ids: Sequence[str]
-    ) -> dict[str, CampaignRecord]:
-        inner = self.inner
-        return inner.cached_campaigns(account, campaign_ids) if warms_campaigns(inner) else {}
-
     async def warm_campaigns(self, account: AccountRef) -> None:
         inner = self.inner
         if warms_campaigns(inner) and not inner.campaigns_warm(account):
@@ -182,15 +171,6 @@ class ResilientPlatform:
 
     async def get_account(self, account: AccountRef) -> AdAccountInfo:
         return await self._call(account, lambda: self.inner.get_account(account))
-
-    def cached_account(self, account: AccountRef) -> AdAccountInfo | None:
-        inner = self.inner
-        return inner.cached_account(account) if caches_accounts(inner) else None
-
-    async def aclose(self) -> None:
-        """Close the inner client. (Every listing runs in its caller's task, so none
-        outlives its callers.)"""
-        await self.inner.aclose()
 
     def last_usage_pct(self, account_external_id: str) -> float | None:
         """The highest quota usage (percent) known for the account: as the platform last
