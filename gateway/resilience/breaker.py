@@ -49,12 +49,12 @@ class CircuitBreakers:
             return _GO
         waited = self.clock() - circuit.opened_at
         if waited < self.cooldown:
-            return _Decided(self.cooldown - waited)
+            return _Admission(self.cooldown - waited)
         if circuit.probe is not None:
-            return _Decided(1.0)  # one probe at a time
+            return _Admission(1.0)  # one probe at a time
         probe = circuit.probe = _Probe()
         events.breaker_transition(key, "open", "half_open")
-        return _ProbeAdmission(self, key, probe)
+        return _Admission(None, lambda: self._release(key, probe))
 
     def _release(self, key: tuple[str, str], probe: _Probe) -> None:
         # Looked up again: success() may have dropped the circuit, failure() replaced nothing
@@ -96,14 +96,15 @@ class CircuitBreakers:
         return "half_open" if circuit.probe is not None else "open"
 
 
-class _Decided(AbstractContextManager[float | None]):
-    """An admission decided when asked: the seconds until a call may go, or None for a call
-    through a closed circuit (``_GO``). Nothing to release either way."""
+class _Admission(AbstractContextManager[float | None]):
+    """An admission: entered, the seconds until a call may go, or None when it may go now;
+    ``release`` runs when the call's block ends (the probe of a half-open circuit)."""
 
-    __slots__ = ("_wait",)
+    __slots__ = ("_release", "_wait")
 
-    def __init__(self, wait: float | None) -> None:
+    def __init__(self, wait: float | None, release: Callable[[], None] | None = None) -> None:
         self._wait = wait
+        self._release = release
 
     def __enter__(self) -> float | None:
         return self._wait
@@ -114,29 +115,9 @@ class _Decided(AbstractContextManager[float | None]):
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        return None
+        if self._release is not None:
+            self._release()
 
 
-_GO = _Decided(None)
-
-
-class _ProbeAdmission(AbstractContextManager[float | None]):
-    """The probe of a half-open circuit: released when the call's block ends."""
-
-    __slots__ = ("_breakers", "_key", "_probe")
-
-    def __init__(self, breakers: CircuitBreakers, key: tuple[str, str], probe: _Probe) -> None:
-        self._breakers = breakers
-        self._key = key
-        self._probe = probe
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._breakers._release(self._key, self._probe)
+#: Through a closed circuit: nothing to release.
+_GO = _Admission(None)
