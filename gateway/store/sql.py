@@ -65,9 +65,6 @@ class SqlStore(ABC, Generic[Handle]):
         self._closed = False
         self._opening = asyncio.Lock()
         self._ids = IdMap(self._write_ids, self._read_id)
-        #: ``Store.knows``: the ID map's own method, so that a listing's check of each row
-        #: is one call.
-        self.knows: Callable[[str], bool] = self._ids.knows
 
     # --- what each driver provides ---------------------------------------------------------
 
@@ -175,6 +172,9 @@ class SqlStore(ABC, Generic[Handle]):
         )
 
     # --- ID reverse map -------------------------------------------------------------------
+
+    def knows(self, public_id: str) -> bool:
+        return self._ids.knows(public_id)
 
     def remember_ids(self, entries: Iterable[tuple[str, IdTarget]]) -> None:
         self._ids.remember(entries)
