@@ -137,8 +137,9 @@ class ByIdentity:
     """A list whose items' output, for a given plain-only selection, is fully determined by
     which objects ``identity`` gives (the same objects in the same order: the same output).
 
-    The executor keeps the output of such lists (``_Builders``) and gives it again when the
-    same objects come back, as a repeated page's rows do: the rows and the records they were
+    The executor keeps the output of such lists (``_Builders``) once it has built it twice,
+    and gives it again when the same objects come back after that, as a repeated page's rows
+    do: the rows and the records they were
     made from are immutable and handed out again as the same objects. Each kept output holds
     its objects, so their ids cannot be reused while it is kept."""
 
@@ -504,9 +505,10 @@ class _Builders:
     runs one function call per row instead of a loop over field descriptions per object.
     Bounded, as clients choose the shapes.
 
-    Also the output of ``ByIdentity`` lists built by them, by function and identities,
-    bounded by the items kept (``kept_items``): a repeated page gives its edges again
-    instead of building them row by row. The rows' dicts are shared between the responses
+    Also the output of ``ByIdentity`` lists built by them, by function and identities, once
+    built twice (a page read once, as in a walk, is not worth keeping), bounded by the items
+    kept (``kept_items``): a repeated page gives its edges again instead of building them
+    row by row. The rows' dicts are shared between the responses
     that give them; nothing changes a result once built (graphql-core and ``orjson.dumps``
     only read it)."""
 
@@ -524,6 +526,11 @@ class _Builders:
         )
         self._kept: LRUCache[tuple[int, tuple[int, ...]], _Kept] = LRUCache(
             maxsize=kept_items, getsizeof=lambda kept: max(1, len(kept.results))
+        )
+        #: The identities built once and not kept yet, by the same key, each held so that
+        #: its ids stay its own: a list is kept when it is built the second time.
+        self._seen: LRUCache[tuple[int, tuple[int, ...]], tuple[object, ...]] = LRUCache(
+            maxsize=kept_items, getsizeof=lambda identity: max(1, len(identity))
         )
 
     def get(self, program: Program) -> _Made:
@@ -557,8 +564,16 @@ class _Builders:
         return KeptList(kept)
 
     def keep(self, made: _Made, identity: tuple[object, ...], results: list[Any]) -> None:
-        if len(results) <= self._kept.maxsize:
-            key = (id(made), tuple(map(id, identity)))
+        """Keep ``results`` if ``made`` built them from ``identity`` before; else remember
+        that it did. A walk over new rows builds every page once: keeping each page's whole
+        output (a dozen containers a row) only to evict it unread made every gen-0
+        collection traverse it and promote it."""
+        if len(results) > self._kept.maxsize:
+            return
+        key = (id(made), tuple(map(id, identity)))
+        if self._seen.pop(key, None) is None:
+            self._seen[key] = identity
+        else:
             self._kept[key] = _Kept(made, identity, list(results))
 
 
