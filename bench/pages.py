@@ -18,7 +18,8 @@ sample is rows the process and accounts the app have never seen. The primer is t
 of page on another project of other accounts, so the platforms' connections are open and the
 GraphQL document is known, as in a process that has served before; the spec's ``primer``
 project exists for that only. After start-up the heap is settled as ``gateway serve`` does
-(collected, frozen, gen-0 threshold 10,000), so one app's garbage is not another's sample.
+(``gateway.cli.settle_heap``: collected, frozen, gen 0 collected less often), so one app's
+garbage is not another's sample.
 
 The process's CPU time (every thread) is taken around each sample. For callgrind, ``getppid``
 is called at the start and at the end of each sample (``--dump-before=getppid`` dumps the
@@ -31,7 +32,6 @@ import argparse
 import asyncio
 import cProfile
 import functools
-import gc
 import os
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -46,6 +46,7 @@ from starlette.types import ASGIApp, Message, Scope
 
 from bench.drive import README_NESTED, REST_FIELDS, page_query
 from gateway.app import create_app
+from gateway.cli import settle_heap
 from gateway.config import Settings, parse_settings
 
 T = TypeVar("T")
@@ -361,14 +362,6 @@ class Spec:
 def api(kind: Kind) -> str:
     """Which walk's cursors a kind reads: ``rest`` or ``graphql``."""
     return "rest" if kind.graphql_fields is None else "graphql"
-
-
-def settle_heap() -> None:
-    """What ``gateway serve`` does once its app is built: collect, freeze what is alive, and
-    collect gen 0 every 10,000 allocations."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(10_000, 20, 20)
 
 
 def spread(available: int, samples: int) -> list[int]:

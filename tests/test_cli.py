@@ -151,7 +151,7 @@ def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
     served = Served()
     monkeypatch.setattr(uvicorn, "run", served.run)
     # The heap is frozen for a serving process only, never for the test run.
-    monkeypatch.setattr(cli, "_settle_heap", lambda: None)
+    monkeypatch.setattr(cli, "settle_heap", lambda: None)
     monkeypatch.delenv("GATEWAY_CONFIG", raising=False)
     monkeypatch.delenv("GATEWAY_SANDBOX_KEY", raising=False)
     # serve configures the root logger for the process; the test run keeps its own
