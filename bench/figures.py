@@ -34,7 +34,7 @@ from bench.drive import (
     page_query,
 )
 from bench.env import Env, Gateway, UpstreamLog
-from bench.processes import cpu_seconds, settled_thread_times, status_mb
+from bench.processes import cpu_seconds, idle_cpu_rate, status_mb, thread_times, work_since
 from bench.report import Bound, Figure, at_least, at_most
 from bench.upstream import MetaAdsets
 from gateway.platforms.base import Platform
@@ -266,23 +266,25 @@ def _breakdown(log: UpstreamLog) -> str:
 
 
 async def _warm_cpu_ms(
-    pid: int, pages: Mapping[str, Callable[[], Awaitable[object]]], count: int, rounds: int
+    pid: int,
+    pages: Mapping[str, Callable[[], Awaitable[object]]],
+    count: int,
+    rounds: int,
+    idle_rate: float,
 ) -> dict[str, float]:
     """CPU ms per page of each kind of ``pages``, ``count`` pages of each, taken in
     ``rounds`` interleaved blocks (all kinds in turn, then again): a machine whose speed
     drifts during the run (other work on its cores) weighs on every kind alike, which the
-    ratios between kinds need. Each block is counted from an idle process to an idle process
-    again (``settled_thread_times``)."""
+    ratios between kinds need. Each block is counted from an idle process until it is idle
+    again, what it spends idle (``idle_rate``) taken off (``work_since``)."""
     per_block = max(count // rounds, 1)
     spent = dict.fromkeys(pages, 0.0)
-    reading = await settled_thread_times(pid)
     for _ in range(rounds):
         for kind, one in pages.items():
+            before = thread_times(pid)
             for _ in range(per_block):
                 await one()
-            after = await settled_thread_times(pid)
-            spent[kind] += after.since(reading)
-            reading = after
+            spent[kind] += await work_since(pid, before, idle_rate=idle_rate)
     return {kind: _ms(seconds) / (per_block * rounds) for kind, seconds in spent.items()}
 
 
@@ -305,27 +307,30 @@ def _graphql_step(query: str) -> Walker:
     return step
 
 
-async def _cold_walk(ctx: Ctx, step: Walker, expected: int) -> tuple[float, int]:
+async def _cold_walk(ctx: Ctx, step: Walker, expected: int) -> tuple[float, int, float]:
     """A fresh gateway over every account of the project walks all of it, 100 rows a page,
-    from its very first request: (CPU ms per page, pages). Before the CPU is read, one REST
-    ``HEAD`` and one GraphQL ``{ __typename }`` run the HTTP stack once without calling any
-    platform, so that start-up work is not counted; everything about accounts and rows is."""
+    from its very first request: (CPU ms per page, pages, the process's idle CPU rate). Before
+    the CPU is read, one REST ``HEAD`` and one GraphQL ``{ __typename }`` run the HTTP stack
+    once without calling any platform, so that start-up work is not counted; everything about
+    accounts and rows is. What the process spends idle while it settles after the walk is not
+    (``work_since``)."""
     gateway = await ctx.env.use_gateway(list(await ctx.account_sizes()), fresh=True)
     async with GatewayClient(gateway.url) as client:
         (await client.http.head(client.rest_path)).raise_for_status()
         (await client.http.post("/graphql", json={"query": "{ __typename }"})).raise_for_status()
-        before = await settled_thread_times(gateway.pid)
+        idle_rate = await idle_cpu_rate(gateway.pid)
+        before = thread_times(gateway.pid)
         rows, pages, cursor = 0, 0, None
         while pages < 10_000:
             got, cursor = await step(client, cursor)
             rows, pages = rows + got, pages + 1
             if cursor is None:
                 break
-        spent = (await settled_thread_times(gateway.pid)).since(before)
+        spent = await work_since(gateway.pid, before, idle_rate=idle_rate)
     ctx.env.stop_gateway()
     if rows != expected:
         raise RuntimeError(f"cold walk listed {rows} rows, the project has {expected}")
-    return _ms(spent) / pages, pages
+    return _ms(spent) / pages, pages, idle_rate
 
 
 def _ratios(over: list[float], under: list[float]) -> str:
@@ -351,7 +356,8 @@ async def cpu(ctx: Ctx) -> list[Figure]:
         for _ in range(ctx.n(10, 2)):
             for one in pages.values():
                 await one()
-        warm = await _warm_cpu_ms(gateway.pid, pages, n_pages, rounds)
+        warm_idle = await idle_cpu_rate(gateway.pid)
+        warm = await _warm_cpu_ms(gateway.pid, pages, n_pages, rounds, warm_idle)
     expected = sum((await ctx.account_sizes()).values())
     # REST and nested first in each round, back to back: their ratio is taken walk by walk
     steps: dict[str, Walker] = {
@@ -361,12 +367,14 @@ async def cpu(ctx: Ctx) -> list[Figure]:
         "readme": _graphql_step(README_QUERY),
     }
     cold: dict[str, list[float]] = {kind: [] for kind in steps}
+    cold_idle: list[float] = []
     pages_walked = 0
     walks = ctx.n(5, 1)
     for _ in range(walks):
         for kind, step in steps.items():
-            ms, pages_walked = await _cold_walk(ctx, step, expected)
+            ms, pages_walked, idle_rate = await _cold_walk(ctx, step, expected)
             cold[kind].append(ms)
+            cold_idle.append(idle_rate)
     cold_ms = {kind: statistics.median(cold[kind]) for kind in steps}
     # Each round's nested walk over its REST walk, a few seconds apart: a host whose speed
     # drifts over the group (other work on its cores) weighs on both alike.
@@ -374,14 +382,16 @@ async def cpu(ctx: Ctx) -> list[Figure]:
         nested / rest for nested, rest in zip(cold["nested"], cold["rest"], strict=True)
     )
     warm_how = (
-        f"gateway process CPU (/proc schedstat of each thread, from idle to idle again), in "
-        f"{rounds} blocks interleaved with the other kinds; 6 small accounts, latency 0"
+        f"gateway process CPU (/proc schedstat of each thread, from idle to idle again, less "
+        f"what it spends idle: {_ms(warm_idle):.1f} ms/s here), in {rounds} blocks interleaved "
+        "with the other kinds; 6 small accounts, latency 0"
     )
     cold_how = (
         f"a fresh gateway over all {len(await ctx.account_sizes())} accounts ({expected} rows) "
         f"walks the whole project, {pages_walked} pages of 100, from its first request: rows "
         f"and accounts never seen (median of {walks} process(es)); CPU of the walk, until the "
-        "process is idle again, / pages"
+        f"process is idle again (less what it spends idle: {_ms(statistics.median(cold_idle)):.1f}"
+        " ms/s, median), / pages"
     )
     nested_what = f"REST's fields + the README's `{README_NESTED}`"
     return [

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sys
 import threading
 import time
+from asyncio.subprocess import PIPE
 from pathlib import Path
 
 import pytest
 
-from bench.processes import ThreadTimes, thread_times
+from bench.processes import ThreadTimes, idle_cpu_rate, thread_times, work_since
 from bench.served import read_total
 
 
@@ -48,3 +51,51 @@ def test_a_callgrind_dump_is_read_for_its_total(tmp_path: Path) -> None:
     (tmp_path / "empty.1").write_text("version: 1\n")
     with pytest.raises(RuntimeError, match="no totals"):
         read_total(tmp_path / "empty.1")
+
+
+#: A process that, idle, wakes ten times a second for 2 ms of CPU (as a server's tick, made
+#: costly), and on "go" spins 100 ms, answers, and 0.15 s later spins 50 ms more (a
+#: deferred write).
+_TICKING = """
+import sys, threading, time
+
+def spin(seconds):
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+def tick():
+    while True:
+        spin(0.002)
+        time.sleep(0.1)
+
+threading.Thread(target=tick, daemon=True).start()
+print("ready", flush=True)
+sys.stdin.readline()
+spin(0.1)
+print("done", flush=True)
+time.sleep(0.15)
+spin(0.05)
+sys.stdin.readline()
+"""
+
+
+async def test_work_is_counted_with_what_it_defers_and_without_the_idle_ticking() -> None:
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _TICKING, stdin=PIPE, stdout=PIPE
+    )
+    assert child.stdin is not None and child.stdout is not None
+    try:
+        assert await child.stdout.readline() == b"ready\n"
+        idle_rate = await idle_cpu_rate(child.pid)
+        assert idle_rate >= 0.015  # 2 ms ten times a second, and the wakeups
+        before = thread_times(child.pid)
+        child.stdin.write(b"go\n")
+        assert await child.stdout.readline() == b"done\n"
+        spent = await work_since(child.pid, before, idle_rate=idle_rate)
+        # then the 150 ms of work, deferred part included, and not the seconds of ticking a
+        # fixed idle threshold (2 ms in 0.3 s) would have waited through and counted
+        assert 0.14 <= spent <= 0.19
+    finally:
+        child.kill()
+        await child.wait()
