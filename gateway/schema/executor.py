@@ -139,9 +139,9 @@ class ByIdentity:
 
     The executor keeps the output of such lists (``_Builders``) once it has built it twice,
     and gives it again when the same objects come back after that, as a repeated page's rows
-    do: the rows and the records they were
-    made from are immutable and handed out again as the same objects. Each kept output holds
-    its objects, so their ids cannot be reused while it is kept."""
+    do: the rows and the records they were made from are immutable and handed out again as
+    the same objects. Each kept output holds its objects, so their ids cannot be reused while
+    it is kept."""
 
     __slots__ = ()
 
@@ -508,9 +508,8 @@ class _Builders:
     Also the output of ``ByIdentity`` lists built by them, by function and identities, once
     built twice (a page read once, as in a walk, is not worth keeping), bounded by the items
     kept (``kept_items``): a repeated page gives its edges again instead of building them
-    row by row. The rows' dicts are shared between the responses
-    that give them; nothing changes a result once built (graphql-core and ``orjson.dumps``
-    only read it)."""
+    row by row. The rows' dicts are shared between the responses that give them; nothing
+    changes a result once built (graphql-core and ``orjson.dumps`` only read it)."""
 
     def __init__(self, maxsize: int = 512, kept_items: int = 2048) -> None:
         self._made: LRUCache[Hashable, _Made] = LRUCache(maxsize=maxsize)
