@@ -54,7 +54,7 @@ def test_a_callgrind_dump_is_read_for_its_total(tmp_path: Path) -> None:
 
 
 #: A process that, idle, wakes ten times a second for 2 ms of CPU (as a server's tick, made
-#: costly), and on "go" spins 100 ms, answers, and 0.15 s later spins 50 ms more (a
+#: costly), and on "go" spins 100 ms, answers, and 0.1 s later spins 50 ms more (a
 #: deferred write).
 _TICKING = """
 import sys, threading, time
@@ -74,7 +74,7 @@ print("ready", flush=True)
 sys.stdin.readline()
 spin(0.1)
 print("done", flush=True)
-time.sleep(0.15)
+time.sleep(0.1)
 spin(0.05)
 sys.stdin.readline()
 """
