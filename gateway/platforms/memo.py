@@ -33,9 +33,14 @@ class RowMemo(Generic[R]):
     currency, an Apple campaign's geo and placements), and it was the largest per-row cost of
     a page. A table that is reloaded, or a page resumed inside rows already seen, gets the same
     bytes back from the platform; those rows are not mapped again. The key is the row as orjson
-    writes it (about 1 us; compared whole, so never a false match), so a changed row is a new key
-    and the platform's answer is always what is served. The oldest entries leave first, once
-    there are ``capacity`` of them or their JSON passes ``max_bytes``.
+    writes it (compared whole, so never a false match), so a changed row is a new key and the
+    platform's answer is always what is served. The oldest entries leave first, once there are
+    ``capacity`` of them or their JSON passes ``max_bytes``.
+
+    Writing a row out costs about 2.5 us (a twentieth of a cold row's whole cost), and a walk
+    sees most rows once. So a row is written out only when its platform ID comes back in the
+    same context: the first sighting notes the ID and maps the row; the second compares its
+    JSON with the first row's (when that object is still held, below) and keeps it.
 
     Records handed out are shared between requests, which is why they must be ``Record``s:
     frozen, so no request can change what another one is served.
@@ -51,18 +56,26 @@ class RowMemo(Generic[R]):
         capacity: int = DEFAULT_CAPACITY,
         max_bytes: int = DEFAULT_MAX_BYTES,
         same_capacity: int = SAME_CAPACITY,
+        *,
+        id_field: str = "id",
     ) -> None:
+        """``id_field``: the member of a row that holds its platform ID (a string or an
+        integer), by which a row is known to have been seen before."""
         # An OrderedDict: evicting the oldest key of a plain dict is O(n) once many have gone.
         self._rows: OrderedDict[tuple[Hashable, bytes], R] = OrderedDict()
         self._capacity = capacity
         self._same_capacity = same_capacity
         # id(row) -> (row, context, record), for rows handed in again as the same object.
         self._same: OrderedDict[int, tuple[JsonObject, Hashable, R]] = OrderedDict()
+        # (context, platform ID) -> id() of the row object it was first mapped from.
+        self._seen: OrderedDict[tuple[Hashable, str | int], int] = OrderedDict()
+        self._id_field = id_field
         self._max_bytes = max_bytes
         self._bytes = 0  # of the keys' JSON
 
     def __len__(self) -> int:
-        return len(self._rows)
+        """Rows remembered: by their platform ID, their JSON kept once seen twice."""
+        return len(self._seen)
 
     @property
     def json_bytes(self) -> int:
@@ -94,7 +107,25 @@ class RowMemo(Generic[R]):
     def _map_by_json(
         self, context: Hashable, raw: JsonObject, mapper: Callable[[JsonObject], R]
     ) -> R:
-        """``map`` for a row not known by identity: by its JSON, else mapped afresh."""
+        """``map`` for a row not known by identity: mapped afresh when its platform ID was not
+        seen in this context before, else found by its JSON (mapped afresh if that changed)."""
+        row_id = raw.get(self._id_field)
+        seen = self._seen
+        if type(row_id) is str or type(row_id) is int:
+            seen_key = (context, row_id)
+            first = seen.get(seen_key)
+            if first is None:
+                # Seen for the first time: most rows of a walk are seen only once, so they are
+                # not written out (about 2.5 us a row) until they come back.
+                fresh = mapper(raw)
+                seen[seen_key] = id(raw)
+                if len(seen) > self._capacity:
+                    seen.popitem(last=False)
+                self._remember_same(raw, context, fresh)
+                return fresh
+            seen.move_to_end(seen_key)
+        else:
+            first = None  # no ID to know it by (a malformed row): by its JSON only
         # An exact-size copy, made before the lookup so that its hash (over the whole JSON) is
         # computed once: orjson returns its whole write buffer (8 KB for a 1 KB row, 64 KB for
         # an 8 KB one), which a new entry would hold for as long as it is kept.
@@ -102,12 +133,31 @@ class RowMemo(Generic[R]):
         rows = self._rows
         record = rows.get(key)
         if record is None:
-            record = rows[key] = mapper(raw)
+            record = rows[key] = self._first_record(first, key, raw, mapper)
             self._bytes += len(key[1])
             # The row just added stays, even alone over ``max_bytes``: it is being served.
             while len(rows) > self._capacity or (self._bytes > self._max_bytes and len(rows) > 1):
                 self._bytes -= len(rows.popitem(last=False)[0][1])
-        if len(self._same) >= self._same_capacity:
-            self._same.popitem(last=False)
-        self._same[id(raw)] = (raw, context, record)
+        self._remember_same(raw, context, record)
         return record
+
+    def _first_record(
+        self,
+        first: int | None,
+        key: tuple[Hashable, bytes],
+        raw: JsonObject,
+        mapper: Callable[[JsonObject], R],
+    ) -> R:
+        """The record of a row seen before but whose JSON was not kept: the record of its
+        first sighting when that row object is still held (``_same``) and writes the same JSON
+        in the same context, else ``mapper(raw)``."""
+        held = None if first is None else self._same.get(first)
+        if held is not None and held[1] == key[0] and orjson.dumps(held[0]) == key[1]:
+            return held[2]
+        return mapper(raw)
+
+    def _remember_same(self, raw: JsonObject, context: Hashable, record: R) -> None:
+        same = self._same
+        if len(same) >= self._same_capacity:
+            same.popitem(last=False)
+        same[id(raw)] = (raw, context, record)

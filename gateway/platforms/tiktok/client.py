@@ -92,7 +92,7 @@ class TikTokClient:
         self._accounts: FetchCache[str, AdAccountInfo] = FetchCache(
             ttl=ACCOUNT_TTL_SECONDS, timer=clock
         )
-        self._mapped: RowMemo[AdSetRecord] = RowMemo()
+        self._mapped: RowMemo[AdSetRecord] = RowMemo(id_field="adgroup_id")
         self._repeated: RepeatedRows[AdSetRecord] = RepeatedRows()
         #: A repeated page's answers, decoded once: the row memo then knows its rows at once.
         self._bodies = DecodedBodies(volatile="request_id")
