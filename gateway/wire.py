@@ -92,6 +92,12 @@ class WrittenItems:
     An entry keeps its record alive, so the record's ``id`` cannot be reused while the entry
     exists; the oldest entries go first, once there are ``capacity`` of them or their bytes
     pass ``max_bytes``.
+
+    An item is written out to be kept from the second time its record is shown. The first
+    time, it is handed over as the dict ``adset_json`` builds and the body's one ``dumps``
+    writes it: a walk shows most rows once, and writing an item on its own (a call, an
+    exact-size copy, an entry) cost a cold page about twice what writing it inside the body
+    does. The records shown once are noted (held, as entries are) within ``capacity``.
     """
 
     def __init__(
@@ -103,8 +109,10 @@ class WrittenItems:
         self._written: OrderedDict[tuple[int, str], tuple[AdSetRecord, orjson.Fragment, int]] = (
             OrderedDict()
         )
+        self._shown: OrderedDict[tuple[int, str], AdSetRecord] = OrderedDict()
 
     def __len__(self) -> int:
+        """Items kept as bytes."""
         return len(self._written)
 
     @property
@@ -112,25 +120,33 @@ class WrittenItems:
         """Bytes of JSON held."""
         return self._bytes
 
-    def item(self, item: AdSetItem) -> orjson.Fragment:
-        """The item's JSON, to be placed in a body that ``dumps`` writes."""
-        key = (id(item.record), item.ad_account_id)
-        hit = self._written.get(key)
-        if hit is not None and hit[0] is item.record:
-            return hit[1]
-        return self._write(key, item)
+    def item(self, item: AdSetItem) -> orjson.Fragment | dict[str, Any]:
+        """The item's JSON, to be placed in a body that ``dumps`` writes (see ``items``)."""
+        return self.items((item,))[0]
 
-    def items(self, items: Iterable[AdSetItem]) -> list[orjson.Fragment]:
-        """Each item's JSON (``item``), in order: one loop, with no call per item already
-        written (a page repeats most of its rows)."""
+    def items(self, items: Iterable[AdSetItem]) -> list[orjson.Fragment | dict[str, Any]]:
+        """Each item's JSON, in order, for a body that ``dumps`` writes: the bytes kept for
+        its record, or the item to write (``adset_json``). One loop, with no call per item
+        already written (a page repeats most of its rows)."""
         written = self._written
-        out: list[orjson.Fragment] = []
+        out: list[orjson.Fragment | dict[str, Any]] = []
         for item in items:
             record = item.record
             key = (id(record), item.ad_account_id)
             hit = written.get(key)
-            out.append(hit[1] if hit is not None and hit[0] is record else self._write(key, item))
+            out.append(hit[1] if hit is not None and hit[0] is record else self._miss(key, item))
         return out
+
+    def _miss(self, key: tuple[int, str], item: AdSetItem) -> orjson.Fragment | dict[str, Any]:
+        """An item not kept: written and kept if its record was shown before, else noted."""
+        shown = self._shown
+        # An entry holds its record alive, so a key found is this record's.
+        if shown.pop(key, None) is not None:
+            return self._write(key, item)
+        shown[key] = item.record
+        if len(shown) > self._capacity:
+            shown.popitem(last=False)
+        return adset_json(item)
 
     def _write(self, key: tuple[int, str], item: AdSetItem) -> orjson.Fragment:
         """Write ``item`` and keep it under ``key``, its record's ``id`` and account ID."""
