@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -12,6 +12,7 @@ import orjson
 
 from gateway.listing.types import AdSetItem
 from gateway.platforms.base import AdSetRecord
+from gateway.repeats import SameObjects
 
 #: How response bodies are encoded: a UTC datetime as RFC 3339 with a ``Z``, to the second
 #: (``2026-04-01T00:00:00Z``). orjson writes one in ~0.3 us; formatting it in Python took ~5.
@@ -80,6 +81,9 @@ WRITTEN_CAPACITY = 1024
 #: ... and at most this many bytes of them (each entry also keeps its record alive), so that
 #: items of 8 KB (wide targeting) stop at 384: more than a 200-row page still.
 WRITTEN_MAX_BYTES = 3 * 1024 * 1024
+#: Pages kept whole (their items at most ``capacity`` in all), their items' bytes shared
+#: with the entries while those last: a few pages polled again and again.
+WRITTEN_PAGES = 4
 
 
 class WrittenItems:
@@ -98,6 +102,9 @@ class WrittenItems:
     writes it: a walk shows most rows once, and writing an item on its own (a call, an
     exact-size copy, an entry) cost a cold page about twice what writing it inside the body
     does. The records shown once are noted (held, as entries are) within ``capacity``.
+
+    The last few pages whose items were all kept are kept whole, by the items' identity
+    (``repeats.SameObjects``): the same page asked again takes them without a lookup per item.
     """
 
     def __init__(
@@ -110,6 +117,11 @@ class WrittenItems:
             OrderedDict()
         )
         self._shown: OrderedDict[tuple[int, str], AdSetRecord] = OrderedDict()
+        self._shown_once = 0  # items handed out to be written in the body, so far
+        # The bytes of the last pages whose items were all kept, by their first item.
+        self._pages: SameObjects[int, list[orjson.Fragment | dict[str, Any]]] = SameObjects(
+            WRITTEN_PAGES, capacity
+        )
 
     def __len__(self) -> int:
         """Items kept as bytes."""
@@ -124,17 +136,25 @@ class WrittenItems:
         """The item's JSON, to be placed in a body that ``dumps`` writes (see ``items``)."""
         return self.items((item,))[0]
 
-    def items(self, items: Iterable[AdSetItem]) -> list[orjson.Fragment | dict[str, Any]]:
+    def items(self, items: Sequence[AdSetItem]) -> list[orjson.Fragment | dict[str, Any]]:
         """Each item's JSON, in order, for a body that ``dumps`` writes: the bytes kept for
         its record, or the item to write (``adset_json``). One loop, with no call per item
-        already written (a page repeats most of its rows)."""
-        written = self._written
+        already written (a page repeats most of its rows); none at all for the same items as
+        a page whose items were all kept (the list handed out then, only to be read)."""
+        if not items:
+            return []
+        page = self._pages.get(id(items[0]), items)
+        if page is not None:
+            return page
+        written, shown_once = self._written, self._shown_once
         out: list[orjson.Fragment | dict[str, Any]] = []
         for item in items:
             record = item.record
             key = (id(record), item.ad_account_id)
             hit = written.get(key)
             out.append(hit[1] if hit is not None and hit[0] is record else self._miss(key, item))
+        if self._shown_once == shown_once:  # every item is bytes: the page is worth keeping
+            self._pages.put(id(items[0]), items, out)
         return out
 
     def _miss(self, key: tuple[int, str], item: AdSetItem) -> orjson.Fragment | dict[str, Any]:
@@ -146,6 +166,7 @@ class WrittenItems:
         shown[key] = item.record
         if len(shown) > self._capacity:
             shown.popitem(last=False)
+        self._shown_once += 1
         return adset_json(item)
 
     def _write(self, key: tuple[int, str], item: AdSetItem) -> orjson.Fragment:

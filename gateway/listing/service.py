@@ -38,11 +38,16 @@ from gateway.platforms.base import (
 from gateway.platforms.delegating import Delegating
 from gateway.platforms.readahead import ReadAhead
 from gateway.platforms.tokens import is_resume_token
+from gateway.repeats import SameObjects
 from gateway.store import IdTarget, Store
 
 #: How long a project's campaign index answers unknown campaign IDs without a new index.
 _INDEX_FRESH = 15.0
 _FIND_PAGES = 5
+#: Pages whose items ``remember`` keeps, to know a repeated one (a few per project polled),
+#: and at most this many items in all (each holds its record).
+REMEMBERED_PAGES = 64
+REMEMBERED_ITEMS = 2048
 
 
 class ListingService:
@@ -63,6 +68,9 @@ class ListingService:
         self._indexed_at: dict[str, float] = {}  # project -> when its campaigns were indexed
         self._sizes = SizeHints(coordinator=coordinator)
         self._items = Items()  # a repeated page's items, as made before
+        # The items of the pages remembered last, by their first item: a repeated page's
+        # IDs are known already (or queued), so it is not looked up again item by item.
+        self._remembered: SameObjects[int, bool] = SameObjects(REMEMBERED_PAGES, REMEMBERED_ITEMS)
         self._account_ids = {
             (a.platform, a.external_id): derive_id(IdKind.AD_ACCOUNT, a.platform, a.external_id)
             for p in settings.projects
@@ -233,6 +241,8 @@ class ListingService:
 
     def remember(self, items: Sequence[AdSetItem]) -> None:
         """Record the public IDs of listed rows for later reverse lookups."""
+        if not items or self._remembered.get(id(items[0]), items):
+            return
         knows = self._store.knows
         entries: dict[str, IdTarget] = {}
         campaigns: set[str] = set()  # a page repeats a few campaigns: each is looked up once
@@ -251,6 +261,7 @@ class ListingService:
                     )
         if entries:
             self._store.remember_ids(entries.items())
+        self._remembered.put(id(items[0]), items, True)
 
     async def find_adset(self, owner: ScopedAccount, target: IdTarget) -> AdSetItem | None:
         """One ad set by reverse-map target: a walk of its campaign (no by-ID read exists on

@@ -42,6 +42,7 @@ from gateway.platforms.base import (
     Platform,
     knows_availability,
 )
+from gateway.repeats import SameObjects
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,17 +90,24 @@ class Items:
     (``platforms.memo``), and items are frozen, so the item of a record is the same for as
     long as the record lives: a repeated page takes them as they are instead of building one
     a row. An entry holds its record, so the record's ``id`` is not reused while it is kept;
-    the oldest leave first."""
+    the oldest leave first. The items of each account's last records are also kept whole
+    (``repeats.SameObjects``): a repeated page takes them without a lookup per record."""
 
     def __init__(self, capacity: int = 1024) -> None:
         self._capacity = capacity
         self._items: OrderedDict[tuple[int, str], AdSetItem] = OrderedDict()
+        # By account: as many records as items are kept, for the accounts listed last.
+        self._last: SameObjects[str, list[AdSetItem]] = SameObjects(capacity, capacity)
 
     def __len__(self) -> int:
         return len(self._items)
 
     def of(self, records: Sequence[AdSetRecord], ad_account_id: str) -> list[AdSetItem]:
-        """``[make_item(record, ad_account_id) for record in records]``, reusing items."""
+        """``[make_item(record, ad_account_id) for record in records]``, reusing items. The
+        list may be one handed out before: it is only to be read."""
+        last = self._last.get(ad_account_id, records)
+        if last is not None:
+            return last
         items = self._items
         out: list[AdSetItem] = []
         for record in records:
@@ -110,6 +118,7 @@ class Items:
                 if len(items) > self._capacity:
                     items.popitem(last=False)
             out.append(item)
+        self._last.put(ad_account_id, records, out)
         return out
 
 

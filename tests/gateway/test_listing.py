@@ -512,3 +512,32 @@ async def test_finding_an_adset_reads_no_page_ahead_of_its_row() -> None:
     # then two pages were read: none after the row's
     assert found is not None and found.record.external_id == row.external_id
     assert [start for _, start, _ in inner.calls] == [None, inner.calls[1][1]]
+
+
+async def test_a_repeated_page_is_not_looked_up_in_the_id_map_again() -> None:
+    # given a page listed once, its IDs remembered
+    clients, accounts = fake_clients({Platform.META_ADS: [30], Platform.TIKTOK_ADS: [30]})
+    service = make_service(clients, accounts)
+    project = readable(service)
+    first = await service.list_adsets(project, ListFilters(), limit=PageSize(50))
+    store = _stores[-1]
+    assert all(store.knows(item.adset_id) for item in first.items)
+    looked_up: list[str] = []
+    knows = store.knows
+
+    def counting(public_id: str) -> bool:
+        looked_up.append(public_id)
+        return knows(public_id)
+
+    store.knows = counting  # type: ignore[method-assign]
+    # when the same page is listed again: the same records, so the same items
+    again = await service.list_adsets(project, ListFilters(), limit=PageSize(50))
+    # then its items are the first page's and no ID is looked up one by one
+    assert [a is b for a, b in zip(again.items, first.items, strict=True)] == [True] * 50
+    assert looked_up == []
+    # while another page (other items) is: every row and campaign it has, once
+    following = await service.list_adsets(
+        project, ListFilters(), limit=PageSize(50), cursor=first.next_cursor
+    )
+    campaigns = {item.campaign_id for item in following.items}
+    assert len(looked_up) == len(following.items) + len(campaigns)

@@ -4,6 +4,7 @@ other record or account gets its own, equal to what make_item builds."""
 from __future__ import annotations
 
 import msgspec
+import pytest
 
 from gateway.listing.types import make_item
 from gateway.listing.walk import Items
@@ -43,3 +44,27 @@ def test_items_are_bounded_oldest_first() -> None:
     [again] = items.of(records[1:2], "a")
     assert again is items.of(records[1:2], "a")[0]
     assert items.of(records[2:], "a")[0] is not kept  # the oldest left
+
+
+def test_an_accounts_repeated_records_take_its_items_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    items = Items()
+    records = [make_record(Platform.META_ADS, "act_1", n) for n in range(3)]
+    first = items.of(records, "acc_one")
+    looked_up: list[object] = []
+    monkeypatch.setattr(items, "_items", Spy(looked_up))  # any lookup per record is seen
+    again = items.of(list(records), "acc_one")
+    assert again is first and looked_up == []
+    # another account, fewer records or other objects are made item by item as before
+    monkeypatch.undo()
+    assert items.of(records[:2], "acc_one") == first[:2]
+    assert items.of(records, "acc_two") == [make_item(r, "acc_two") for r in records]
+
+
+class Spy(dict[object, object]):
+    def __init__(self, calls: list[object]) -> None:
+        super().__init__()
+        self._calls = calls
+
+    def get(self, key: object, default: object = None) -> object:
+        self._calls.append(key)
+        return default

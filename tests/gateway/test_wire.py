@@ -120,3 +120,19 @@ def test_written_items_are_held_at_their_own_size() -> None:
         tracemalloc.stop()
     assert items.written_bytes == sum(len(dumps(adset_json(item))) for item in page)
     assert held < 1.5 * items.written_bytes
+
+
+def test_a_page_whose_items_are_all_kept_is_taken_whole_when_its_items_come_back() -> None:
+    page = [make_item(make_record(Platform.META_ADS, "act_1", n), ACCOUNT_ID) for n in range(3)]
+    expected = dumps([adset_json(item) for item in page])
+    items = WrittenItems()
+    shown = items.items(page)  # shown once: not kept, nor is the page
+    assert items.items(page) is not shown  # the second showing writes and keeps each item
+    kept = items.items(page)
+    assert items.items(list(page)) is kept  # the same items, another list: the same page
+    assert dumps(kept) == expected
+    # other items, or the same in another order, are looked up item by item
+    assert dumps(items.items(page[::-1])) == dumps([adset_json(item) for item in page[::-1]])
+    other = [make_item(item.record, "aa_OTHER") for item in page]
+    assert dumps(items.items(other)) == dumps([adset_json(item) for item in other])
+    assert items.items([]) == []
