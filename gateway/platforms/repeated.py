@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import operator
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from typing import Generic, TypeVar
 
 from gateway.platforms.base import Record
 from gateway.platforms.payload import JsonObject
+from gateway.repeats import SameObjects
 
 R = TypeVar("R", bound=Record)
 
@@ -27,13 +26,12 @@ class RepeatedRows(Generic[R]):
     equal context (the account's currency, Apple's campaign catalog), they give the same
     records, so those are taken whole, in one comparison of the rows' identities, instead
     of a lookup per row in the row memo (``platforms.memo``). The pages of the accounts
-    listed last are kept, up to ``max_rows`` rows in all (the last page kept whatever its
-    size)."""
+    listed last are kept (``repeats.SameObjects``), up to ``max_rows`` rows in all (the last
+    page kept whatever its size)."""
 
     def __init__(self, max_rows: int = MAX_ROWS) -> None:
-        self._max_rows = max_rows
-        self._rows = 0
-        self._last: OrderedDict[Hashable, tuple[list[JsonObject], object, list[R]]] = OrderedDict()
+        # By account: the context of its last rows and the records they gave.
+        self._last: SameObjects[Hashable, tuple[object, list[R]]] = SameObjects(max_rows, max_rows)
 
     def __len__(self) -> int:
         return len(self._last)
@@ -43,15 +41,10 @@ class RepeatedRows(Generic[R]):
     ) -> list[R] | None:
         """The records of the account's last page if ``rows`` are its rows, the same
         objects in the same order, and ``context`` equals its context; else None."""
-        last = self._last.get(account)
-        if (
-            last is None
-            or len(last[0]) != len(rows)
-            or last[1] != context
-            or not all(map(operator.is_, last[0], rows))
-        ):
+        last = self._last.get(account, rows)
+        if last is None or last[0] != context:
             return None
-        return list(last[2])
+        return list(last[1])
 
     def mapped(
         self,
@@ -72,11 +65,4 @@ class RepeatedRows(Generic[R]):
         self, account: Hashable, rows: Sequence[JsonObject], context: object, records: list[R]
     ) -> None:
         """Remember ``records`` as what ``rows`` gave in ``context``: the account's last page."""
-        last = self._last
-        replaced = last.pop(account, None)
-        if replaced is not None:
-            self._rows -= len(replaced[0])
-        last[account] = (list(rows), context, list(records))
-        self._rows += len(rows)
-        while self._rows > self._max_rows and len(last) > 1:
-            self._rows -= len(last.popitem(last=False)[1][0])
+        self._last.put(account, rows, (context, list(records)))
