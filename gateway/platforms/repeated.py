@@ -6,6 +6,7 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Generic, TypeVar
 
 from gateway.platforms.base import Record
+from gateway.platforms.memo import RowMemo
 from gateway.platforms.payload import JsonObject
 from gateway.repeats import SameObjects
 
@@ -50,14 +51,15 @@ class RepeatedRows(Generic[R]):
         self,
         account: Hashable,
         rows: Sequence[JsonObject],
-        context: object,
-        map_rows: Callable[[], list[R]],
+        context: Hashable,
+        memo: RowMemo[R],
+        mapper: Callable[[JsonObject], R],
     ) -> list[R]:
-        """``records(account, rows, context)``, else ``map_rows()``, kept as the account's
-        last page."""
+        """``records(account, rows, context)``, else the rows mapped through ``memo``
+        (``memo.map_rows(context, rows, mapper)``), kept as the account's last page."""
         records = self.records(account, rows, context)
         if records is None:
-            records = map_rows()
+            records = memo.map_rows(context, rows, mapper)
             self.keep(account, rows, context, records)
         return records
 

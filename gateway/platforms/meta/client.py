@@ -202,13 +202,9 @@ class MetaClient:
         def map_row(raw: JsonObject) -> AdSetRecord:
             return mapping.map_adset(raw, account_id=account_id, currency=currency)
 
-        context = (account_id, currency)
         with _malformed(account):
             rows = self._repeated.mapped(
-                account_id,
-                walk.rows,
-                context,
-                lambda: self._mapped.map_rows(context, walk.rows, map_row),
+                account_id, walk.rows, (account_id, currency), self._mapped, map_row
             )
         return AdSetPage(
             rows=rows,

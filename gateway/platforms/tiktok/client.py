@@ -170,13 +170,9 @@ class TikTokClient:
         def map_row(raw: JsonObject) -> AdSetRecord:
             return mapping.map_adgroup(raw, account_id=account_id, currency=currency)
 
-        context = (account_id, currency)
         with _malformed(account):
             rows = self._repeated.mapped(
-                account_id,
-                scan.rows,
-                context,
-                lambda: self._mapped.map_rows(context, scan.rows, map_row),
+                account_id, scan.rows, (account_id, currency), self._mapped, map_row
             )
         points: list[int | None] = list(scan.after)
         if scan.at_end:
