@@ -65,7 +65,7 @@ PRECONNECT_MAX = 16
 @dataclass
 class Startup:
     """What start-up prepares so that a first request does not pay for it: the network pools
-    (a session each, over the one TLS context, built only if an upstream speaks https) and the
+    (a connector each, over the one TLS context, built only if an upstream speaks https) and the
     clients that warm up (with their configured accounts), and the connections worth opening
     ahead (pool, base URL, how many)."""
 
@@ -287,7 +287,7 @@ async def start_runtime(runtime: Runtime) -> None:
     """Start-up, run by the app's lifespan before it serves: what a first request would
     otherwise pay is done here, once.
 
-    The network pools open their sessions, over the one TLS context built in a worker thread
+    The network pools open their connectors, over the one TLS context built in a worker thread
     when an upstream speaks https (none at all for http:// upstreams). Then, in the background
     and for at most ``WARM_UP_SECONDS``, the pools open connections to their platforms (a
     connect only: no request, no quota spent) and the clients warm up (Apple fetches an

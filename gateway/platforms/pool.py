@@ -1,9 +1,11 @@
-"""The network under each platform client: one pooled aiohttp session, no cookie jar, and the
-app's one TLS context, built off the event loop and only for https upstreams.
+"""The network under each platform client: aiohttp's connection pool and response parser
+with no session around them, no cookie jar, and the app's one TLS context, built off the
+event loop and only for https upstreams.
 
 aiohttp's C parser costs about a third of httpcore's pure-Python HTTP/1.1 per call, and
-sending straight onto its session, without httpx's client, request and response models
-around it, saves another fifth (``python -m bench.upstream_call`` measures each way).
+sending straight onto its connections, without httpx's client, request and response models
+nor aiohttp's own session around them, saves about as much again
+(``python -m bench.upstream_call`` measures each way).
 """
 
 from __future__ import annotations
@@ -62,14 +64,25 @@ def speaks_tls(urls: Iterable[str | None]) -> bool:
 
 
 class NetworkUpstream:
-    """An ``Upstream`` over one ``aiohttp.ClientSession``.
+    """An ``Upstream`` over aiohttp's connection pool and response parser.
 
     The URL goes out byte for byte as given, redirects are not followed, a gzip or deflate
-    body is decoded, cookies are neither kept nor sent (the platforms authenticate every call
-    with a token; a cookie one account's answer set must not ride along on another's), and
-    every aiohttp failure becomes an ``ExchangeError``: one escaping would be a 500.
+    body is decoded, no cookie is kept or sent (the platforms authenticate every call with a
+    token; a cookie one account's answer set must not ride along on another's), a GET whose
+    kept-alive connection was dropped before any answer is sent once more on a new one, and
+    every failure becomes an ``ExchangeError``: one escaping would be a 500.
 
-    ``start`` opens the session (it belongs to the running loop) and, when the pool's
+    The request goes through aiohttp's lower layer, not its ``ClientSession``: the
+    connector (pooling, keep-alive expiry, connect timeouts, TLS, DNS cache) and the
+    connection's response protocol (the C parser, chunked and close-delimited bodies,
+    decompression, the per-read timeout), with the request head written here. The session
+    adds request and response models, tracing signals, cookie and redirect handling and a
+    body-writer around the same two parts, which cost about a third of the CPU of a call
+    (``python -m bench.upstream_call``). Both parts are aiohttp internals, hence its pin
+    to a minor version; the behaviour is held by ``tests/platforms/test_pool.py`` over real
+    sockets.
+
+    ``start`` opens the connector (it belongs to the running loop) and, when the pool's
     upstreams speak https (``uses_tls``), fetches the shared TLS context first, off the loop:
     the app does both at start-up, so a first request pays neither. A pool used without
     ``start`` (tools, tests) opens itself on its first call the same way. A pool made for
@@ -84,36 +97,31 @@ class NetworkUpstream:
         self._tls = tls or SharedTls()
         self._uses_tls = uses_tls
         self._ssl: ssl.SSLContext | None = None
-        self._session: aiohttp.ClientSession | None = None
+        self._connector: aiohttp.TCPConnector | None = None
         self._opening: asyncio.Lock | None = None
+        self._origins: dict[str, _Origin] = {}
 
     @property
     def opened(self) -> bool:
-        """Whether the session is open (``start`` or a first call opened it)."""
-        return self._session is not None
+        """Whether the connector is open (``start`` or a first call opened it)."""
+        return self._connector is not None
 
     async def start(self) -> None:
         """Build (or share) the TLS context if this pool's upstreams need it, and open the
-        session; a no-op once done."""
-        if self._session is not None:
+        connector; a no-op once done."""
+        if self._connector is not None:
             return
         if self._opening is None:
             self._opening = asyncio.Lock()
         async with self._opening:
-            if self._session is not None:
+            if self._connector is not None:
                 return
             if self._uses_tls:
                 self._ssl = await self._tls.context()
-            connector = aiohttp.TCPConnector(
+            self._connector = aiohttp.TCPConnector(
                 limit=MAX_CONNECTIONS,
                 keepalive_timeout=KEEPALIVE_SECONDS,
                 ssl=self._ssl if self._ssl is not None else True,
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                cookie_jar=aiohttp.DummyCookieJar(),
-                headers=DEFAULT_HEADERS,
-                timeout=self._timeout,
             )
 
     async def preconnect(self, url: str, count: int) -> int:
@@ -123,24 +131,17 @@ class NetworkUpstream:
         be made are left to the requests, which report why; returns how many were opened.
         Idle connections are closed after ``KEEPALIVE_SECONDS``, as any other.
 
-        This reaches into aiohttp (``ClientRequest``, ``connector.connect``), which it pins to
-        a minor version; as it is only a head start, any failure there leaves the connection
-        to the requests rather than failing the app's warm-up."""
+        As it is only a head start, any failure here, aiohttp's internals included, leaves
+        the connection to the requests rather than failing the app's warm-up."""
         await self.start()
-        assert self._session is not None  # start() opened it
-        connector = self._session.connector
-        if connector is None or count < 1:
+        if count < 1:
             return 0
-        origin = URL(url).origin()
-        ssl_param = self._ssl if self._ssl is not None else True  # as requests send it
-        loop = asyncio.get_running_loop()
 
         async def one() -> aiohttp.connector.Connection | None:
             try:
-                request = aiohttp.ClientRequest("GET", origin, loop=loop, ssl=ssl_param)
-                return await connector.connect(request, [], self._timeout)
+                return await self._connect(self._origin(url))
             except Exception as exc:  # refused, timed out, or aiohttp's internals changed
-                log.debug("connection to %s not opened ahead: %r", origin, exc)
+                log.debug("connection to %s not opened ahead: %r", url, exc)
                 return None
 
         opened = [c for c in await asyncio.gather(*(one() for _ in range(count))) if c]
@@ -155,35 +156,158 @@ class NetworkUpstream:
         headers: Mapping[str, str],
         content: bytes | None = None,
     ) -> Reply:
-        if self._session is None:
+        if self._connector is None:
             await self.start()
-        assert self._session is not None  # start() opened it
         if self._ssl is None and url[:8].lower() == "https://":
             # An https URL reached a pool made for http:// upstreams: verify it all the same.
             self._ssl = await self._tls.context()
+            self._origins.clear()  # their connection keys name the TLS context
         try:
-            async with self._session.request(
-                method,
-                URL(url, encoded=True),
-                headers=headers,
-                data=content or None,
-                allow_redirects=False,
-                ssl=self._ssl if self._ssl is not None else True,  # True: the connector's
-            ) as answer:
-                body = await answer.read()
-        except aiohttp.ConnectionTimeoutError as exc:
-            raise ExchangeError(f"connect timed out ({exc})", timed_out=True) from exc
-        except TimeoutError as exc:  # aiohttp's read timeouts are TimeoutErrors too
-            raise ExchangeError("read timed out", timed_out=True) from exc
-        except aiohttp.ClientError as exc:
-            # Refused, reset, dropped, not HTTP, or a truncated body: no answer to classify.
-            raise ExchangeError(type(exc).__name__, timed_out=False) from exc
-        return Reply(answer.status, answer.headers, body)
+            origin = self._origin(url)
+        except ValueError as exc:
+            raise ExchangeError(f"not an http(s) URL ({exc})", timed_out=False) from exc
+        request = _request_bytes(method, url[len(origin.prefix) :], origin.host, headers, content)
+        retry = method in _IDEMPOTENT
+        while True:
+            try:
+                connection = await self._connect(origin)
+            except TimeoutError as exc:
+                raise ExchangeError(f"connect timed out ({exc})", timed_out=True) from exc
+            except (aiohttp.ClientError, OSError) as exc:
+                raise ExchangeError(type(exc).__name__, timed_out=False) from exc
+            try:
+                return await self._send(connection, method, request)
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+                # A kept connection the peer closed as the request arrived: once more, new.
+                if not retry:
+                    raise ExchangeError(type(exc).__name__, timed_out=False) from exc
+                retry = False
+            except TimeoutError as exc:  # the per-read timeout (aiohttp's is a TimeoutError)
+                raise ExchangeError("read timed out", timed_out=True) from exc
+            except (aiohttp.ClientError, aiohttp.http.HttpProcessingError, OSError) as exc:
+                # Refused, reset, not HTTP, or a truncated body: no answer to classify.
+                raise ExchangeError(type(exc).__name__, timed_out=False) from exc
+
+    async def _connect(self, origin: _Origin) -> aiohttp.connector.Connection:
+        """A connection to ``origin``: an idle one from the pool, or a new one."""
+        connector = self._connector
+        assert connector is not None  # start() opened it
+        return await connector.connect(origin.key, [], self._timeout)
+
+    async def _send(
+        self, connection: aiohttp.connector.Connection, method: str, request: bytes
+    ) -> Reply:
+        """Write ``request`` on ``connection`` and read the answer whole; the connection goes
+        back to the pool when the answer leaves it reusable, and is closed otherwise."""
+        protocol = connection.protocol
+        transport = connection.transport
+        if protocol is None or transport is None:
+            connection.close()
+            raise aiohttp.ServerDisconnectedError()
+        try:
+            protocol.set_response_params(
+                skip_payload=method == "HEAD",
+                read_until_eof=True,  # a body without a length ends with the connection
+                read_timeout=self._timeout.sock_read,
+                read_bufsize=_READ_BUFFER,
+            )
+            transport.write(request)
+            protocol.start_timeout()
+            while True:
+                message, payload = await protocol.read()
+                if not 100 <= message.code < 200:  # an interim answer: the real one follows
+                    break
+            body = await payload.read()
+        except BaseException:
+            connection.close()
+            raise
+        connection.release()  # closed instead when the answer or the peer said so
+        return Reply(message.code, message.headers, body)
+
+    def _origin(self, url: str) -> _Origin:
+        """What a request to ``url`` needs of its origin, kept per scheme, host and port."""
+        scheme_end = url.find("://") + 3
+        end = len(url)
+        for mark in "/?#":
+            found = url.find(mark, scheme_end)
+            if 0 <= found < end:
+                end = found
+        prefix = url[:end]
+        origin = self._origins.get(prefix)
+        if origin is None:
+            if len(self._origins) >= _MAX_ORIGINS:
+                self._origins.clear()
+            origin = self._origins[prefix] = _Origin.of(prefix, self._ssl)
+        return origin
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._connector is not None:
+            await self._connector.close()
+            self._connector = None
+
+
+#: Methods sent once more when a kept connection was dropped before answering (RFC 9110's
+#: idempotent methods, as aiohttp's session retries them).
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+#: Origins whose connection keys a pool keeps (a platform has one or two).
+_MAX_ORIGINS = 32
+#: How much of a body the protocol buffers before pausing the socket (aiohttp's session
+#: reads in 64 KiB steps as well).
+_READ_BUFFER = 2**16
+
+
+class _Origin:
+    """A request origin: the URL prefix up to the path, the ``Host`` header it is sent with,
+    and the stand-in request aiohttp's connector keys its pool by (scheme, host, port, TLS)."""
+
+    __slots__ = ("host", "key", "prefix")
+
+    def __init__(self, prefix: str, host: str, key: aiohttp.ClientRequest) -> None:
+        self.prefix = prefix
+        self.host = host
+        self.key = key
+
+    @classmethod
+    def of(cls, prefix: str, context: ssl.SSLContext | None) -> _Origin:
+        """Raises ``ValueError`` for a prefix that is not ``scheme://host[:port]``."""
+        url = URL(prefix, encoded=True)
+        if url.scheme not in ("http", "https") or not url.raw_host or url.raw_path not in "/":
+            raise ValueError(f"no http(s) origin in {prefix!r}")
+        stand_in = aiohttp.ClientRequest(
+            "GET",
+            url,
+            loop=asyncio.get_running_loop(),
+            ssl=context if context is not None else True,  # True: the connector's
+        )
+        return cls(prefix, url.host_port_subcomponent or url.raw_host, stand_in)
+
+
+def _request_bytes(
+    method: str, target: str, host: str, headers: Mapping[str, str], content: bytes | None
+) -> bytes:
+    """The request head (and body) as sent: ``DEFAULT_HEADERS`` under the request's own, and a
+    ``Content-Length`` for a body. A line break in the request line or in any header would
+    let a value (a token an upstream answered, say) add headers or a request of its own, so
+    it is refused: an ``ExchangeError``, and nothing is sent."""
+    fields = dict(DEFAULT_HEADERS)
+    for name, value in headers.items():
+        fields[name.lower()] = value
+    if content:
+        fields["content-length"] = str(len(content))
+    elif method in _WITH_BODY:
+        fields["content-length"] = "0"
+    lines = [f"{method} {target or '/'} HTTP/1.1", f"host: {host}"]
+    lines += [f"{name}: {value}" for name, value in fields.items()]
+    head = "\r\n".join(lines)
+    breaks = len(lines) - 1  # the separators' own
+    if head.count("\n") != breaks or head.count("\r") != breaks:
+        raise ExchangeError("a line break in the request line or a header", timed_out=False)
+    data = (head + "\r\n\r\n").encode("latin-1")
+    return data + content if content else data
+
+
+#: Methods whose request states its body's length even when it is empty.
+_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 
 
 def _client_timeout(timeout: httpx.Timeout) -> aiohttp.ClientTimeout:
