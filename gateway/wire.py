@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -24,12 +23,10 @@ def dumps(body: Any) -> bytes:
     return orjson.dumps(body, option=JSON_OPTIONS)
 
 
-@lru_cache(maxsize=4096)
 def format_time(value: datetime | None) -> str | None:
-    """One time as the wire writes it: RFC 3339 in UTC with a ``Z``, to the second.
-
-    Memoized: rows share start and end times, and repeated pages share their records'
-    datetimes. (Equal aware datetimes are the same instant, so they write the same.)"""
+    """One time as the wire writes it: RFC 3339 in UTC with a ``Z``, to the second, as
+    ``dumps`` writes a UTC datetime (GraphQL's ``DateTime``; the plain-field executor leaves
+    a UTC datetime for the response's writer and calls this only for other values)."""
     if value is None:
         return None
     # Records hold UTC (``UTC`` itself): only another zone needs the offset asked for.

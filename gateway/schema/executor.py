@@ -37,6 +37,7 @@ import math
 import weakref
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import orjson
@@ -63,6 +64,8 @@ from graphql.pyutils import Path, Undefined
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.base import StrawberryObjectDefinition
+
+from gateway.wire import JSON_OPTIONS
 
 #: Field metadata key: the attribute that holds a resolver-backed plain field's value.
 PLAIN_ATTR = "gateway.plain_attr"
@@ -457,8 +460,8 @@ class _Kept:
 
 class KeptList(list[Any]):
     """A kept list's output given again: a list of the same values (``result.data`` stays
-    plain JSON values), whose JSON ``dumps_result`` writes once and then reuses, as REST
-    reuses its items' (a repeated page's edges are most of its response)."""
+    plain JSON values and UTC datetimes), whose JSON ``dumps_result`` writes once and then
+    reuses, as REST reuses its items' (a repeated page's edges are most of its response)."""
 
     __slots__ = ("_kept",)
 
@@ -476,8 +479,11 @@ class KeptList(list[Any]):
 
 def dumps_result(value: Any) -> bytes:
     """``orjson.dumps(value)`` for an execution's result, a ``KeptList`` written from its
-    stored JSON."""
-    return orjson.dumps(value, default=_subclass_json, option=orjson.OPT_PASSTHROUGH_SUBCLASS)
+    stored JSON, a datetime as the wire writes one (``wire.JSON_OPTIONS``)."""
+    return orjson.dumps(value, default=_subclass_json, option=_RESULT_OPTIONS)
+
+
+_RESULT_OPTIONS = orjson.OPT_PASSTHROUGH_SUBCLASS | JSON_OPTIONS
 
 
 def _subclass_json(value: Any) -> Any:
@@ -818,12 +824,22 @@ def _is_int32(value: int) -> bool:
     return GRAPHQL_MIN_INT <= value <= GRAPHQL_MAX_INT
 
 
+def _in_utc(value: datetime) -> bool:
+    return value.tzinfo is UTC
+
+
+#: Leaves taken as they are, by their scalar's name, when of exactly this Python type and
+#: ``fits`` (if any) accepts the value. A UTC ``datetime`` stays one in the result: it is
+#: already the instant that ``DateTime`` serializes (``wire.format_time``), and
+#: ``dumps_result`` writes it exactly as that would, in C, where formatting it into a
+#: string first cost about 1 us a value (three a row) on rows never seen before.
 _EXACT_TYPES: Mapping[str, tuple[type, Callable[[Any], bool] | None]] = {
     "String": (str, None),
     "ID": (str, None),
     "Int": (int, _is_int32),
     "Float": (float, math.isfinite),
     "Boolean": (bool, None),
+    "DateTime": (datetime, _in_utc),
 }
 
 

@@ -55,8 +55,8 @@ def _parse_datetime(value: str) -> datetime:
 DATETIME_SCALAR = strawberry.scalar(
     name="DateTime",
     description="An RFC 3339 instant in UTC, e.g. 2026-04-01T00:00:00Z.",
-    # The wire's own memoized formatting, called directly: a plain page serializes three
-    # times a row, and never a null (graphql-core and the executor handle those before).
+    # The wire's own formatting (graphql-core and the executor handle nulls before). The
+    # executor leaves a UTC datetime as it is, for dumps_result to write the same in C.
     serialize=format_time,
     parse_value=_parse_datetime,
 )
