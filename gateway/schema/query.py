@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import operator
+import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import strawberry
+from cachetools import LRUCache
 from graphql import (
     FieldNode,
     FragmentSpreadNode,
@@ -34,12 +38,8 @@ async def _list(
     ctx.budget.spend()
     project = ctx.service.project_for(ctx.principal, project_id)
     filters = filter.to_filters() if filter is not None else ListFilters()
-    selections = _Selections(info)
-    top = selections.fields
-    node = selections.under(selections.under(top, "edges"), "node")
-    campaigns = bool(selections.under(node, "campaign"))
-    account = selections.under(node, "adAccount")
-    accounts = bool(selections.under(account, "currency", "timezone"))
+    shown = _Shown.of(info)
+    campaigns, accounts = shown.campaigns, shown.account_details
     nested = ctx.loaders.prefetch(campaigns=campaigns, accounts=accounts)
     try:
         page = await ctx.service.list_adsets(
@@ -48,7 +48,7 @@ async def _list(
             limit=PageSize.of(first, param="first"),
             cursor=after,
             allow_partial=True,
-            want_total=bool(selections.under(top, "totalCount")),
+            want_total=shown.total,
             alongside=nested.start if campaigns or accounts else None,
         )
         if campaigns or accounts:
@@ -57,8 +57,53 @@ async def _list(
         nested.cancel()
     ctx.report_sources(page.sources, list(info.path.as_list()))
     # The rows' campaign and account objects, built only when the selection shows them.
-    nested_objects = PageObjects(ctx.loaders) if campaigns or account else None
+    nested_objects = PageObjects(ctx.loaders) if campaigns or shown.account else None
     return AdSetConnection.of(page, nested_objects)
+
+
+@dataclass(frozen=True, slots=True)
+class _Shown:
+    """What a selection of ``adSets`` shows that costs reads of its own: its rows'
+    ``campaign``, their ``adAccount`` (and its ``currency`` or ``timezone``, details read
+    from the platform), ``totalCount``.
+
+    Kept per selection, by its field nodes (held weakly): a document is parsed once and
+    cached (``schema.documents``), so a repeated query hands the same nodes again and the
+    selection is not walked anew. A selection whose ``@skip`` or ``@include`` the walk met
+    is not kept: their variables may differ from one request to the next."""
+
+    campaigns: bool
+    account: bool
+    account_details: bool
+    total: bool
+
+    @classmethod
+    def of(cls, info: Info) -> _Shown:
+        nodes = info._raw_info.field_nodes
+        key = tuple(map(id, nodes))
+        kept = _SHOWN.get(key)
+        if kept is not None and all(map(operator.is_, (ref() for ref in kept[0]), nodes)):
+            return kept[1]
+        selections = _Selections(info)
+        top = selections.fields
+        node = selections.under(selections.under(top, "edges"), "node")
+        account = selections.under(node, "adAccount")
+        shown = cls(
+            campaigns=bool(selections.under(node, "campaign")),
+            account=bool(account),
+            account_details=bool(selections.under(account, "currency", "timezone")),
+            total=bool(selections.under(top, "totalCount")),
+        )
+        if not selections.directed:
+            _SHOWN[key] = (tuple(weakref.ref(n) for n in nodes), shown)
+        return shown
+
+
+#: ``_Shown`` by the ids of its field nodes, with weak references that tell a node reusing a
+#: freed node's id from it (bounded: clients choose the documents).
+_SHOWN: LRUCache[tuple[int, ...], tuple[tuple[weakref.ref[FieldNode], ...], _Shown]] = LRUCache(
+    maxsize=512
+)
 
 
 class _Selections:
@@ -78,6 +123,9 @@ class _Selections:
         self._variables: dict[str, Any] = getattr(values, "coerced", values)
         #: The field being resolved (several nodes when the document selects it more than once).
         self.fields: Sequence[FieldNode] = raw.field_nodes
+        #: Whether a ``@skip`` or ``@include`` was met: what was found then holds for these
+        #: variables only.
+        self.directed = False
 
     def under(self, nodes: Sequence[FieldNode], *names: str) -> list[FieldNode]:
         """The fields named ``names`` selected directly under ``nodes``."""
@@ -109,6 +157,7 @@ class _Selections:
             name = directive.name.value
             if name not in ("skip", "include"):
                 continue
+            self.directed = True
             condition = next(a.value for a in directive.arguments or () if a.name.value == "if")
             if value_from_ast(condition, GraphQLBoolean, self._variables) is (name == "skip"):
                 return False

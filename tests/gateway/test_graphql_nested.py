@@ -248,6 +248,38 @@ async def test_a_page_without_campaigns_reads_none(nested: Nested) -> None:
         nested.watch.clear()
 
 
+INCLUDED = """
+query Included($projectId: ID!, $first: Int, $filter: AdSetFilter, $campaigns: Boolean!) {
+  adSets(projectId: $projectId, first: $first, filter: $filter) {
+    edges { node { id campaign @include(if: $campaigns) { name } } }
+  }
+}
+"""
+
+
+async def test_campaigns_a_variable_includes_are_read_ahead_each_time_they_are(
+    nested: Nested,
+) -> None:
+    # the same document, its campaigns left out, then included, then left out again
+    for included in (False, True, False):
+        nested.watch.clear()
+        body = await nested.page(INCLUDED, first=200, filter=MIXED, campaigns=included)
+        assert "errors" not in body, body
+        reads = [
+            c.what
+            for c in nested.watch.calls()
+            if c.what.startswith(("meta campaigns", "tiktok campaign"))
+        ]
+        nodes = [edge["node"] for edge in body["data"]["adSets"]["edges"]]
+        if included:
+            # read ahead with the listing, none one by one
+            assert reads and not [what for what in reads if "by id" in what]
+            assert all(node["campaign"]["name"] for node in nodes)
+        else:
+            assert not reads
+            assert not [node for node in nodes if "campaign" in node]
+
+
 async def test_failed_campaign_reads_are_errors_on_those_rows_only(nested: Nested) -> None:
     # given Meta failing every campaign read, ahead of the page or by ID
     nested.watch.fail_meta_campaigns = True
