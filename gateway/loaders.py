@@ -27,6 +27,7 @@ from gateway.platforms.base import (
     caches_accounts,
     warms_campaigns,
 )
+from gateway.repeats import SameObjects
 
 CampaignKey = tuple[Platform, str, str]  # platform, account external id, campaign external id
 AccountKey = tuple[Platform, str]
@@ -37,14 +38,59 @@ AccountOutcome = AdAccountInfo | None | BaseException
 T = TypeVar("T")
 
 
+class PageKeys:
+    """The campaigns and accounts a page's rows name, each once, in the order the rows first
+    name them: what its nested fields read (``PagePrefetch.finish``) and what its nested
+    objects are built from (``schema.types.PageObjects``)."""
+
+    __slots__ = ("accounts", "by_account", "campaigns")
+
+    def __init__(self, items: Sequence[AdSetItem]) -> None:
+        campaigns: dict[CampaignKey, None] = {}
+        for item in items:
+            r = item.record
+            campaigns[(r.platform, r.account_external_id, r.campaign_external_id)] = None
+        by_account: dict[AccountKey, list[str]] = {}
+        for platform, account, campaign in campaigns:
+            ids = by_account.get((platform, account))
+            if ids is None:
+                ids = by_account[(platform, account)] = []
+            ids.append(campaign)
+        self.campaigns: tuple[CampaignKey, ...] = tuple(campaigns)
+        self.accounts: tuple[AccountKey, ...] = tuple(by_account)
+        #: Each account's campaign IDs.
+        self.by_account: Mapping[AccountKey, Sequence[str]] = by_account
+
+
+class PageKeysMemo:
+    """The ``PageKeys`` of the pages seen last, given again whole for the same items (a
+    repeated page's items are the very same objects: ``listing.service.Items``)."""
+
+    def __init__(self, pages: int = 64, items: int = 2048) -> None:
+        self._kept: SameObjects[int, PageKeys] = SameObjects(pages, items)
+
+    def of(self, items: Sequence[AdSetItem]) -> PageKeys:
+        key = id(items[0]) if items else 0
+        keys = self._kept.get(key, items)
+        if keys is None:
+            keys = PageKeys(items)
+            self._kept.put(key, items, keys)
+        return keys
+
+
 class RequestLoaders:
     """The dataloaders of one request."""
 
     def __init__(
-        self, clients: Mapping[Platform, AdPlatform], accounts: Sequence[AccountRef]
+        self,
+        clients: Mapping[Platform, AdPlatform],
+        accounts: Sequence[AccountRef],
+        page_keys: PageKeysMemo | None = None,
     ) -> None:
+        """``page_keys`` is shared by the requests of an app (a fresh one without it)."""
         self._clients = clients
         self._accounts = {(a.platform, a.external_id): a for a in accounts}
+        self._page_keys = page_keys or PageKeysMemo()
         # Made on first use: most requests load nothing through them (a listed page's
         # campaigns and accounts are read with it, into ``campaigns_read``/``accounts_read``).
         self._campaigns: DataLoader[CampaignKey, CampaignRecord | None] | None = None
@@ -56,6 +102,10 @@ class RequestLoaders:
     def account_ref(self, platform: Platform, external_id: str) -> AccountRef | None:
         """The configured account, if the request may see it."""
         return self._accounts.get((platform, external_id))
+
+    def page_keys(self, items: Sequence[AdSetItem]) -> PageKeys:
+        """The campaigns and accounts ``items`` name."""
+        return self._page_keys.of(items)
 
     def prefetch(self, *, campaigns: bool, accounts: bool) -> PagePrefetch:
         """A reader of a page's ``campaigns`` and ``accounts`` (their details), or both."""
@@ -220,14 +270,7 @@ class PagePrefetch:
     async def finish(self, items: Sequence[AdSetItem]) -> None:
         """Read the campaigns and account details of ``items`` (into the loaders'
         ``campaigns_read`` and ``accounts_read``), once the early reads are in."""
-        wanted: dict[AccountKey, dict[str, None]] = {}
-        for item in items:
-            r = item.record
-            key = (r.platform, r.account_external_id)
-            ids = wanted.get(key)
-            if ids is None:
-                ids = wanted[key] = {}
-            ids[r.campaign_external_id] = None
+        wanted = self._loaders.page_keys(items).by_account
         for key in [k for k in self._warming if k not in wanted]:
             # Its call is made, and its campaigns fill the client's cache for the pages after
             # this one: finished in the background, not thrown away.
@@ -248,9 +291,7 @@ class PagePrefetch:
                 for key, task in warming.items()
                 if not task.cancelled() and (error := task.exception()) is not None
             }
-            reads.append(
-                self._loaders.read_campaigns({k: list(v) for k, v in wanted.items()}, failed)
-            )
+            reads.append(self._loaders.read_campaigns(wanted, failed))
         if self._accounts:
             reading = self._take_known_accounts(wanted)
             if reading:

@@ -27,7 +27,7 @@ from gateway.listing.types import (
     make_item,
 )
 from gateway.listing.walk import Items, PageWalk
-from gateway.loaders import RequestLoaders
+from gateway.loaders import PageKeysMemo, RequestLoaders
 from gateway.platforms.base import (
     AccountRef,
     AdPlatform,
@@ -71,6 +71,7 @@ class ListingService:
         # The items of the pages remembered last, by their first item: a repeated page's
         # IDs are known already (or queued), so it is not looked up again item by item.
         self._remembered: SameObjects[int, bool] = SameObjects(REMEMBERED_PAGES, REMEMBERED_ITEMS)
+        self._page_keys = PageKeysMemo(REMEMBERED_PAGES, REMEMBERED_ITEMS)  # for nested fields
         self._account_ids = {
             (a.platform, a.external_id): derive_id(IdKind.AD_ACCOUNT, a.platform, a.external_id)
             for p in settings.projects
@@ -96,7 +97,9 @@ class ListingService:
         """A request's dataloaders over the project's accounts (none for an unknown project).
         Build them inside the request's event loop and drop them with it."""
         project = self.settings.project(project_id)
-        return RequestLoaders(self._clients, project.ad_accounts if project else ())
+        return RequestLoaders(
+            self._clients, project.ad_accounts if project else (), self._page_keys
+        )
 
     def account_id(self, account: AccountRef) -> str:
         """Public ID of a configured ad account."""

@@ -24,9 +24,7 @@ from gateway.wire import format_time
 
 if TYPE_CHECKING:
     from gateway.loaders import (
-        AccountKey,
         AccountOutcome,
-        CampaignKey,
         CampaignOutcome,
         RequestLoaders,
     )
@@ -322,21 +320,13 @@ class PageObjects:
         outcome of each campaign and the reference and details of each account, in the order
         the rows first name them. The same objects give equal campaigns and accounts."""
         loaders = self._loaders
+        keys = loaders.page_keys(items)
         campaigns_read, accounts_read = loaders.campaigns_read, loaders.accounts_read
-        campaigns: dict[CampaignKey, object] = {}
-        accounts: dict[AccountKey, tuple[object, object]] = {}
-        for item in items:
-            r = item.record
-            key = (r.platform, r.account_external_id, r.campaign_external_id)
-            if key not in campaigns:
-                campaigns[key] = campaigns_read.get(key, NOT_LOADED)
-                account = (r.platform, r.account_external_id)
-                if account not in accounts:
-                    accounts[account] = (
-                        loaders.account_ref(r.platform, r.account_external_id),
-                        accounts_read.get(account, NOT_LOADED),
-                    )
-        return (*campaigns.values(), *(part for pair in accounts.values() for part in pair))
+        inputs: list[object] = [campaigns_read.get(key, NOT_LOADED) for key in keys.campaigns]
+        for account in keys.accounts:
+            inputs.append(loaders.account_ref(*account))
+            inputs.append(accounts_read.get(account, NOT_LOADED))
+        return tuple(inputs)
 
     def account(self, item: AdSetItem) -> AdAccount | None:
         key = item.ad_account_id
