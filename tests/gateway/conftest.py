@@ -12,8 +12,10 @@ import pytest
 from starlette.applications import Starlette
 
 from gateway.app import create_app, running
+from gateway.auth import Principal
 from gateway.config import Settings
 from gateway.sandbox.suite import DEMO_PROJECT_ID, SandboxSuite
+from gateway.schema.context import GraphQLContext
 
 KEY = "lp_test_key_for_tests"
 PROJECT = DEMO_PROJECT_ID
@@ -43,6 +45,16 @@ class Gateway:
     ) -> httpx.Response:
         return await self.http.post(
             "/graphql", json={"query": query, "variables": variables or {}}, headers=AUTH
+        )
+
+    def reader_context(self) -> GraphQLContext:
+        """A GraphQL request's context for a reader of the test project (for executing
+        documents on a schema directly)."""
+        service = self.app.state.runtime.service
+        return GraphQLContext(
+            principal=Principal(PROJECT, frozenset({"ads:read"})),
+            service=service,
+            loaders=service.loaders(PROJECT),
         )
 
 

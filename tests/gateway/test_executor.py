@@ -26,13 +26,11 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionResult, get_object_definition
 
-from gateway.auth import Principal
 from gateway.listing.types import ListFilters, PageSize
 from gateway.platforms import base
 from gateway.platforms.meta.client import MetaClient
 from gateway.schema import build_schema
 from gateway.schema.connection import AdSetEdge
-from gateway.schema.context import GraphQLContext
 from gateway.schema.documents import DocumentCache, DocumentLimits
 from gateway.schema.executor import (
     NOT_LOADED,
@@ -85,21 +83,11 @@ fragment Times on AdSet { startTime endTime createdAt }
 """
 
 
-def reader_context(gateway: Gateway) -> GraphQLContext:
-    """A request's context for a reader of the test project."""
-    service = gateway.app.state.runtime.service
-    return GraphQLContext(
-        principal=Principal(PROJECT, frozenset({"ads:read"})),
-        service=service,
-        loaders=service.loaders(PROJECT),
-    )
-
-
 async def run_gateway(gateway: Gateway, fast: bool, skip_budget: bool) -> Any:
     result = await build_schema(fast=fast).execute(
         GATEWAY_QUERY,
         variable_values={"projectId": PROJECT, "skipBudget": skip_budget},
-        context_value=reader_context(gateway),
+        context_value=gateway.reader_context(),
     )
     assert result.errors is None, result.errors
     return result.data
@@ -138,7 +126,7 @@ async def test_an_ad_set_its_selection_cannot_build_reads_its_row_as_graphql_cor
 
     async def run(fast: bool) -> Any:
         result = await build_schema(fast=fast).execute(
-            document, variable_values={"id": adset_id}, context_value=reader_context(gateway)
+            document, variable_values={"id": adset_id}, context_value=gateway.reader_context()
         )
         assert result.errors is None, result.errors
         return result.data
@@ -156,7 +144,7 @@ async def test_a_repeated_page_gives_its_edges_again_and_writes_the_same_json(
     schema = build_schema(fast=True)
 
     async def run() -> Any:
-        context = reader_context(gateway)
+        context = gateway.reader_context()
         document = GATEWAY_QUERY.replace("cursor", "")  # an edge's cursor is its own resolver
         variables = {"projectId": PROJECT, "skipBudget": False}
         result = await schema.execute(document, variable_values=variables, context_value=context)
@@ -205,7 +193,7 @@ async def test_a_kept_page_is_built_again_when_a_campaign_it_shows_changed(
     """
 
     async def run() -> Any:
-        context = reader_context(gateway)
+        context = gateway.reader_context()
         variables = {"projectId": PROJECT}
         result = await schema.execute(document, variable_values=variables, context_value=context)
         assert result.errors is None and result.data is not None, result.errors

@@ -10,9 +10,7 @@ from typing import Any
 import pytest
 from strawberry.types import ExecutionResult
 
-from gateway.auth import Principal
 from gateway.schema import GatewaySchema, build_schema
-from gateway.schema.context import GraphQLContext
 from gateway.schema.executor import dumps_result
 from tests.gateway.conftest import PROJECT, Gateway
 
@@ -28,15 +26,6 @@ TWO_OPERATIONS = """
 query First { __typename }
 query Second($id: ID!) { node(id: $id) { id } }
 """
-
-
-def context(gateway: Gateway) -> GraphQLContext:
-    service = gateway.app.state.runtime.service
-    return GraphQLContext(
-        principal=Principal(PROJECT, frozenset({"ads:read"})),
-        service=service,
-        loaders=service.loaders(PROJECT),
-    )
 
 
 def answer(result: ExecutionResult) -> tuple[bytes, list[Any]]:
@@ -82,7 +71,7 @@ async def test_a_known_document_answers_as_it_did_the_first_time(
         return await schema.execute(
             document,
             variable_values=variables,
-            context_value=context(gateway),
+            context_value=gateway.reader_context(),
             operation_name=operation,
         )
 
@@ -98,7 +87,7 @@ async def test_a_known_document_answers_as_it_did_the_first_time(
         await reference.execute(
             document,
             variable_values=variables,
-            context_value=context(gateway),
+            context_value=gateway.reader_context(),
             operation_name=operation,
         )
     ) == answer(first)
@@ -122,7 +111,7 @@ async def test_a_document_strawberry_must_judge_takes_its_pipeline_every_time(
     for _ in range(2):
         try:
             result = await schema.execute(
-                document, context_value=context(gateway), operation_name=operation
+                document, context_value=gateway.reader_context(), operation_name=operation
             )
         except Exception as exc:  # Strawberry raises for an operation it cannot pick
             outcomes.append(type(exc).__name__)
@@ -140,7 +129,7 @@ async def test_errors_of_a_known_document_are_logged_each_time(
     with caplog.at_level(logging.INFO, logger="gateway.graphql"):
         for _ in range(2):
             result = await schema.execute(
-                PAGE, variable_values=variables, context_value=context(gateway)
+                PAGE, variable_values=variables, context_value=gateway.reader_context()
             )
             assert result.errors
     lines = [r.getMessage() for r in caplog.records if r.name == "gateway.graphql"]

@@ -73,6 +73,17 @@ def answer(body: bytes, *extra: str) -> bytes:
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
 
+def recording(heads: list[bytes]) -> Handler:
+    """A peer that keeps the head of the one request it answers (with ``{}``) in ``heads``."""
+
+    async def record(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        heads.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(answer(b"{}"))
+        await writer.drain()
+
+    return record
+
+
 WAYS = ["network", "in-process"]
 
 
@@ -453,14 +464,8 @@ async def test_a_redirect_or_an_empty_answer_comes_back_as_it_is(way: str) -> No
 
 @pytest.mark.parametrize("way", WAYS)
 async def test_a_header_value_with_a_line_break_is_never_sent(way: str) -> None:
-    heads: list[str] = []
-
-    async def record(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        heads.append(await read_head(reader))
-        writer.write(answer(b"{}"))
-        await writer.drain()
-
-    async with raw_server(record) as base, aclosing(pool_for(way)) as pool:
+    heads: list[bytes] = []
+    async with raw_server(recording(heads)) as base, aclosing(pool_for(way)) as pool:
         with pytest.raises(ExchangeError):
             await pool.exchange("GET", base + "/x", {"authorization": "Bearer a\r\nX-Evil: 1"})
     assert heads == []
@@ -468,27 +473,16 @@ async def test_a_header_value_with_a_line_break_is_never_sent(way: str) -> None:
 
 @pytest.mark.parametrize("way", WAYS)
 async def test_a_host_the_request_names_is_sent_instead_of_the_origins(way: str) -> None:
-    heads: list[str] = []
-
-    async def record(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        heads.append(await read_head(reader))
-        writer.write(answer(b"{}"))
-        await writer.drain()
-
-    async with raw_server(record) as base, aclosing(pool_for(way)) as pool:
+    heads: list[bytes] = []
+    async with raw_server(recording(heads)) as base, aclosing(pool_for(way)) as pool:
         await pool.exchange("GET", base + "/x", {"Host": "api.example.test"})
-    hosts = [line for line in heads[0].split("\r\n") if line.lower().startswith("host:")]
+    lines = heads[0].decode().split("\r\n")
+    hosts = [line for line in lines if line.lower().startswith("host:")]
     assert [line.split(":", 1)[1].strip() for line in hosts] == ["api.example.test"]
 
 
 async def test_a_header_beyond_ascii_is_sent_as_utf8() -> None:
     heads: list[bytes] = []
-
-    async def record(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        heads.append(await reader.readuntil(b"\r\n\r\n"))
-        writer.write(answer(b"{}"))
-        await writer.drain()
-
-    async with raw_server(record) as base, aclosing(pool_for("network")) as pool:
+    async with raw_server(recording(heads)) as base, aclosing(pool_for("network")) as pool:
         await pool.exchange("GET", base + "/x", {"x-label": "café"})
     assert b"\r\nx-label: caf\xc3\xa9\r\n" in heads[0]
