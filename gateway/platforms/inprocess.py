@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import httpx
 
-from gateway.platforms.upstream import DEFAULT_HEADERS, ExchangeError, Reply
+from gateway.platforms.upstream import ExchangeError, Reply, with_defaults
 
 #: For doubles made in tests, which do not care.
 DEFAULT_TIMEOUT = httpx.Timeout(5.0)
@@ -40,12 +40,10 @@ class TransportUpstream:
         headers: Mapping[str, str],
         content: bytes | None = None,
     ) -> Reply:
-        merged = dict(DEFAULT_HEADERS)
-        merged.update((name.lower(), value) for name, value in headers.items())
         request = httpx.Request(
             method,
             _parsed(url),
-            headers=merged,
+            headers=with_defaults(headers),
             content=content,
             extensions={"timeout": self._timeouts},
         )

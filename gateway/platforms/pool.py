@@ -21,7 +21,7 @@ import httpx
 from yarl import URL
 
 from gateway.platforms.inprocess import TransportUpstream
-from gateway.platforms.upstream import DEFAULT_HEADERS, ExchangeError, Reply, Upstream
+from gateway.platforms.upstream import ExchangeError, Reply, Upstream, with_defaults
 
 log = logging.getLogger("gateway.platforms.pool")
 
@@ -290,9 +290,7 @@ def _request_bytes(
     body; encoded as UTF-8, as aiohttp encodes a head. A line break in the request line or
     in any header would let a value (a token an upstream answered, say) add headers or a
     request of its own, so it is refused: an ``ExchangeError``, and nothing is sent."""
-    fields = {"host": host, **DEFAULT_HEADERS}
-    for name, value in headers.items():
-        fields[name.lower()] = value
+    fields = {"host": host, **with_defaults(headers)}
     if content:
         fields["content-length"] = str(len(content))
     elif method in _WITH_BODY:

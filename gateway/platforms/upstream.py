@@ -33,6 +33,14 @@ DEFAULT_HEADERS: Mapping[str, str] = {
 }
 
 
+def with_defaults(headers: Mapping[str, str]) -> dict[str, str]:
+    """A request's headers as both kinds of ``Upstream`` send them: ``DEFAULT_HEADERS`` under
+    ``headers``, every name lower-cased (so the request's own wins whatever its case)."""
+    merged = dict(DEFAULT_HEADERS)
+    merged.update((name.lower(), value) for name, value in headers.items())
+    return merged
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     """An upstream answer, read whole: status, headers and the (decoded) body.
